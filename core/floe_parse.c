@@ -1,0 +1,646 @@
+#include "floe_parse.h"
+#include "floe_scan_impl.h"
+
+#include <string.h>
+
+/* The per-value path must inline into the scan loop; GCC will not always do it unasked. */
+#define HOT_INLINE inline __attribute__((always_inline))
+
+/* ---- formats ------------------------------------------------------------------------------ */
+
+void floe_format_default(floe_format *out) {
+    static const char text[] = FLOE_DEFAULT_FORMAT;
+    floe_status status = floe_format_parse(text, sizeof(text) - 1, out);
+    assert(status == FLOE_OK);
+    (void)status;
+}
+
+static bool is_format_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ','; }
+
+floe_status floe_format_parse(const char *text, size_t text_len, floe_format *out) {
+    memset(out, 0, sizeof(*out));
+    size_t i = 0;
+    while (i < text_len) {
+        while (i < text_len && is_format_space(text[i])) i++;
+        if (i == text_len) break;
+        size_t start = i;
+        while (i < text_len && !is_format_space(text[i])) i++;
+        const char *name = text + start;
+        size_t name_len = i - start;
+        /* Accept AWS's own LogFormat syntax too: "${srcaddr} ${dstaddr}". */
+        if (name_len > 3 && name[0] == '$' && name[1] == '{' && name[name_len - 1] == '}') {
+            name += 2;
+            name_len -= 3;
+        }
+        if (out->ncols == FLOE_MAX_COLUMNS) return FLOE_ERR_FORMAT;
+        floe_field field = floe_field_lookup(name, name_len);
+        if (field != FLOE_F_UNKNOWN) {
+            if (out->present >> field & 1) return FLOE_ERR_FORMAT;
+            out->present |= UINT64_C(1) << field;
+            int version = floe_field_version(field);
+            if (version > out->version) out->version = (uint8_t)version;
+        }
+        out->field[out->ncols++] = (uint8_t)field;
+    }
+    return out->ncols > 0 ? FLOE_OK : FLOE_ERR_FORMAT;
+}
+
+bool floe_format_equal(const floe_format *a, const floe_format *b) {
+    return a->ncols == b->ncols && memcmp(a->field, b->field, a->ncols) == 0;
+}
+
+const char *floe_bad_reason_str(floe_bad_reason reason) {
+    switch (reason) {
+    case FLOE_BAD_FIELD_COUNT: return "wrong number of fields";
+    case FLOE_BAD_NUMBER: return "not a number";
+    case FLOE_BAD_RANGE: return "number out of range";
+    case FLOE_BAD_ADDR: return "not an IP address";
+    case FLOE_BAD_ENUM: return "unexpected value";
+    case FLOE_BAD_TIMESTAMP: return "missing CloudWatch timestamp";
+    case FLOE_BAD_HEADER: return "bad header line";
+    case FLOE_BAD_TOO_LONG: return "line too long";
+    case FLOE_BAD_REASON_COUNT: break;
+    }
+    return "unknown reason";
+}
+
+/* ---- values ------------------------------------------------------------------------------- */
+
+#define VALUE_OK (-1)
+#define SINK_SKIP 255 /* column of an unknown field: counted, not stored */
+
+/* Where one column's values go in the batch being filled. */
+typedef struct column_sink {
+    uint8_t type;  /* floe_type, or SINK_SKIP */
+    uint8_t field; /* floe_field */
+    void *values;
+} column_sink;
+
+/* Decimal digits only; up to 20 digits, overflow checked. The byte-at-a-time loop: used for
+ * tokens near the end of the buffer and for the rare numbers of 17 digits and more. */
+static int parse_decimal_slow(const char *s, size_t n, uint64_t *out) {
+    uint64_t value = 0;
+    bool overflow = n > 20;
+    for (size_t i = 0; i < n; i++) {
+        unsigned digit = (unsigned)(unsigned char)s[i] - '0';
+        if (digit > 9) return FLOE_BAD_NUMBER;
+        overflow |= __builtin_mul_overflow(value, 10, &value);
+        overflow |= __builtin_add_overflow(value, digit, &value);
+    }
+    if (overflow) return FLOE_BAD_RANGE;
+    *out = value;
+    return VALUE_OK;
+}
+
+/* n (1..8) digits at s, read as one 8-byte word (the caller guarantees 8 readable bytes).
+ * Branch-free, so numbers of varying length cost no mispredicted loop exits: the digits are
+ * shifted to the high bytes, the low bytes filled with '0' (leading zeros), all eight checked
+ * for being digits at once, then combined in three multiply steps. */
+static HOT_INLINE bool swar_digits(const char *s, size_t n, uint64_t *out) {
+    uint64_t word;
+    memcpy(&word, s, 8);
+    unsigned pad_bits = (unsigned)(8 - n) * 8;
+    word = (word << pad_bits) | (UINT64_C(0x3030303030303030) & ~(~UINT64_C(0) << pad_bits));
+    uint64_t high_nibbles = word & UINT64_C(0xF0F0F0F0F0F0F0F0);
+    uint64_t carried = ((word + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4;
+    if ((high_nibbles | carried) != UINT64_C(0x3333333333333333)) return false;
+    word -= UINT64_C(0x3030303030303030);
+    word = word * 10 + (word >> 8);
+    word = (((word & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+            (((word >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >> 32;
+    *out = word;
+    return true;
+}
+
+/* Decimal digits only; up to 20 digits, overflow checked. `end` is the end of the readable
+ * buffer: the word-at-a-time path may read up to 16 bytes from s, never past end. */
+static HOT_INLINE int parse_decimal(const char *s, size_t n, const char *end, uint64_t *out) {
+    if (n <= 8 && (size_t)(end - s) >= 8)
+        return swar_digits(s, n, out) ? VALUE_OK : FLOE_BAD_NUMBER;
+    if (n > 8 && n <= 16 && (size_t)(end - s) >= 16) {
+        uint64_t high, low;
+        if (!swar_digits(s, n - 8, &high) || !swar_digits(s + n - 8, 8, &low)) return FLOE_BAD_NUMBER;
+        *out = high * 100000000u + low;
+        return VALUE_OK;
+    }
+    return parse_decimal_slow(s, n, out);
+}
+
+static inline bool word_is(const char *s, size_t n, const char *word, size_t word_len) {
+    return n == word_len && memcmp(s, word, word_len) == 0;
+}
+#define WORD_IS(s, n, literal) word_is(s, n, literal, sizeof(literal) - 1)
+
+/* An enum word of up to 8 bytes as one little-endian integer, zero-padded: the key the fast
+ * enum path compares against. */
+#define WORD_KEY_(w, i) (sizeof(w) - 1 > (i) ? (uint64_t)(uint8_t)(w)[(i) < sizeof(w) ? (i) : 0] << (8 * (i)) : 0)
+#define WORD_KEY(w)                                                                                 \
+    (WORD_KEY_(w, 0) | WORD_KEY_(w, 1) | WORD_KEY_(w, 2) | WORD_KEY_(w, 3) | WORD_KEY_(w, 4) |     \
+     WORD_KEY_(w, 5) | WORD_KEY_(w, 6) | WORD_KEY_(w, 7))
+
+static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out) {
+    uint8_t value = 0;
+    switch (field) {
+    case FLOE_F_ACTION:
+        value = WORD_IS(s, n, "ACCEPT") ? FLOE_ACTION_ACCEPT
+                : WORD_IS(s, n, "REJECT") ? FLOE_ACTION_REJECT
+                                          : 0;
+        break;
+    case FLOE_F_LOG_STATUS:
+        value = WORD_IS(s, n, "OK")         ? FLOE_LOG_STATUS_OK
+                : WORD_IS(s, n, "NODATA")   ? FLOE_LOG_STATUS_NODATA
+                : WORD_IS(s, n, "SKIPDATA") ? FLOE_LOG_STATUS_SKIPDATA
+                                            : 0;
+        break;
+    case FLOE_F_TYPE:
+        value = WORD_IS(s, n, "IPv4")  ? FLOE_TYPE_IPV4
+                : WORD_IS(s, n, "IPv6") ? FLOE_TYPE_IPV6
+                : WORD_IS(s, n, "EFA")  ? FLOE_TYPE_EFA
+                                        : 0;
+        break;
+    case FLOE_F_FLOW_DIRECTION:
+        value = WORD_IS(s, n, "ingress")  ? FLOE_DIRECTION_INGRESS
+                : WORD_IS(s, n, "egress") ? FLOE_DIRECTION_EGRESS
+                                          : 0;
+        break;
+    default: break;
+    }
+    if (value == 0) return FLOE_BAD_ENUM;
+    *out = value;
+    return VALUE_OK;
+}
+
+/* Every enum word is at most 8 bytes, so where 8 bytes are readable the token is loaded as one
+ * integer (masked to its length) and compared with each word's key: conditional moves instead
+ * of a memcmp and a branch per candidate (ACCEPT vs REJECT is a coin the predictor loses). */
+static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const char *end, uint8_t *out) {
+    if (n > 8 || (size_t)(end - s) < 8) return parse_enum_slow(field, s, n, out);
+    uint64_t key;
+    memcpy(&key, s, 8);
+    key &= ~UINT64_C(0) >> (64 - 8 * n); /* n >= 1: tokens are never empty */
+    uint8_t value = 0;
+    switch (field) {
+    case FLOE_F_ACTION:
+        value = key == WORD_KEY("ACCEPT") ? FLOE_ACTION_ACCEPT : value;
+        value = key == WORD_KEY("REJECT") ? FLOE_ACTION_REJECT : value;
+        break;
+    case FLOE_F_LOG_STATUS:
+        value = key == WORD_KEY("OK") ? FLOE_LOG_STATUS_OK : value;
+        value = key == WORD_KEY("NODATA") ? FLOE_LOG_STATUS_NODATA : value;
+        value = key == WORD_KEY("SKIPDATA") ? FLOE_LOG_STATUS_SKIPDATA : value;
+        break;
+    case FLOE_F_TYPE:
+        value = key == WORD_KEY("IPv4") ? FLOE_TYPE_IPV4 : value;
+        value = key == WORD_KEY("IPv6") ? FLOE_TYPE_IPV6 : value;
+        value = key == WORD_KEY("EFA") ? FLOE_TYPE_EFA : value;
+        break;
+    case FLOE_F_FLOW_DIRECTION:
+        value = key == WORD_KEY("ingress") ? FLOE_DIRECTION_INGRESS : value;
+        value = key == WORD_KEY("egress") ? FLOE_DIRECTION_EGRESS : value;
+        break;
+    default: break;
+    }
+    if (value == 0) return FLOE_BAD_ENUM;
+    *out = value;
+    return VALUE_OK;
+}
+
+/* Start/end above 2^31-1 are milliseconds (seen in the wild); anything larger than
+ * milliseconds of that range is not a time. */
+#define SECONDS_MAX UINT64_C(2147483647)
+
+/* Parses one value of field `field` (of type `type`) into row `row` of its column array
+ * `values`, and sets the field's bit in *row_nulls when the value is "-". Returns VALUE_OK or
+ * a floe_bad_reason. Type and field come as plain arguments so that a caller that knows them
+ * at compile time (the default-format path) gets the dispatch folded away. */
+static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *values, uint32_t row,
+                                        const char *s, size_t n, const char *end,
+                                        uint64_t *row_nulls, floe_simd isa) {
+    if (type == SINK_SKIP) return VALUE_OK;
+    bool is_null = (n == 1) & (s[0] == '-'); /* s[0] is always there: tokens are never empty */
+    *row_nulls |= (uint64_t)is_null << field;
+    uint64_t number = 0;
+    int result;
+    switch ((floe_type)type) {
+    case FLOE_T_U8:
+        if (!is_null) {
+            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if (number > UINT8_MAX) return FLOE_BAD_RANGE;
+        }
+        ((uint8_t *)values)[row] = (uint8_t)number;
+        return VALUE_OK;
+    case FLOE_T_U16:
+        if (!is_null) {
+            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if (number > UINT16_MAX) return FLOE_BAD_RANGE;
+        }
+        ((uint16_t *)values)[row] = (uint16_t)number;
+        return VALUE_OK;
+    case FLOE_T_U64:
+        if (!is_null && (result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+        ((uint64_t *)values)[row] = number;
+        return VALUE_OK;
+    case FLOE_T_TIME:
+        if (!is_null) {
+            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if (number > SECONDS_MAX) number /= 1000;
+            if (number > SECONDS_MAX) return FLOE_BAD_RANGE;
+        }
+        ((int64_t *)values)[row] = (int64_t)number;
+        return VALUE_OK;
+    case FLOE_T_ADDR: {
+        floe_addr *addr = (floe_addr *)values + row;
+        if (is_null) {
+            memset(addr, 0, sizeof(*addr));
+            return VALUE_OK;
+        }
+#if FLOE_SCAN_X86
+        if (isa == FLOE_SIMD_AVX2 ? floe_addr_parse_v4_ssse3(s, n, (size_t)(end - s), addr)
+                                  : floe_addr_parse_v4_wide(s, n, (size_t)(end - s), addr))
+            return VALUE_OK;
+#else
+        (void)isa;
+        if (floe_addr_parse_v4_wide(s, n, (size_t)(end - s), addr)) return VALUE_OK;
+#endif
+        return floe_addr_parse(s, n, addr) ? VALUE_OK : FLOE_BAD_ADDR;
+    }
+    case FLOE_T_ENUM: {
+        uint8_t *value = (uint8_t *)values + row;
+        if (is_null) {
+            *value = 0;
+            return VALUE_OK;
+        }
+        return parse_enum(field, s, n, end, value);
+    }
+    case FLOE_T_STR: {
+        floe_slice *slice = (floe_slice *)values + row;
+        slice->ptr = is_null ? NULL : s;
+        slice->len = is_null ? 0 : (uint32_t)n;
+        return VALUE_OK;
+    }
+    }
+    return VALUE_OK;
+}
+
+/* Parses one value into row `row` of its column. Returns VALUE_OK or a floe_bad_reason. */
+static HOT_INLINE int parse_value(const column_sink *sink, uint32_t row, const char *s, size_t n,
+                                   const char *end, uint64_t *row_nulls, floe_simd isa) {
+    return parse_typed_value(sink->type, sink->field, sink->values, row, s, n, end, row_nulls, isa);
+}
+
+/* "2026-11-01T00:05:00.000Z": CloudWatch's export prefix. Checked by shape, not calendar. */
+static bool is_iso8601(const char *s, size_t n) {
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    if (n < sizeof(shape) - 1) return false;
+    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+        bool ok = shape[i] == 'd' ? (unsigned)(s[i] - '0') <= 9 : s[i] == shape[i];
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* ---- lines ------------------------------------------------------------------------------ */
+
+/* Tokens of one line kept for parsing. A line with more is a bad line anyway: the count goes
+ * on, only the extra positions are not kept. */
+#define TOKEN_CAP (FLOE_MAX_COLUMNS + 2)
+
+/* The tokens of the line being scanned: offsets into the buffer and lengths. It lives in the
+ * scan loop's own frame and its address is never handed to a function that is not inlined, so
+ * the compiler knows the batch stores cannot touch it and keeps it out of reloads. */
+typedef struct line_tokens {
+    uint32_t count; /* header copy only; the scan loop counts in a register. May exceed TOKEN_CAP */
+    uint32_t start[TOKEN_CAP];
+    uint32_t len[TOKEN_CAP];
+} line_tokens;
+
+/* State of one floe_parse call. Nothing here outlives the call. */
+typedef struct parse_run {
+    floe_parser *parser;
+    floe_batch *batch;
+    const char *buf;
+    const char *end; /* end of the caller's buffer: no read goes past it */
+    bool stop;       /* the batch is full, or the format changed under rows already in it */
+    floe_status status;
+
+    uint16_t ncols;
+    bool default_format; /* the 14 v2 fields in their order: the straight-line row parser */
+    column_sink sinks[FLOE_MAX_COLUMNS];
+    line_tokens header; /* a copy of a header line's tokens, for apply_header */
+} parse_run;
+
+static floe_status prepare_batch(parse_run *run) {
+    const floe_format *format = &run->parser->format;
+    floe_status status = floe_batch_reserve(run->batch, format->present);
+    if (status != FLOE_OK) return status;
+    run->ncols = format->ncols;
+    /* The default format is the table's first 14 fields in table order. */
+    run->default_format = format->ncols == 14;
+    for (uint16_t c = 0; c < format->ncols && run->default_format; c++)
+        run->default_format = format->field[c] == c;
+    for (uint16_t c = 0; c < format->ncols; c++) {
+        column_sink *sink = &run->sinks[c];
+        sink->field = format->field[c];
+        if (sink->field == FLOE_F_UNKNOWN) {
+            sink->type = SINK_SKIP;
+            sink->values = NULL;
+        } else {
+            sink->type = (uint8_t)floe_field_type((floe_field)sink->field);
+            sink->values = run->batch->values[sink->field];
+        }
+    }
+    return FLOE_OK;
+}
+
+static void report_bad(floe_parser *parser, const floe_bad_line *bad) {
+    parser->stats.bad_lines++;
+    parser->stats.bad_by_reason[bad->reason]++;
+    if (parser->options.on_bad_line != NULL) parser->options.on_bad_line(parser->options.ctx, bad);
+}
+
+static floe_slice line_text(const char *buf, size_t start, size_t end) {
+    while (end > start && buf[end - 1] == '\r') end--;
+    return (floe_slice){buf + start, (uint32_t)(end - start)};
+}
+
+static void announce_unknown(floe_parser *parser, floe_slice name, uint64_t line_no) {
+    for (int i = 0; i < parser->unknown_count; i++)
+        if (parser->unknown_len[i] == name.len && memcmp(parser->unknown_names[i], name.ptr, name.len) == 0)
+            return;
+    if (parser->unknown_count == FLOE_MAX_UNKNOWN_NAMES) return; /* enough said */
+    size_t len = name.len < FLOE_MAX_UNKNOWN_NAME_LEN ? name.len : FLOE_MAX_UNKNOWN_NAME_LEN;
+    memcpy(parser->unknown_names[parser->unknown_count], name.ptr, len);
+    parser->unknown_len[parser->unknown_count++] = (uint8_t)len;
+    if (parser->options.on_unknown_field != NULL)
+        parser->options.on_unknown_field(parser->options.ctx, name, line_no);
+}
+
+static floe_slice token_at(const char *buf, const line_tokens *tokens, uint32_t i) {
+    return (floe_slice){buf + tokens->start[i], tokens->len[i]};
+}
+
+/* A header line (its tokens in run->header): the names become the format of the lines after it. */
+static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
+    floe_parser *parser = run->parser;
+    const line_tokens *names = &run->header;
+    floe_format format;
+    memset(&format, 0, sizeof(format));
+    bool ok = names->count <= FLOE_MAX_COLUMNS;
+    for (uint32_t i = 0; ok && i < names->count; i++) {
+        floe_slice name = token_at(run->buf, names, i);
+        floe_field field = floe_field_lookup(name.ptr, name.len);
+        if (field != FLOE_F_UNKNOWN) {
+            ok = !(format.present >> field & 1); /* a field named twice */
+            format.present |= UINT64_C(1) << field;
+            int version = floe_field_version(field);
+            if (version > format.version) format.version = (uint8_t)version;
+        }
+        format.field[format.ncols++] = (uint8_t)field;
+    }
+    if (!ok) {
+        uint16_t seen = names->count > UINT16_MAX ? UINT16_MAX : (uint16_t)names->count;
+        floe_bad_line bad = {line_no, FLOE_BAD_HEADER, -1, FLOE_F_UNKNOWN, seen, parser->format.ncols, text};
+        report_bad(parser, &bad);
+        return;
+    }
+    parser->stats.headers++;
+    for (uint16_t i = 0; i < format.ncols; i++)
+        if (format.field[i] == FLOE_F_UNKNOWN) announce_unknown(parser, token_at(run->buf, names, i), line_no);
+    if (floe_format_equal(&format, &parser->format)) return;
+    parser->format = format;
+    if (run->batch->count > 0) {
+        run->stop = true; /* the batch keeps the old format; the next call starts the new */
+        return;
+    }
+    run->status = prepare_batch(run);
+    if (run->status != FLOE_OK) run->stop = true;
+}
+
+/* A line whose first word is a field name is a header: no record value is ever a lower-case
+ * field name, and the lookup runs only for lines starting with [a-z]. */
+static HOT_INLINE bool is_header(const char *buf, const line_tokens *tokens) {
+    const char *first = buf + tokens->start[0];
+    return (unsigned)(first[0] - 'a') <= 'z' - 'a' &&
+           floe_field_lookup(first, tokens->len[0]) != FLOE_F_UNKNOWN;
+}
+
+/* Any format: one value a column, typed at run time. Returns the bad column or -1. */
+static HOT_INLINE int parse_row(const parse_run *run, const line_tokens *tokens, uint32_t first,
+                                uint32_t row, uint64_t *row_nulls, int *reason, floe_simd isa) {
+    for (uint32_t c = 0; c < run->ncols; c++) {
+        uint32_t t = first + c;
+        int result = parse_value(&run->sinks[c], row, run->buf + tokens->start[t], tokens->len[t],
+                                 run->end, row_nulls, isa);
+        if (result != VALUE_OK) {
+            *reason = result;
+            return (int)c;
+        }
+    }
+    return -1;
+}
+
+/* The default format, which most flow logs use: the same work as parse_row with every column's
+ * type known at compile time, so each value's parse is straight-line code without the type
+ * dispatch. Returns the bad column or -1. */
+static HOT_INLINE int parse_default_row(const parse_run *run, const line_tokens *tokens,
+                                        uint32_t first, uint32_t row, uint64_t *row_nulls,
+                                        int *reason, floe_simd isa) {
+#define DEFAULT_COLUMN(c, type)                                                                    \
+    do {                                                                                           \
+        int result = parse_typed_value(type, c, run->sinks[c].values, row,                         \
+                                       run->buf + tokens->start[first + c],                        \
+                                       tokens->len[first + c], run->end, row_nulls, isa);          \
+        if (result != VALUE_OK) {                                                                  \
+            *reason = result;                                                                      \
+            return c;                                                                              \
+        }                                                                                          \
+    } while (0)
+    DEFAULT_COLUMN(0, FLOE_T_U8);    /* version */
+    DEFAULT_COLUMN(1, FLOE_T_STR);   /* account-id */
+    DEFAULT_COLUMN(2, FLOE_T_STR);   /* interface-id */
+    DEFAULT_COLUMN(3, FLOE_T_ADDR);  /* srcaddr */
+    DEFAULT_COLUMN(4, FLOE_T_ADDR);  /* dstaddr */
+    DEFAULT_COLUMN(5, FLOE_T_U16);   /* srcport */
+    DEFAULT_COLUMN(6, FLOE_T_U16);   /* dstport */
+    DEFAULT_COLUMN(7, FLOE_T_U8);    /* protocol */
+    DEFAULT_COLUMN(8, FLOE_T_U64);   /* packets */
+    DEFAULT_COLUMN(9, FLOE_T_U64);   /* bytes */
+    DEFAULT_COLUMN(10, FLOE_T_TIME); /* start */
+    DEFAULT_COLUMN(11, FLOE_T_TIME); /* end */
+    DEFAULT_COLUMN(12, FLOE_T_ENUM); /* action */
+    DEFAULT_COLUMN(13, FLOE_T_ENUM); /* log-status */
+#undef DEFAULT_COLUMN
+    return -1;
+}
+
+/* Reports a skipped line. Out of line: bad lines are rare and the report is bulky. */
+static __attribute__((noinline)) void report_line(parse_run *run, floe_bad_reason reason, int column,
+                                                  uint32_t values_seen, uint64_t line_no,
+                                                  size_t start, size_t end) {
+    floe_bad_line bad;
+    bad.line_no = line_no;
+    bad.reason = reason;
+    bad.column = column;
+    bad.field = column >= 0 ? (floe_field)run->sinks[column].field : FLOE_F_UNKNOWN;
+    bad.fields_seen = values_seen > UINT16_MAX ? UINT16_MAX : (uint16_t)values_seen;
+    bad.fields_wanted = run->ncols;
+    bad.text = line_text(run->buf, start, end);
+    report_bad(run->parser, &bad);
+}
+
+/* A header line: keep a copy of its tokens (so the scan loop's own never escape) and apply it. */
+static __attribute__((noinline)) void take_header(parse_run *run, const line_tokens *tokens,
+                                                  uint32_t ntokens, uint64_t line_no, size_t start,
+                                                  size_t end) {
+    uint32_t kept = ntokens < TOKEN_CAP ? ntokens : TOKEN_CAP;
+    run->header.count = ntokens;
+    memcpy(run->header.start, tokens->start, kept * sizeof(uint32_t));
+    memcpy(run->header.len, tokens->len, kept * sizeof(uint32_t));
+    apply_header(run, line_text(run->buf, start, end), line_no);
+}
+
+/* One complete line, buf[start..end), with its ntokens tokens found. */
+static HOT_INLINE void end_line(parse_run *run, const line_tokens *tokens, uint32_t ntokens,
+                                size_t start, size_t end, floe_simd isa) {
+    floe_parser *parser = run->parser;
+    floe_batch *batch = run->batch;
+    uint64_t line_no = ++parser->stats.lines;
+    if (ntokens == 0) {
+        parser->stats.blank_lines++;
+        return;
+    }
+    uint32_t first = 0;
+    if (parser->options.mode == FLOE_LINES_CLOUDWATCH) {
+        first = 1;
+        if (!is_iso8601(run->buf + tokens->start[0], tokens->len[0])) {
+            report_line(run, FLOE_BAD_TIMESTAMP, -1, ntokens - 1, line_no, start, end);
+            return;
+        }
+    } else if (is_header(run->buf, tokens)) {
+        take_header(run, tokens, ntokens, line_no, start, end);
+        return;
+    }
+    if (ntokens - first != run->ncols) {
+        report_line(run, FLOE_BAD_FIELD_COUNT, -1, ntokens - first, line_no, start, end);
+        return;
+    }
+    uint32_t row = batch->count;
+    uint64_t row_nulls = 0;
+    int reason = VALUE_OK;
+    int bad_column = run->default_format
+                         ? parse_default_row(run, tokens, first, row, &row_nulls, &reason, isa)
+                         : parse_row(run, tokens, first, row, &row_nulls, &reason, isa);
+    if (bad_column >= 0) {
+        report_line(run, (floe_bad_reason)reason, bad_column, ntokens - first, line_no, start, end);
+        return;
+    }
+    batch->nulls[row] = row_nulls;
+    batch->line_no[row] = line_no;
+    batch->count = row + 1;
+    parser->stats.records++;
+    if (row + 1 == batch->capacity) run->stop = true;
+}
+
+void floe_parser_init(floe_parser *parser, const floe_parse_options *options) {
+    memset(parser, 0, sizeof(*parser));
+    parser->options = *options;
+    if (options->format != NULL) parser->format = *options->format;
+    else floe_format_default(&parser->format);
+    parser->options.format = NULL; /* copied: the caller's may go away */
+    parser->simd = floe_scan_effective_level(options->simd);
+}
+
+void floe_parser_skip_line(floe_parser *parser, floe_bad_reason reason, floe_slice text) {
+    floe_bad_line bad = {++parser->stats.lines, reason, -1, FLOE_F_UNKNOWN, 0, parser->format.ncols, text};
+    report_bad(parser, &bad);
+}
+
+static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t start, size_t end) {
+    /* Past the cap the last slot is overwritten: the count stays right for the report. */
+    uint32_t slot = *ntokens < TOKEN_CAP ? *ntokens : TOKEN_CAP - 1;
+    tokens->start[slot] = (uint32_t)start;
+    tokens->len[slot] = (uint32_t)(end - start);
+    (*ntokens)++;
+}
+
+/* The scan loop: classify 64 bytes, walk the delimiters, cut tokens and lines. Written once
+ * and stamped out per instruction set below, so each copy inlines its own classifier and the
+ * compiler may use that set's instructions (tzcnt, shlx, ...) everywhere in the loop. Returns
+ * the offset after the last line parsed. */
+#define FLOE_DEFINE_SCAN_LOOP(name, attributes, classify, isa)                                     \
+    /* The line's work stays out of the scan loop's body, so the loop keeps its few variables   \
+     * in registers instead of spilling them around the inlined value parsers. `flatten`       \
+     * inlines this set's own helpers (floe_addr_parse_v4_ssse3 for AVX2) into it. */          \
+    attributes __attribute__((noinline, flatten)) static void name##_line(                         \
+        parse_run *run, const line_tokens *tokens, uint32_t ntokens, size_t start, size_t end) {  \
+        end_line(run, tokens, ntokens, start, end, isa);                                           \
+    }                                                                                              \
+    attributes static size_t name(parse_run *run, const char *buf, size_t len, bool at_eof) {     \
+        size_t line_start = 0;                                                                     \
+        size_t token_start = 0;                                                                    \
+        line_tokens tokens; /* the line's tokens; their count is kept apart, in a register */      \
+        uint32_t ntokens = 0;                                                                      \
+        for (size_t base = 0; base < len; base += 64) {                                            \
+            floe_scan_masks masks;                                                                 \
+            if (len - base >= 64) {                                                                \
+                masks = classify((const uint8_t *)buf + base);                                     \
+            } else {                                                                               \
+                /* Never read past the caller's buffer: classify a zero-padded copy of the       \
+                 * tail (zero is not a delimiter). */                                              \
+                uint8_t tail[64] = {0};                                                            \
+                memcpy(tail, buf + base, len - base);                                              \
+                masks = classify(tail);                                                            \
+            }                                                                                      \
+            uint64_t delimiters = masks.separators | masks.newlines;                               \
+            while (delimiters != 0) {                                                              \
+                uint64_t lowest = delimiters & (0 - delimiters);                                   \
+                delimiters ^= lowest;                                                              \
+                size_t pos = base + (size_t)__builtin_ctzll(lowest);                               \
+                if (pos > token_start) add_token(&tokens, &ntokens, token_start, pos);             \
+                token_start = pos + 1;                                                             \
+                if (masks.newlines & lowest) {                                                     \
+                    name##_line(run, &tokens, ntokens, line_start, pos);                           \
+                    ntokens = 0;                                                                   \
+                    line_start = pos + 1;                                                          \
+                    if (run->stop) return line_start;                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        if (at_eof && line_start < len) {                                                          \
+            if (len > token_start) add_token(&tokens, &ntokens, token_start, len);                 \
+            name##_line(run, &tokens, ntokens, line_start, len);                                   \
+            line_start = len;                                                                      \
+        }                                                                                          \
+        return line_start;                                                                         \
+    }
+
+FLOE_DEFINE_SCAN_LOOP(scan_lines_scalar, , floe_scan_block_scalar, FLOE_SIMD_SCALAR)
+#if FLOE_SCAN_X86
+FLOE_DEFINE_SCAN_LOOP(scan_lines_sse2, , floe_scan_block_sse2, FLOE_SIMD_SSE2)
+FLOE_DEFINE_SCAN_LOOP(scan_lines_avx2, __attribute__((target("avx2,bmi,bmi2,popcnt"))),
+                      floe_scan_block_avx2, FLOE_SIMD_AVX2)
+#endif
+
+floe_status floe_parse(floe_parser *parser, const char *buf, size_t len, bool at_eof,
+                       floe_batch *batch, size_t *consumed) {
+    *consumed = 0;
+    /* Token offsets are 32-bit; callers hand over chunks far smaller than 4 GiB. */
+    if (len > UINT32_MAX) return FLOE_ERR_INVALID;
+    parse_run run;
+    run.parser = parser;
+    run.batch = batch;
+    run.buf = buf;
+    run.end = buf + len;
+    run.stop = false;
+    run.status = FLOE_OK;
+    floe_status status = prepare_batch(&run);
+    if (status != FLOE_OK) return status;
+    switch (parser->simd) {
+#if FLOE_SCAN_X86
+    case FLOE_SIMD_AVX2: *consumed = scan_lines_avx2(&run, buf, len, at_eof); break;
+    case FLOE_SIMD_SSE2: *consumed = scan_lines_sse2(&run, buf, len, at_eof); break;
+#endif
+    default: *consumed = scan_lines_scalar(&run, buf, len, at_eof); break;
+    }
+    return run.status;
+}

@@ -1,0 +1,134 @@
+/* floe_totals.h: the single-threaded "read a file -> decode -> parse -> add up" loop behind
+ * `floe totals`, and the totals it fills.
+ *
+ * A worker owns everything one file needs: a read buffer, the decoder, a line buffer and a
+ * batch. Per file it reads with plain read() (the io_uring reader replaces this later), feeds
+ * the decoder, and hands decoded text to the parser, keeping the unfinished last line in
+ * front of the next decoded chunk. A line longer than max_line is reported as
+ * FLOE_BAD_TOO_LONG and skipped up to its newline, whatever the chunking, so results do not
+ * depend on buffer sizes.
+ *
+ * Problems with one file never stop the run: an unreadable file, a decode error or bad lines
+ * are recorded in the totals and the next file goes on. Records decoded before a decode error
+ * count; the unfinished line the error cut off is dropped (not parsed, not counted as bad),
+ * because a cut line can still look like a valid but wrong record.
+ *
+ * Memory per worker: read_size + decode_size + at most max_line + the batch; independent of
+ * the file sizes. Not thread-safe: one worker and one floe_totals per thread. */
+#ifndef FLOE_TOTALS_H
+#define FLOE_TOTALS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe_decode.h"
+#include "floe_parse.h"
+#include "floe_status.h"
+
+typedef struct floe_totals_options {
+    floe_line_mode mode;
+    const floe_format *format; /* before any header / for CloudWatch; NULL: default. Copied. */
+    floe_simd simd;
+    size_t read_size;        /* bytes per read() */
+    size_t decode_size;      /* decoded bytes per parse step (capped at max_line) */
+    size_t max_line;         /* longest line kept, in bytes without its '\n' */
+    uint32_t batch_rows;     /* rows per parser batch */
+    uint32_t keep_bad_lines; /* how many bad lines to keep with their place */
+} floe_totals_options;
+
+/* S3 mode, default format, best SIMD level, 1 MiB reads / decode steps / line limit, 4096-row
+ * batches, 10 bad lines kept. */
+void floe_totals_options_default(floe_totals_options *options);
+
+typedef struct floe_action_totals {
+    uint64_t records;
+    uint64_t packets; /* "-" counts as 0 */
+    uint64_t bytes;   /* "-" counts as 0 */
+} floe_action_totals;
+
+/* One skipped line, kept for the report. */
+typedef struct floe_bad_place {
+    char *file; /* owned */
+    uint64_t line_no;
+    floe_bad_reason reason;
+    int column;       /* 0-based, or -1 */
+    floe_field field; /* or FLOE_F_UNKNOWN */
+    uint16_t fields_seen;
+    uint16_t fields_wanted;
+    char *excerpt; /* owned: the line's first FLOE_BAD_EXCERPT_LEN bytes, NUL-terminated */
+} floe_bad_place;
+
+#define FLOE_BAD_EXCERPT_LEN 120
+
+/* A header field name floe does not know, reported once per run. */
+typedef struct floe_unknown_notice {
+    char *name; /* owned */
+    char *file; /* owned: where it was seen first */
+    uint64_t line_no;
+} floe_unknown_notice;
+
+/* A file whose compressed data failed; the records before the failure were counted. */
+typedef struct floe_decode_failure {
+    char *file; /* owned */
+    floe_codec codec;
+    floe_status status; /* FLOE_ERR_CORRUPT, FLOE_ERR_TRUNCATED, FLOE_ERR_UNSUPPORTED */
+    uint64_t offset;    /* in the compressed file; see floe_decoder_error_offset */
+} floe_decode_failure;
+
+/* A file that could not be opened or read to its end. */
+typedef struct floe_file_failure {
+    char *file; /* owned */
+    int err;    /* errno */
+    bool opened; /* false: open() failed; true: a read() failed part way */
+} floe_file_failure;
+
+typedef struct floe_totals {
+    uint64_t files;                           /* files tried (failures included) */
+    uint64_t files_by_codec[FLOE_CODEC_COUNT]; /* files opened, by detected codec */
+    uint64_t members;                         /* gzip members + zstd frames decoded whole */
+    uint64_t compressed_bytes;                /* bytes read from files */
+    uint64_t decoded_bytes;                   /* bytes of text after decoding */
+
+    uint64_t lines; /* as the parser counts them: records, headers, blank and bad lines */
+    uint64_t records;
+    uint64_t headers;
+    uint64_t blank_lines;
+    uint64_t bad_lines;
+    uint64_t bad_by_reason[FLOE_BAD_REASON_COUNT];
+    uint64_t cut_lines; /* unfinished lines dropped after a decode or read error */
+
+    /* Indexed by FLOE_ACTION_* (0 = "-" or no action column). */
+    floe_action_totals by_action[3];
+    /* Indexed by FLOE_LOG_STATUS_* (0 = "-" or no log-status column). */
+    uint64_t by_log_status[4];
+
+    uint32_t keep_bad_lines;
+    floe_bad_place *bad_places; /* the first keep_bad_lines bad lines, in input order */
+    size_t nbad_places;
+    floe_unknown_notice *unknown;
+    size_t nunknown;
+    floe_decode_failure *decode_failures;
+    size_t ndecode_failures;
+    floe_file_failure *file_failures;
+    size_t nfile_failures;
+} floe_totals;
+
+void floe_totals_init(floe_totals *totals, uint32_t keep_bad_lines);
+void floe_totals_free(floe_totals *totals);
+
+/* Adds one parsed batch (counts per action and log-status). */
+void floe_totals_add_batch(floe_totals *totals, const floe_batch *batch);
+
+typedef struct floe_totals_worker floe_totals_worker;
+
+/* Returns FLOE_ERR_NOMEM, FLOE_ERR_INVALID (a size of 0), or FLOE_OK with *out set. */
+floe_status floe_totals_worker_new(const floe_totals_options *options, floe_totals_worker **out);
+void floe_totals_worker_free(floe_totals_worker *worker);
+
+/* Reads, decodes and parses one file into totals. Problems with the file are recorded in
+ * totals and still return FLOE_OK; only FLOE_ERR_NOMEM means the run cannot go on. */
+floe_status floe_totals_add_file(floe_totals_worker *worker, const char *path,
+                                 floe_totals *totals);
+
+#endif
