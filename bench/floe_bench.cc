@@ -35,7 +35,8 @@ void parse_bench(benchmark::State &state, const char *env_name) {
     const std::string &text = load(env_name);
     int level = static_cast<int>(state.range(0));
     if (text.empty()) {
-        state.SkipWithError((std::string(env_name) + " not set or empty: run bench/run_parse_bench.sh").c_str());
+        state.SkipWithError(
+            (std::string(env_name) + " not set or empty: run bench/run_parse_bench.sh").c_str());
         return;
     }
     if (floe_bench_effective_level(level) != level) {
@@ -49,17 +50,23 @@ void parse_bench(benchmark::State &state, const char *env_name) {
         benchmark::DoNotOptimize(checksum);
     }
     floe_bench_parse_free(bench);
-    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(text.size()));
-    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(records));
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(text.size()));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(records));
     state.SetLabel(floe_bench_level_name(level));
     state.counters["bad_lines"] = static_cast<double>(bad);
     state.counters["MB"] = static_cast<double>(text.size()) / 1e6;
 }
 
-void BM_parse_default(benchmark::State &state) { parse_bench(state, "FLOE_BENCH_DEFAULT"); }
-void BM_parse_v5(benchmark::State &state) { parse_bench(state, "FLOE_BENCH_V5"); }
+void BM_parse_default(benchmark::State &state) {
+    parse_bench(state, "FLOE_BENCH_DEFAULT");
+}
+void BM_parse_v5(benchmark::State &state) {
+    parse_bench(state, "FLOE_BENCH_V5");
+}
 
-}  // namespace
+} // namespace
 
 BENCHMARK(BM_parse_default)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_parse_v5)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -29,11 +29,13 @@ uint64_t floe_bench_parse_run(floe_bench_parse *bench, const char *buf, size_t l
     uint64_t sum = 0;
     while (offset < len) {
         size_t consumed;
-        if (floe_parse(&parser, buf + offset, len - offset, true, &bench->batch, &consumed) != FLOE_OK)
+        if (floe_parse(&parser, buf + offset, len - offset, true, &bench->batch, &consumed) !=
+            FLOE_OK)
             break;
         if (floe_batch_has(&bench->batch, FLOE_F_BYTES)) {
             const uint64_t *bytes = floe_batch_u64(&bench->batch, FLOE_F_BYTES);
-            for (uint32_t i = 0; i < bench->batch.count; i++) sum += bytes[i];
+            for (uint32_t i = 0; i < bench->batch.count; i++)
+                sum += bytes[i];
         }
         offset += consumed;
     }
@@ -48,6 +50,10 @@ void floe_bench_parse_free(floe_bench_parse *bench) {
     free(bench);
 }
 
-int floe_bench_effective_level(int simd_level) { return (int)floe_scan_effective_level((floe_simd)simd_level); }
+int floe_bench_effective_level(int simd_level) {
+    return (int)floe_scan_effective_level((floe_simd)simd_level);
+}
 
-const char *floe_bench_level_name(int simd_level) { return floe_simd_name((floe_simd)simd_level); }
+const char *floe_bench_level_name(int simd_level) {
+    return floe_simd_name((floe_simd)simd_level);
+}

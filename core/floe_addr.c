@@ -109,7 +109,8 @@ size_t floe_addr_format(const floe_addr *addr, char *out) {
         return (size_t)(p - out);
     }
     uint16_t groups[8];
-    for (int g = 0; g < 8; g++) groups[g] = (uint16_t)(addr->bytes[2 * g] << 8 | addr->bytes[2 * g + 1]);
+    for (int g = 0; g < 8; g++)
+        groups[g] = (uint16_t)(addr->bytes[2 * g] << 8 | addr->bytes[2 * g + 1]);
     /* RFC 5952: compress the longest run of two or more zero groups, the first if tied. */
     int best_at = -1, best_len = 1;
     for (int g = 0; g < 8;) {
@@ -118,7 +119,8 @@ size_t floe_addr_format(const floe_addr *addr, char *out) {
             continue;
         }
         int run = g;
-        while (run < 8 && groups[run] == 0) run++;
+        while (run < 8 && groups[run] == 0)
+            run++;
         if (run - g > best_len) {
             best_at = g;
             best_len = run - g;

@@ -29,17 +29,25 @@ static inline bool floe_addr_is_v4(const floe_addr *addr) {
     return true;
 }
 
-static inline __attribute__((always_inline)) void floe_addr_from_v4(uint32_t host_order, floe_addr *out) {
+static inline __attribute__((always_inline)) void floe_addr_from_v4(uint32_t host_order,
+                                                                    floe_addr *out) {
     /* Two 8-byte stores: zeros, then ff ff and the address in network order. */
-    uint8_t tail[8] = {0, 0, 0xff, 0xff, (uint8_t)(host_order >> 24), (uint8_t)(host_order >> 16),
-                       (uint8_t)(host_order >> 8), (uint8_t)host_order};
+    uint8_t tail[8] = {0,
+                       0,
+                       0xff,
+                       0xff,
+                       (uint8_t)(host_order >> 24),
+                       (uint8_t)(host_order >> 16),
+                       (uint8_t)(host_order >> 8),
+                       (uint8_t)host_order};
     memset(out->bytes, 0, 8);
     memcpy(out->bytes + 8, tail, 8);
 }
 
 /* Parses only dotted IPv4, the common case; inline because the parser calls it for every
  * address of every record. */
-static inline __attribute__((always_inline)) bool floe_addr_parse_v4(const char *text, size_t text_len, floe_addr *out) {
+static inline __attribute__((always_inline)) bool
+floe_addr_parse_v4(const char *text, size_t text_len, floe_addr *out) {
     uint32_t value = 0;
     int octets = 0;
     size_t i = 0;
@@ -67,7 +75,8 @@ static inline __attribute__((always_inline)) bool floe_addr_parse_v4(const char 
 
 /* An octet of 1..3 digits at p, by table rather than by branching on its length (which varies
  * from address to address and would mispredict). p[0..2] must be readable. */
-static inline __attribute__((always_inline)) uint32_t floe_addr_octet_(const char *p, unsigned len) {
+static inline __attribute__((always_inline)) uint32_t floe_addr_octet_(const char *p,
+                                                                       unsigned len) {
     static const uint8_t weights[4][3] = {{0, 0, 0}, {1, 0, 0}, {10, 1, 0}, {100, 10, 1}};
     const uint8_t *w = weights[len & 3];
     return (uint32_t)(uint8_t)(p[0] - '0') * w[0] + (uint32_t)(uint8_t)(p[1] - '0') * w[1] +
@@ -79,8 +88,8 @@ static inline __attribute__((always_inline)) uint32_t floe_addr_octet_(const cha
  * (readable_len >= 16). It finds the dots and checks the digits of all 16 bytes at once with
  * SSE2, so octets of varying length cost no mispredicted branches. Falls back to the byte loop
  * where it cannot read that far, and on other machines. */
-static inline __attribute__((always_inline)) bool floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len,
-                                           floe_addr *out) {
+static inline __attribute__((always_inline)) bool
+floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len, floe_addr *out) {
 #if defined(__x86_64__)
     if (readable_len < 16 || text_len < 7 || text_len > 15)
         return floe_addr_parse_v4(text, text_len, out);
@@ -102,7 +111,8 @@ static inline __attribute__((always_inline)) bool floe_addr_parse_v4_wide(const 
     /* Each octet 1..3 digits (unsigned wrap turns 0 into a huge number). */
     if ((len0 - 1) > 2 || (len1 - 1) > 2 || (len2 - 1) > 2 || (len3 - 1) > 2) return false;
     uint32_t o0 = floe_addr_octet_(text, len0), o1 = floe_addr_octet_(text + dot1 + 1, len1);
-    uint32_t o2 = floe_addr_octet_(text + dot2 + 1, len2), o3 = floe_addr_octet_(text + dot3 + 1, len3);
+    uint32_t o2 = floe_addr_octet_(text + dot2 + 1, len2),
+             o3 = floe_addr_octet_(text + dot3 + 1, len3);
     if ((o0 | o1 | o2 | o3) > 255) return false;
     floe_addr_from_v4(o0 << 24 | o1 << 16 | o2 << 8 | o3, out);
     return true;
@@ -132,7 +142,8 @@ floe_addr_parse_v4_ssse3(const char *text, size_t text_len, size_t readable_len,
     uint32_t after_one = dots & (dots - 1), after_two = after_one & (after_one - 1);
     if ((digits | dots) != in_text || after_two == 0 || (after_two & (after_two - 1)) != 0)
         return false;
-    int dot1 = __builtin_ctz(dots), dot2 = __builtin_ctz(after_one), dot3 = __builtin_ctz(after_two);
+    int dot1 = __builtin_ctz(dots), dot2 = __builtin_ctz(after_one),
+        dot3 = __builtin_ctz(after_two);
     int end0 = dot1, end1 = dot2, end2 = dot3, end3 = (int)text_len; /* one past each octet */
     int start0 = 0, start1 = dot1 + 1, start2 = dot2 + 1, start3 = dot3 + 1;
     if ((unsigned)(end0 - start0 - 1) > 2 || (unsigned)(end1 - start1 - 1) > 2 ||
@@ -141,10 +152,10 @@ floe_addr_parse_v4_ssse3(const char *text, size_t text_len, size_t readable_len,
     /* Lane k, bytes 1..3: the indexes of octet k's last three characters (hundreds, tens,
      * ones); an index before the octet's start (a shorter octet) becomes 0x80, which the
      * shuffle turns into 0. Byte 0 always lies before the start (octets have <= 3 digits). */
-    __m128i ends = _mm_setr_epi32(end0 * 0x01010101, end1 * 0x01010101, end2 * 0x01010101,
-                                  end3 * 0x01010101);
-    __m128i starts = _mm_setr_epi32(start0 * 0x01010101, start1 * 0x01010101,
-                                    start2 * 0x01010101, start3 * 0x01010101);
+    __m128i ends =
+        _mm_setr_epi32(end0 * 0x01010101, end1 * 0x01010101, end2 * 0x01010101, end3 * 0x01010101);
+    __m128i starts = _mm_setr_epi32(start0 * 0x01010101, start1 * 0x01010101, start2 * 0x01010101,
+                                    start3 * 0x01010101);
     __m128i index = _mm_sub_epi8(ends, _mm_set1_epi32(0x01020304));
     __m128i inside = _mm_cmpgt_epi8(index, _mm_sub_epi8(starts, _mm_set1_epi8(1)));
     __m128i shuffle = _mm_or_si128(_mm_and_si128(inside, index),
@@ -153,8 +164,8 @@ floe_addr_parse_v4_ssse3(const char *text, size_t text_len, size_t readable_len,
     __m128i pairs = _mm_maddubs_epi16(lined_up, _mm_set1_epi32(0x010A6400)); /* 0,100 | 10,1 */
     __m128i octets = _mm_madd_epi16(pairs, _mm_set1_epi16(1));
     if (_mm_movemask_epi8(_mm_cmpgt_epi32(octets, _mm_set1_epi32(255))) != 0) return false;
-    __m128i packed = _mm_shuffle_epi8(octets, _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1,
-                                                            -1, -1, -1, -1, -1, -1));
+    __m128i packed = _mm_shuffle_epi8(
+        octets, _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
     uint32_t network_order = (uint32_t)_mm_cvtsi128_si32(packed);
     static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     memcpy(out->bytes, mapped_prefix, 12);

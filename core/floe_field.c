@@ -44,10 +44,15 @@ const char *floe_enum_word(floe_field field, uint8_t value) {
     static const char *const type[] = {NULL, "IPv4", "IPv6", "EFA"};
     static const char *const direction[] = {NULL, "ingress", "egress"};
     switch (field) {
-    case FLOE_F_ACTION: return value < 3 ? action[value] : NULL;
-    case FLOE_F_LOG_STATUS: return value < 4 ? log_status[value] : NULL;
-    case FLOE_F_TYPE: return value < 4 ? type[value] : NULL;
-    case FLOE_F_FLOW_DIRECTION: return value < 3 ? direction[value] : NULL;
-    default: return NULL;
+    case FLOE_F_ACTION:
+        return value < 3 ? action[value] : NULL;
+    case FLOE_F_LOG_STATUS:
+        return value < 4 ? log_status[value] : NULL;
+    case FLOE_F_TYPE:
+        return value < 4 ? type[value] : NULL;
+    case FLOE_F_FLOW_DIRECTION:
+        return value < 3 ? direction[value] : NULL;
+    default:
+        return NULL;
     }
 }

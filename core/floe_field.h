@@ -114,7 +114,7 @@ const char *floe_enum_word(floe_field field, uint8_t value);
 
 /* The 14 fields of the default (version 2) format, in order. */
 #define FLOE_DEFAULT_FORMAT                                                                        \
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "     \
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "      \
     "start end action log-status"
 
 #endif

@@ -15,16 +15,20 @@ void floe_format_default(floe_format *out) {
     (void)status;
 }
 
-static bool is_format_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ','; }
+static bool is_format_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',';
+}
 
 floe_status floe_format_parse(const char *text, size_t text_len, floe_format *out) {
     memset(out, 0, sizeof(*out));
     size_t i = 0;
     while (i < text_len) {
-        while (i < text_len && is_format_space(text[i])) i++;
+        while (i < text_len && is_format_space(text[i]))
+            i++;
         if (i == text_len) break;
         size_t start = i;
-        while (i < text_len && !is_format_space(text[i])) i++;
+        while (i < text_len && !is_format_space(text[i]))
+            i++;
         const char *name = text + start;
         size_t name_len = i - start;
         /* Accept AWS's own LogFormat syntax too: "${srcaddr} ${dstaddr}". */
@@ -51,22 +55,31 @@ bool floe_format_equal(const floe_format *a, const floe_format *b) {
 
 const char *floe_bad_reason_str(floe_bad_reason reason) {
     switch (reason) {
-    case FLOE_BAD_FIELD_COUNT: return "wrong number of fields";
-    case FLOE_BAD_NUMBER: return "not a number";
-    case FLOE_BAD_RANGE: return "number out of range";
-    case FLOE_BAD_ADDR: return "not an IP address";
-    case FLOE_BAD_ENUM: return "unexpected value";
-    case FLOE_BAD_TIMESTAMP: return "missing CloudWatch timestamp";
-    case FLOE_BAD_HEADER: return "bad header line";
-    case FLOE_BAD_TOO_LONG: return "line too long";
-    case FLOE_BAD_REASON_COUNT: break;
+    case FLOE_BAD_FIELD_COUNT:
+        return "wrong number of fields";
+    case FLOE_BAD_NUMBER:
+        return "not a number";
+    case FLOE_BAD_RANGE:
+        return "number out of range";
+    case FLOE_BAD_ADDR:
+        return "not an IP address";
+    case FLOE_BAD_ENUM:
+        return "unexpected value";
+    case FLOE_BAD_TIMESTAMP:
+        return "missing CloudWatch timestamp";
+    case FLOE_BAD_HEADER:
+        return "bad header line";
+    case FLOE_BAD_TOO_LONG:
+        return "line too long";
+    case FLOE_BAD_REASON_COUNT:
+        break;
     }
     return "unknown reason";
 }
 
 /* ---- values ------------------------------------------------------------------------------- */
 
-#define VALUE_OK (-1)
+#define VALUE_OK  (-1)
 #define SINK_SKIP 255 /* column of an unknown field: counted, not stored */
 
 /* Where one column's values go in the batch being filled. */
@@ -107,7 +120,8 @@ static HOT_INLINE bool swar_digits(const char *s, size_t n, uint64_t *out) {
     word -= UINT64_C(0x3030303030303030);
     word = word * 10 + (word >> 8);
     word = (((word & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
-            (((word >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >> 32;
+            (((word >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+           32;
     *out = word;
     return true;
 }
@@ -119,7 +133,8 @@ static HOT_INLINE int parse_decimal(const char *s, size_t n, const char *end, ui
         return swar_digits(s, n, out) ? VALUE_OK : FLOE_BAD_NUMBER;
     if (n > 8 && n <= 16 && (size_t)(end - s) >= 16) {
         uint64_t high, low;
-        if (!swar_digits(s, n - 8, &high) || !swar_digits(s + n - 8, 8, &low)) return FLOE_BAD_NUMBER;
+        if (!swar_digits(s, n - 8, &high) || !swar_digits(s + n - 8, 8, &low))
+            return FLOE_BAD_NUMBER;
         *out = high * 100000000u + low;
         return VALUE_OK;
     }
@@ -133,8 +148,9 @@ static inline bool word_is(const char *s, size_t n, const char *word, size_t wor
 
 /* An enum word of up to 8 bytes as one little-endian integer, zero-padded: the key the fast
  * enum path compares against. */
-#define WORD_KEY_(w, i) (sizeof(w) - 1 > (i) ? (uint64_t)(uint8_t)(w)[(i) < sizeof(w) ? (i) : 0] << (8 * (i)) : 0)
-#define WORD_KEY(w)                                                                                 \
+#define WORD_KEY_(w, i)                                                                            \
+    (sizeof(w) - 1 > (i) ? (uint64_t)(uint8_t)(w)[(i) < sizeof(w) ? (i) : 0] << (8 * (i)) : 0)
+#define WORD_KEY(w)                                                                                \
     (WORD_KEY_(w, 0) | WORD_KEY_(w, 1) | WORD_KEY_(w, 2) | WORD_KEY_(w, 3) | WORD_KEY_(w, 4) |     \
      WORD_KEY_(w, 5) | WORD_KEY_(w, 6) | WORD_KEY_(w, 7))
 
@@ -142,7 +158,7 @@ static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out)
     uint8_t value = 0;
     switch (field) {
     case FLOE_F_ACTION:
-        value = WORD_IS(s, n, "ACCEPT") ? FLOE_ACTION_ACCEPT
+        value = WORD_IS(s, n, "ACCEPT")   ? FLOE_ACTION_ACCEPT
                 : WORD_IS(s, n, "REJECT") ? FLOE_ACTION_REJECT
                                           : 0;
         break;
@@ -153,7 +169,7 @@ static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out)
                                             : 0;
         break;
     case FLOE_F_TYPE:
-        value = WORD_IS(s, n, "IPv4")  ? FLOE_TYPE_IPV4
+        value = WORD_IS(s, n, "IPv4")   ? FLOE_TYPE_IPV4
                 : WORD_IS(s, n, "IPv6") ? FLOE_TYPE_IPV6
                 : WORD_IS(s, n, "EFA")  ? FLOE_TYPE_EFA
                                         : 0;
@@ -163,7 +179,8 @@ static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out)
                 : WORD_IS(s, n, "egress") ? FLOE_DIRECTION_EGRESS
                                           : 0;
         break;
-    default: break;
+    default:
+        break;
     }
     if (value == 0) return FLOE_BAD_ENUM;
     *out = value;
@@ -173,7 +190,8 @@ static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out)
 /* Every enum word is at most 8 bytes, so where 8 bytes are readable the token is loaded as one
  * integer (masked to its length) and compared with each word's key: conditional moves instead
  * of a memcmp and a branch per candidate (ACCEPT vs REJECT is a coin the predictor loses). */
-static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const char *end, uint8_t *out) {
+static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const char *end,
+                                 uint8_t *out) {
     if (n > 8 || (size_t)(end - s) < 8) return parse_enum_slow(field, s, n, out);
     uint64_t key;
     memcpy(&key, s, 8);
@@ -198,7 +216,8 @@ static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const c
         value = key == WORD_KEY("ingress") ? FLOE_DIRECTION_INGRESS : value;
         value = key == WORD_KEY("egress") ? FLOE_DIRECTION_EGRESS : value;
         break;
-    default: break;
+    default:
+        break;
     }
     if (value == 0) return FLOE_BAD_ENUM;
     *out = value;
@@ -284,7 +303,7 @@ static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *value
 
 /* Parses one value into row `row` of its column. Returns VALUE_OK or a floe_bad_reason. */
 static HOT_INLINE int parse_value(const column_sink *sink, uint32_t row, const char *s, size_t n,
-                                   const char *end, uint64_t *row_nulls, floe_simd isa) {
+                                  const char *end, uint64_t *row_nulls, floe_simd isa) {
     return parse_typed_value(sink->type, sink->field, sink->values, row, s, n, end, row_nulls, isa);
 }
 
@@ -359,13 +378,15 @@ static void report_bad(floe_parser *parser, const floe_bad_line *bad) {
 }
 
 static floe_slice line_text(const char *buf, size_t start, size_t end) {
-    while (end > start && buf[end - 1] == '\r') end--;
+    while (end > start && buf[end - 1] == '\r')
+        end--;
     return (floe_slice){buf + start, (uint32_t)(end - start)};
 }
 
 static void announce_unknown(floe_parser *parser, floe_slice name, uint64_t line_no) {
     for (int i = 0; i < parser->unknown_count; i++)
-        if (parser->unknown_len[i] == name.len && memcmp(parser->unknown_names[i], name.ptr, name.len) == 0)
+        if (parser->unknown_len[i] == name.len &&
+            memcmp(parser->unknown_names[i], name.ptr, name.len) == 0)
             return;
     if (parser->unknown_count == FLOE_MAX_UNKNOWN_NAMES) return; /* enough said */
     size_t len = name.len < FLOE_MAX_UNKNOWN_NAME_LEN ? name.len : FLOE_MAX_UNKNOWN_NAME_LEN;
@@ -379,6 +400,23 @@ static floe_slice token_at(const char *buf, const line_tokens *tokens, uint32_t 
     return (floe_slice){buf + tokens->start[i], tokens->len[i]};
 }
 
+static HOT_INLINE bool starts_lowercase(const char *s) {
+    return (unsigned)(s[0] - 'a') <= 'z' - 'a';
+}
+
+/* Field names are lower-case words with digits, '-' or '_': anything else on a header line
+ * (a record glued to it, say) makes it a bad header rather than a format of odd columns. */
+static bool is_name_shaped(floe_slice name) {
+    if (name.len == 0 || !starts_lowercase(name.ptr)) return false;
+    for (uint32_t i = 0; i < name.len; i++) {
+        char c = name.ptr[i];
+        bool ok =
+            (unsigned)(c - 'a') <= 'z' - 'a' || (unsigned)(c - '0') <= 9 || c == '-' || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 /* A header line (its tokens in run->header): the names become the format of the lines after it. */
 static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     floe_parser *parser = run->parser;
@@ -388,6 +426,10 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     bool ok = names->count <= FLOE_MAX_COLUMNS;
     for (uint32_t i = 0; ok && i < names->count; i++) {
         floe_slice name = token_at(run->buf, names, i);
+        if (!is_name_shaped(name)) {
+            ok = false;
+            break;
+        }
         floe_field field = floe_field_lookup(name.ptr, name.len);
         if (field != FLOE_F_UNKNOWN) {
             ok = !(format.present >> field & 1); /* a field named twice */
@@ -399,13 +441,15 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     }
     if (!ok) {
         uint16_t seen = names->count > UINT16_MAX ? UINT16_MAX : (uint16_t)names->count;
-        floe_bad_line bad = {line_no, FLOE_BAD_HEADER, -1, FLOE_F_UNKNOWN, seen, parser->format.ncols, text};
+        floe_bad_line bad = {line_no, FLOE_BAD_HEADER,      -1,  FLOE_F_UNKNOWN,
+                             seen,    parser->format.ncols, text};
         report_bad(parser, &bad);
         return;
     }
     parser->stats.headers++;
     for (uint16_t i = 0; i < format.ncols; i++)
-        if (format.field[i] == FLOE_F_UNKNOWN) announce_unknown(parser, token_at(run->buf, names, i), line_no);
+        if (format.field[i] == FLOE_F_UNKNOWN)
+            announce_unknown(parser, token_at(run->buf, names, i), line_no);
     if (floe_format_equal(&format, &parser->format)) return;
     parser->format = format;
     if (run->batch->count > 0) {
@@ -416,12 +460,16 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     if (run->status != FLOE_OK) run->stop = true;
 }
 
-/* A line whose first word is a field name is a header: no record value is ever a lower-case
- * field name, and the lookup runs only for lines starting with [a-z]. */
-static HOT_INLINE bool is_header(const char *buf, const line_tokens *tokens) {
+/* A header line names fields: a line is taken for one when its first or its second word is a
+ * field name, so a header may begin with a field this version of floe does not know. No record
+ * value is a lower-case field name, and only lines starting with [a-z] are looked up at all. */
+static HOT_INLINE bool is_header(const char *buf, const line_tokens *tokens, uint32_t ntokens) {
     const char *first = buf + tokens->start[0];
-    return (unsigned)(first[0] - 'a') <= 'z' - 'a' &&
-           floe_field_lookup(first, tokens->len[0]) != FLOE_F_UNKNOWN;
+    if (!starts_lowercase(first)) return false;
+    if (floe_field_lookup(first, tokens->len[0]) != FLOE_F_UNKNOWN) return true;
+    if (ntokens < 2) return false;
+    const char *second = buf + tokens->start[1];
+    return starts_lowercase(second) && floe_field_lookup(second, tokens->len[1]) != FLOE_F_UNKNOWN;
 }
 
 /* Any format: one value a column, typed at run time. Returns the bad column or -1. */
@@ -474,9 +522,9 @@ static HOT_INLINE int parse_default_row(const parse_run *run, const line_tokens 
 }
 
 /* Reports a skipped line. Out of line: bad lines are rare and the report is bulky. */
-static __attribute__((noinline)) void report_line(parse_run *run, floe_bad_reason reason, int column,
-                                                  uint32_t values_seen, uint64_t line_no,
-                                                  size_t start, size_t end) {
+static __attribute__((noinline)) void report_line(parse_run *run, floe_bad_reason reason,
+                                                  int column, uint32_t values_seen,
+                                                  uint64_t line_no, size_t start, size_t end) {
     floe_bad_line bad;
     bad.line_no = line_no;
     bad.reason = reason;
@@ -516,7 +564,7 @@ static HOT_INLINE void end_line(parse_run *run, const line_tokens *tokens, uint3
             report_line(run, FLOE_BAD_TIMESTAMP, -1, ntokens - 1, line_no, start, end);
             return;
         }
-    } else if (is_header(run->buf, tokens)) {
+    } else if (is_header(run->buf, tokens, ntokens)) {
         take_header(run, tokens, ntokens, line_no, start, end);
         return;
     }
@@ -544,14 +592,17 @@ static HOT_INLINE void end_line(parse_run *run, const line_tokens *tokens, uint3
 void floe_parser_init(floe_parser *parser, const floe_parse_options *options) {
     memset(parser, 0, sizeof(*parser));
     parser->options = *options;
-    if (options->format != NULL) parser->format = *options->format;
-    else floe_format_default(&parser->format);
+    if (options->format != NULL)
+        parser->format = *options->format;
+    else
+        floe_format_default(&parser->format);
     parser->options.format = NULL; /* copied: the caller's may go away */
     parser->simd = floe_scan_effective_level(options->simd);
 }
 
 void floe_parser_skip_line(floe_parser *parser, floe_bad_reason reason, floe_slice text) {
-    floe_bad_line bad = {++parser->stats.lines, reason, -1, FLOE_F_UNKNOWN, 0, parser->format.ncols, text};
+    floe_bad_line bad = {++parser->stats.lines, reason, -1, FLOE_F_UNKNOWN, 0,
+                         parser->format.ncols,  text};
     report_bad(parser, &bad);
 }
 
@@ -568,14 +619,14 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
  * compiler may use that set's instructions (tzcnt, shlx, ...) everywhere in the loop. Returns
  * the offset after the last line parsed. */
 #define FLOE_DEFINE_SCAN_LOOP(name, attributes, classify, isa)                                     \
-    /* The line's work stays out of the scan loop's body, so the loop keeps its few variables   \
-     * in registers instead of spilling them around the inlined value parsers. `flatten`       \
-     * inlines this set's own helpers (floe_addr_parse_v4_ssse3 for AVX2) into it. */          \
+    /* The line's work stays out of the scan loop's body, so the loop keeps its few variables      \
+     * in registers instead of spilling them around the inlined value parsers. `flatten`           \
+     * inlines this set's own helpers (floe_addr_parse_v4_ssse3 for AVX2) into it. */              \
     attributes __attribute__((noinline, flatten)) static void name##_line(                         \
-        parse_run *run, const line_tokens *tokens, uint32_t ntokens, size_t start, size_t end) {  \
+        parse_run *run, const line_tokens *tokens, uint32_t ntokens, size_t start, size_t end) {   \
         end_line(run, tokens, ntokens, start, end, isa);                                           \
     }                                                                                              \
-    attributes static size_t name(parse_run *run, const char *buf, size_t len, bool at_eof) {     \
+    attributes static size_t name(parse_run *run, const char *buf, size_t len, bool at_eof) {      \
         size_t line_start = 0;                                                                     \
         size_t token_start = 0;                                                                    \
         line_tokens tokens; /* the line's tokens; their count is kept apart, in a register */      \
@@ -585,7 +636,7 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
             if (len - base >= 64) {                                                                \
                 masks = classify((const uint8_t *)buf + base);                                     \
             } else {                                                                               \
-                /* Never read past the caller's buffer: classify a zero-padded copy of the       \
+                /* Never read past the caller's buffer: classify a zero-padded copy of the         \
                  * tail (zero is not a delimiter). */                                              \
                 uint8_t tail[64] = {0};                                                            \
                 memcpy(tail, buf + base, len - base);                                              \
@@ -637,10 +688,16 @@ floe_status floe_parse(floe_parser *parser, const char *buf, size_t len, bool at
     if (status != FLOE_OK) return status;
     switch (parser->simd) {
 #if FLOE_SCAN_X86
-    case FLOE_SIMD_AVX2: *consumed = scan_lines_avx2(&run, buf, len, at_eof); break;
-    case FLOE_SIMD_SSE2: *consumed = scan_lines_sse2(&run, buf, len, at_eof); break;
+    case FLOE_SIMD_AVX2:
+        *consumed = scan_lines_avx2(&run, buf, len, at_eof);
+        break;
+    case FLOE_SIMD_SSE2:
+        *consumed = scan_lines_sse2(&run, buf, len, at_eof);
+        break;
 #endif
-    default: *consumed = scan_lines_scalar(&run, buf, len, at_eof); break;
+    default:
+        *consumed = scan_lines_scalar(&run, buf, len, at_eof);
+        break;
     }
     return run.status;
 }

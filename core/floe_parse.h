@@ -33,9 +33,9 @@
 /* The field order of a format. Unknown names are kept as FLOE_F_UNKNOWN and skipped. */
 typedef struct floe_format {
     uint16_t ncols;
-    uint8_t version;                  /* highest version among the known fields */
-    uint64_t present;                 /* bit f set: known field f is a column */
-    uint8_t field[FLOE_MAX_COLUMNS];  /* floe_field per column */
+    uint8_t version;                 /* highest version among the known fields */
+    uint64_t present;                /* bit f set: known field f is a column */
+    uint8_t field[FLOE_MAX_COLUMNS]; /* floe_field per column */
 } floe_format;
 
 /* Parses a space-separated list of field names ("version srcaddr ..."). A repeated known
@@ -61,7 +61,7 @@ typedef enum floe_bad_reason {
 const char *floe_bad_reason_str(floe_bad_reason reason);
 
 typedef struct floe_bad_line {
-    uint64_t line_no;       /* 1-based, in the stream */
+    uint64_t line_no; /* 1-based, in the stream */
     floe_bad_reason reason;
     int column;             /* 0-based column of the offending value, or -1 */
     floe_field field;       /* its field, or FLOE_F_UNKNOWN */
@@ -95,7 +95,7 @@ typedef struct floe_parse_stats {
     uint64_t bad_by_reason[FLOE_BAD_REASON_COUNT];
 } floe_parse_stats;
 
-#define FLOE_MAX_UNKNOWN_NAMES 16
+#define FLOE_MAX_UNKNOWN_NAMES    16
 #define FLOE_MAX_UNKNOWN_NAME_LEN 64
 
 typedef struct floe_parser {

@@ -22,8 +22,10 @@ static void choose_default_level(void) {
     floe_simd level = cpu_level();
     const char *cap = getenv("FLOE_SIMD");
     if (cap != NULL) {
-        if (strcmp(cap, "scalar") == 0) level = FLOE_SIMD_SCALAR;
-        else if (strcmp(cap, "sse2") == 0 && level > FLOE_SIMD_SSE2) level = FLOE_SIMD_SSE2;
+        if (strcmp(cap, "scalar") == 0)
+            level = FLOE_SIMD_SCALAR;
+        else if (strcmp(cap, "sse2") == 0 && level > FLOE_SIMD_SSE2)
+            level = FLOE_SIMD_SSE2;
     }
     default_level = level;
 }
@@ -41,18 +43,24 @@ floe_simd floe_scan_effective_level(floe_simd level) {
 floe_scan_block_fn floe_scan_block_impl(floe_simd level) {
     switch (floe_scan_effective_level(level)) {
 #if FLOE_SCAN_X86
-    case FLOE_SIMD_AVX2: return floe_scan_block_avx2;
-    case FLOE_SIMD_SSE2: return floe_scan_block_sse2;
+    case FLOE_SIMD_AVX2:
+        return floe_scan_block_avx2;
+    case FLOE_SIMD_SSE2:
+        return floe_scan_block_sse2;
 #endif
-    default: return floe_scan_block_scalar;
+    default:
+        return floe_scan_block_scalar;
     }
 }
 
 const char *floe_simd_name(floe_simd level) {
     switch (level) {
-    case FLOE_SIMD_SCALAR: return "scalar";
-    case FLOE_SIMD_SSE2: return "sse2";
-    case FLOE_SIMD_AVX2: return "avx2";
+    case FLOE_SIMD_SCALAR:
+        return "scalar";
+    case FLOE_SIMD_SSE2:
+        return "sse2";
+    case FLOE_SIMD_AVX2:
+        return "avx2";
     }
     return "?";
 }

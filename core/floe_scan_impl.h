@@ -38,7 +38,8 @@ static inline floe_scan_masks floe_scan_block_sse2(const uint8_t block[64]) {
     return masks;
 }
 
-__attribute__((target("avx2"))) static inline floe_scan_masks floe_scan_block_avx2(const uint8_t block[64]) {
+__attribute__((target("avx2"))) static inline floe_scan_masks
+floe_scan_block_avx2(const uint8_t block[64]) {
     const __m256i space = _mm256_set1_epi8(' ');
     const __m256i cr = _mm256_set1_epi8('\r');
     const __m256i lf = _mm256_set1_epi8('\n');

@@ -29,16 +29,20 @@ struct floe_decoder {
     uint64_t out_total;
     uint64_t members;
     uint64_t error_offset;
-    ZSTD_DStream *zstd; /* created on first zstd stream, reused after */
+    ZSTD_DStream *zstd;           /* created on first zstd stream, reused after */
     struct inflate_state inflate; /* ~ 85 KiB: why the decoder lives on the heap */
 };
 
 const char *floe_codec_name(floe_codec codec) {
     switch (codec) {
-    case FLOE_CODEC_PLAIN: return "plain";
-    case FLOE_CODEC_GZIP: return "gzip";
-    case FLOE_CODEC_ZSTD: return "zstd";
-    case FLOE_CODEC_COUNT: break;
+    case FLOE_CODEC_PLAIN:
+        return "plain";
+    case FLOE_CODEC_GZIP:
+        return "gzip";
+    case FLOE_CODEC_ZSTD:
+        return "zstd";
+    case FLOE_CODEC_COUNT:
+        break;
     }
     return "unknown";
 }
@@ -98,16 +102,27 @@ floe_status floe_decoder_start(floe_decoder *dec, const uint8_t *first_bytes, si
         ZSTD_DCtx_setParameter(dec->zstd, ZSTD_d_windowLogMax, ZSTD_WINDOW_LOG_MAX);
         break;
     case FLOE_CODEC_PLAIN:
-    case FLOE_CODEC_COUNT: break;
+    case FLOE_CODEC_COUNT:
+        break;
     }
     return FLOE_OK;
 }
 
-floe_codec floe_decoder_codec(const floe_decoder *dec) { return dec->codec; }
-uint64_t floe_decoder_in_total(const floe_decoder *dec) { return dec->in_total; }
-uint64_t floe_decoder_out_total(const floe_decoder *dec) { return dec->out_total; }
-uint64_t floe_decoder_members(const floe_decoder *dec) { return dec->members; }
-uint64_t floe_decoder_error_offset(const floe_decoder *dec) { return dec->error_offset; }
+floe_codec floe_decoder_codec(const floe_decoder *dec) {
+    return dec->codec;
+}
+uint64_t floe_decoder_in_total(const floe_decoder *dec) {
+    return dec->in_total;
+}
+uint64_t floe_decoder_out_total(const floe_decoder *dec) {
+    return dec->out_total;
+}
+uint64_t floe_decoder_members(const floe_decoder *dec) {
+    return dec->members;
+}
+uint64_t floe_decoder_error_offset(const floe_decoder *dec) {
+    return dec->error_offset;
+}
 
 /* ---- one run ------------------------------------------------------------------------------ */
 
@@ -137,7 +152,9 @@ static void advance(floe_decoder *dec, decode_run *run, size_t in_bytes, size_t 
 }
 
 /* ISA-L counts in uint32_t; larger buffers are simply fed in pieces. */
-static uint32_t clamp_u32(size_t n) { return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n; }
+static uint32_t clamp_u32(size_t n) {
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
 
 /* At a boundary, or in padding: decides what the next input bytes are. Returns FLOE_OK with
  * dec->state updated (STATE_MEMBER when a new member starts), or an error. */
@@ -200,10 +217,12 @@ static floe_status gzip_member(floe_decoder *dec, decode_run *run) {
 
 static floe_status zstd_error(floe_decoder *dec, size_t ret) {
     switch (ZSTD_getErrorCode(ret)) {
-    case ZSTD_error_memory_allocation: return fail(dec, FLOE_ERR_NOMEM, dec->in_total);
+    case ZSTD_error_memory_allocation:
+        return fail(dec, FLOE_ERR_NOMEM, dec->in_total);
     case ZSTD_error_frameParameter_windowTooLarge:
         return fail(dec, FLOE_ERR_UNSUPPORTED, dec->in_total);
-    default: return fail(dec, FLOE_ERR_CORRUPT, dec->in_total);
+    default:
+        return fail(dec, FLOE_ERR_CORRUPT, dec->in_total);
     }
 }
 
@@ -261,9 +280,12 @@ static floe_status decode(floe_decoder *dec, decode_run *run) {
             }
             if (after_member(dec, run) != FLOE_OK) return dec->error;
             continue;
-        case STATE_FINISHED: return FLOE_OK;
-        case STATE_FAILED: return dec->error;
-        case STATE_IDLE: return FLOE_ERR_INVALID;
+        case STATE_FINISHED:
+            return FLOE_OK;
+        case STATE_FAILED:
+            return dec->error;
+        case STATE_IDLE:
+            return FLOE_ERR_INVALID;
         }
     }
 }

@@ -37,8 +37,10 @@ void floe_totals_free(floe_totals *totals) {
         free(totals->unknown[i].name);
         free(totals->unknown[i].file);
     }
-    for (size_t i = 0; i < totals->ndecode_failures; i++) free(totals->decode_failures[i].file);
-    for (size_t i = 0; i < totals->nfile_failures; i++) free(totals->file_failures[i].file);
+    for (size_t i = 0; i < totals->ndecode_failures; i++)
+        free(totals->decode_failures[i].file);
+    for (size_t i = 0; i < totals->nfile_failures; i++)
+        free(totals->file_failures[i].file);
     free(totals->bad_places);
     free(totals->unknown);
     free(totals->decode_failures);
@@ -207,8 +209,8 @@ void floe_totals_worker_free(floe_totals_worker *worker) {
 static floe_status parse_lines(floe_totals_worker *w, size_t off, bool at_eof, size_t *end) {
     while (off < w->text_len) {
         size_t consumed = 0;
-        floe_status status = floe_parse(&w->parser, w->text + off, w->text_len - off, at_eof,
-                                        &w->batch, &consumed);
+        floe_status status =
+            floe_parse(&w->parser, w->text + off, w->text_len - off, at_eof, &w->batch, &consumed);
         if (status != FLOE_OK) return status;
         if (w->callback_status != FLOE_OK) return w->callback_status;
         floe_totals_add_batch(w->totals, &w->batch);
@@ -346,8 +348,8 @@ static floe_status add_fd(floe_totals_worker *w, int fd) {
     floe_totals *totals = w->totals;
     size_t in_len = 0;
     bool in_eof = false;
-    int err = read_chunk(fd, w->read_buf, w->options.read_size, FLOE_DECODE_MAGIC_LEN, &in_len,
-                         &in_eof);
+    int err =
+        read_chunk(fd, w->read_buf, w->options.read_size, FLOE_DECODE_MAGIC_LEN, &in_len, &in_eof);
     if (err != 0) return add_file_failure(totals, w->path, err, true);
     totals->compressed_bytes += in_len;
 
@@ -372,9 +374,9 @@ static floe_status add_fd(floe_totals_worker *w, int fd) {
         if (out_cap > w->options.decode_size) out_cap = w->options.decode_size;
         size_t in_used = 0, out_written = 0;
         bool finished = false;
-        floe_status decode_status = floe_decoder_run(
-            dec, w->read_buf + in_off, in_len - in_off, in_eof, &in_used,
-            (uint8_t *)w->text + fresh, out_cap, &out_written, &finished);
+        floe_status decode_status =
+            floe_decoder_run(dec, w->read_buf + in_off, in_len - in_off, in_eof, &in_used,
+                             (uint8_t *)w->text + fresh, out_cap, &out_written, &finished);
         in_off += in_used;
         w->text_len += out_written;
         totals->decoded_bytes += out_written;
@@ -394,8 +396,10 @@ static floe_status add_fd(floe_totals_worker *w, int fd) {
             if (status != FLOE_OK) break;
         }
         if (failed) {
-            if (decode_status == FLOE_ERR_NOMEM) status = FLOE_ERR_NOMEM;
-            else status = add_decode_failure(totals, w->path, dec, decode_status);
+            if (decode_status == FLOE_ERR_NOMEM)
+                status = FLOE_ERR_NOMEM;
+            else
+                status = add_decode_failure(totals, w->path, dec, decode_status);
             break;
         }
         if (read_err != 0) {

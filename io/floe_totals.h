@@ -78,17 +78,17 @@ typedef struct floe_decode_failure {
 
 /* A file that could not be opened or read to its end. */
 typedef struct floe_file_failure {
-    char *file; /* owned */
-    int err;    /* errno */
+    char *file;  /* owned */
+    int err;     /* errno */
     bool opened; /* false: open() failed; true: a read() failed part way */
 } floe_file_failure;
 
 typedef struct floe_totals {
-    uint64_t files;                           /* files tried (failures included) */
+    uint64_t files;                            /* files tried (failures included) */
     uint64_t files_by_codec[FLOE_CODEC_COUNT]; /* files opened, by detected codec */
-    uint64_t members;                         /* gzip members + zstd frames decoded whole */
-    uint64_t compressed_bytes;                /* bytes read from files */
-    uint64_t decoded_bytes;                   /* bytes of text after decoding */
+    uint64_t members;                          /* gzip members + zstd frames decoded whole */
+    uint64_t compressed_bytes;                 /* bytes read from files */
+    uint64_t decoded_bytes;                    /* bytes of text after decoding */
 
     uint64_t lines; /* as the parser counts them: records, headers, blank and bad lines */
     uint64_t records;
@@ -128,7 +128,6 @@ void floe_totals_worker_free(floe_totals_worker *worker);
 
 /* Reads, decodes and parses one file into totals. Problems with the file are recorded in
  * totals and still return FLOE_OK; only FLOE_ERR_NOMEM means the run cannot go on. */
-floe_status floe_totals_add_file(floe_totals_worker *worker, const char *path,
-                                 floe_totals *totals);
+floe_status floe_totals_add_file(floe_totals_worker *worker, const char *path, floe_totals *totals);
 
 #endif

@@ -10,11 +10,16 @@
 
 const char *floe_walk_error_str(floe_walk_error_kind kind) {
     switch (kind) {
-    case FLOE_WALK_ERR_STAT: return "cannot stat";
-    case FLOE_WALK_ERR_OPENDIR: return "cannot read directory";
-    case FLOE_WALK_ERR_LOOP: return "symlink loop";
-    case FLOE_WALK_ERR_NOT_REGULAR: return "not a regular file";
-    case FLOE_WALK_ERR_KIND_COUNT: break;
+    case FLOE_WALK_ERR_STAT:
+        return "cannot stat";
+    case FLOE_WALK_ERR_OPENDIR:
+        return "cannot read directory";
+    case FLOE_WALK_ERR_LOOP:
+        return "symlink loop";
+    case FLOE_WALK_ERR_NOT_REGULAR:
+        return "not a regular file";
+    case FLOE_WALK_ERR_KIND_COUNT:
+        break;
     }
     return "unknown error";
 }
@@ -38,7 +43,8 @@ typedef struct walker {
 static floe_status grow(void **array, size_t *cap, size_t need, size_t elem_size) {
     if (need <= *cap) return FLOE_OK;
     size_t new_cap = *cap == 0 ? 64 : *cap * 2;
-    while (new_cap < need) new_cap *= 2;
+    while (new_cap < need)
+        new_cap *= 2;
     void *grown = realloc(*array, new_cap * elem_size);
     if (grown == NULL) return FLOE_ERR_NOMEM;
     *array = grown;
@@ -133,9 +139,12 @@ static floe_status walk_dir(walker *w, const char *path, const struct stat *st) 
 static floe_status visit(walker *w, char *path, const struct stat *st, bool explicit_path) {
     if (S_ISREG(st->st_mode)) return add_file(w, path, (uint64_t)st->st_size);
     floe_status status = FLOE_OK;
-    if (S_ISDIR(st->st_mode)) status = walk_dir(w, path, st);
-    else if (explicit_path) status = add_error(w, path, FLOE_WALK_ERR_NOT_REGULAR, 0);
-    else w->result->skipped_special++;
+    if (S_ISDIR(st->st_mode))
+        status = walk_dir(w, path, st);
+    else if (explicit_path)
+        status = add_error(w, path, FLOE_WALK_ERR_NOT_REGULAR, 0);
+    else
+        w->result->skipped_special++;
     free(path);
     return status;
 }
@@ -182,8 +191,10 @@ floe_status floe_walk(const char *const *paths, size_t npaths, const floe_walk_o
             continue;
         }
         char *path = strdup(paths[i]);
-        if (path == NULL) status = FLOE_ERR_NOMEM;
-        else status = visit(&w, path, &st, true);
+        if (path == NULL)
+            status = FLOE_ERR_NOMEM;
+        else
+            status = visit(&w, path, &st, true);
     }
     free(w.ancestors);
     if (status != FLOE_OK) return status;
@@ -195,8 +206,10 @@ floe_status floe_walk(const char *const *paths, size_t npaths, const floe_walk_o
 
 void floe_walk_result_free(floe_walk_result *result) {
     if (result == NULL) return;
-    for (size_t i = 0; i < result->nfiles; i++) free(result->files[i].path);
-    for (size_t i = 0; i < result->nerrors; i++) free(result->errors[i].path);
+    for (size_t i = 0; i < result->nfiles; i++)
+        free(result->files[i].path);
+    for (size_t i = 0; i < result->nerrors; i++)
+        free(result->errors[i].path);
     free(result->files);
     free(result->errors);
     memset(result, 0, sizeof(*result));

@@ -13,7 +13,8 @@
 
 static inline uint64_t floe_test_fnv(uint64_t h, const void *data, size_t n) {
     const uint8_t *p = data;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
     return h;
 }
 
@@ -77,7 +78,8 @@ static inline uint64_t floe_test_digest_parse(const char *text, size_t len, floe
             end = end + piece < len ? end + piece : len;
         }
         size_t consumed;
-        if (floe_parse(&parser, g.data + start, end - start, end == len, &batch, &consumed) != FLOE_OK)
+        if (floe_parse(&parser, g.data + start, end - start, end == len, &batch, &consumed) !=
+            FLOE_OK)
             abort();
         ctx.row_hash = floe_test_digest_batch(ctx.row_hash, &batch);
         start += consumed;

@@ -51,9 +51,20 @@ static void test_ipv4_is_stored_ipv4_mapped(void **state) {
 static void test_ipv6_spellings_match_inet_pton(void **state) {
     (void)state;
     const char *spellings[] = {
-        "2001:db8:1234:a100:8d6e:3477:df66:f105", "2001:db8:1234:a102:3304:8879:34cf:4071",
-        "::", "::1", "1::", "fe80::1", "2001:DB8::ABCD", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::",
-        "::2:3:4:5:6:7:8", "1::8", "::ffff:10.1.2.3", "64:ff9b::192.0.2.33", "1:2:3:4:5:6:1.2.3.4",
+        "2001:db8:1234:a100:8d6e:3477:df66:f105",
+        "2001:db8:1234:a102:3304:8879:34cf:4071",
+        "::",
+        "::1",
+        "1::",
+        "fe80::1",
+        "2001:DB8::ABCD",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7::",
+        "::2:3:4:5:6:7:8",
+        "1::8",
+        "::ffff:10.1.2.3",
+        "64:ff9b::192.0.2.33",
+        "1:2:3:4:5:6:1.2.3.4",
     };
     for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++)
         assert_same_as_inet_pton(spellings[i]);
@@ -65,10 +76,15 @@ static void test_ipv6_spellings_match_inet_pton(void **state) {
 static void test_malformed_addresses_are_refused(void **state) {
     (void)state;
     const char *bad[] = {
-        "", "1", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4 ", "1..2.3", "1.2.3.", ".1.2.3",
-        "1.2.3.1000", "a.b.c.d", "-", ":", ":::", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::",
-        "1:2:3:4:5:6:7", "g::1", "::1%eth0", "[::1]", "1:", ":1", "1:2:3:4:5:6:7:1.2.3.4",
-        "::1.2.3", "10.0.0.0/8",
+        "",           "1",          "1.2.3",
+        "1.2.3.4.5",  "256.1.1.1",  "1.2.3.4 ",
+        "1..2.3",     "1.2.3.",     ".1.2.3",
+        "1.2.3.1000", "a.b.c.d",    "-",
+        ":",          ":::",        "1:2:3:4:5:6:7:8:9",
+        "1::2::3",    "12345::",    "1:2:3:4:5:6:7",
+        "g::1",       "::1%eth0",   "[::1]",
+        "1:",         ":1",         "1:2:3:4:5:6:7:1.2.3.4",
+        "::1.2.3",    "10.0.0.0/8",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         floe_addr a;
@@ -78,8 +94,9 @@ static void test_malformed_addresses_are_refused(void **state) {
 
 static void test_format_round_trips_canonically(void **state) {
     (void)state;
-    const char *canonical[] = {"10.0.0.1", "255.255.255.255", "0.0.0.0", "2001:db8::1", "::",
-                               "::1", "1::", "2001:db8:0:1:1:1:1:1", "1:0:0:2::3", "fe80::"};
+    const char *canonical[] = {
+        "10.0.0.1", "255.255.255.255",      "0.0.0.0",    "2001:db8::1", "::", "::1",
+        "1::",      "2001:db8:0:1:1:1:1:1", "1:0:0:2::3", "fe80::"};
     for (size_t i = 0; i < sizeof(canonical) / sizeof(canonical[0]); i++) {
         floe_addr a;
         char text[FLOE_ADDR_STRLEN];

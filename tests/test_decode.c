@@ -30,7 +30,8 @@ typedef struct bytes {
 static void append(bytes *b, const void *data, size_t len) {
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap < 256 ? 256 : b->cap;
-        while (cap < b->len + len + 1) cap *= 2;
+        while (cap < b->len + len + 1)
+            cap *= 2;
         uint8_t *grown = realloc(b->data, cap);
         assert_non_null(grown);
         b->data = grown;
@@ -129,8 +130,8 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
         size_t chunk = in->len - pos < in_step ? in->len - pos : in_step;
         bool last = pos + chunk == in->len;
         size_t in_used = 0, out_written = 0;
-        floe_status status = floe_decoder_run(dec, data + pos, chunk, last, &in_used, out,
-                                              out_step, &out_written, &finished);
+        floe_status status = floe_decoder_run(dec, data + pos, chunk, last, &in_used, out, out_step,
+                                              &out_written, &finished);
         assert_true(in_used <= chunk);
         assert_true(out_written <= out_step);
         append(&result.out, out, out_written);
@@ -155,9 +156,8 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
         assert_int_equal(pos, in->len);
         size_t used = 1, written = 1;
         bool again = false;
-        assert_int_equal(floe_decoder_run(dec, NULL, 0, true, &used, out, out_step, &written,
-                                          &again),
-                         FLOE_OK);
+        assert_int_equal(
+            floe_decoder_run(dec, NULL, 0, true, &used, out, out_step, &written, &again), FLOE_OK);
         assert_true(again);
         assert_int_equal(written, 0);
     }
@@ -173,8 +173,8 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
 
 /* Steps from one byte (every state boundary inside headers and trailers) to larger than the
  * whole input. */
-static const size_t steps[][2] = {{1, 1},       {1, 4096},     {3, 7},       {4096, 1},
-                                  {13, 65536},  {65536, 100},  {1 << 20, 1 << 20}};
+static const size_t steps[][2] = {{1, 1},       {1, 4096},         {3, 7}, {4096, 1}, {13, 65536},
+                                  {65536, 100}, {1 << 20, 1 << 20}};
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 
 static void expect_decodes_to(const bytes *in, const bytes *text, floe_codec codec,
@@ -336,8 +336,18 @@ static void test_zero_padding_after_last_member_is_accepted(void **state) {
 /* Cuts the stream at many places (inside the header, the data, the trailer / checksum); every
  * cut is FLOE_ERR_TRUNCATED at the cut, with a prefix of the text delivered. */
 static void expect_truncation_detected(const bytes *full, const bytes *text, size_t tail_len) {
-    size_t cuts[] = {1, 2, 3, 5, 10, 18, full->len / 3, full->len / 2, full->len - tail_len - 1,
-                     full->len - tail_len, full->len - tail_len + 1, full->len - 1};
+    size_t cuts[] = {1,
+                     2,
+                     3,
+                     5,
+                     10,
+                     18,
+                     full->len / 3,
+                     full->len / 2,
+                     full->len - tail_len - 1,
+                     full->len - tail_len,
+                     full->len - tail_len + 1,
+                     full->len - 1};
     for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
         bytes cut = {full->data, cuts[c], 0};
         for (size_t s = 0; s < NSTEPS; s++) {
@@ -438,7 +448,8 @@ static void test_gzip_damaged_data_is_corrupt(void **state) {
     bytes text = make_text(50000, 16);
     bytes gz = gzip_of(&text);
     size_t at = gz.len / 2;
-    for (size_t i = 0; i < 64; i++) gz.data[at + i] = (uint8_t)(0xa5 ^ i * 37);
+    for (size_t i = 0; i < 64; i++)
+        gz.data[at + i] = (uint8_t)(0xa5 ^ i * 37);
     for (size_t s = 0; s < NSTEPS; s++) {
         decoded d = decode_steps(&gz, steps[s][0], steps[s][1]);
         assert_int_equal(d.status, FLOE_ERR_CORRUPT);
@@ -469,7 +480,8 @@ static void test_zstd_damaged_data_is_corrupt(void **state) {
     bytes text = make_text(50000, 18);
     bytes zst = zstd_of(&text, true);
     size_t at = zst.len / 2;
-    for (size_t i = 0; i < 64; i++) zst.data[at + i] ^= (uint8_t)(0x5a + i);
+    for (size_t i = 0; i < 64; i++)
+        zst.data[at + i] ^= (uint8_t)(0x5a + i);
     for (size_t s = 0; s < NSTEPS; s++) {
         decoded d = decode_steps(&zst, steps[s][0], steps[s][1]);
         assert_int_equal(d.status, FLOE_ERR_CORRUPT);
@@ -525,7 +537,8 @@ static void expect_garbage_rejected(const bytes *member, const bytes *text, cons
                                     size_t garbage_len, size_t zeros_before) {
     bytes in = {NULL, 0, 0};
     append(&in, member->data, member->len);
-    for (size_t i = 0; i < zeros_before; i++) append(&in, "", 1);
+    for (size_t i = 0; i < zeros_before; i++)
+        append(&in, "", 1);
     append(&in, garbage, garbage_len);
     for (size_t s = 0; s < NSTEPS; s++) {
         decoded d = decode_steps(&in, steps[s][0], steps[s][1]);
@@ -577,7 +590,7 @@ static void test_decoder_is_reusable_across_streams(void **state) {
     (void)state;
     bytes text = make_text(30000, 22);
     bytes gz = gzip_of(&text), zst = zstd_of(&text, false);
-    const bytes inputs[] = {gz,   {gz.data, gz.len / 2, 0}, zst,
+    const bytes inputs[] = {gz,   {gz.data, gz.len / 2, 0},   zst,
                             text, {zst.data, zst.len - 3, 0}, gz};
     const floe_status expected[] = {FLOE_OK, FLOE_ERR_TRUNCATED, FLOE_OK,
                                     FLOE_OK, FLOE_ERR_TRUNCATED, FLOE_OK};
@@ -590,8 +603,8 @@ static void test_decoder_is_reusable_across_streams(void **state) {
         assert_int_equal(floe_decoder_start(dec, inputs[i].data, 4), FLOE_OK);
         size_t used = 0, written = 0;
         bool finished = false;
-        floe_status status = floe_decoder_run(dec, inputs[i].data, inputs[i].len, true, &used,
-                                              out, out_cap, &written, &finished);
+        floe_status status = floe_decoder_run(dec, inputs[i].data, inputs[i].len, true, &used, out,
+                                              out_cap, &written, &finished);
         assert_int_equal(status, expected[i]);
         assert_int_equal(finished, status == FLOE_OK);
         if (status == FLOE_OK) {
@@ -613,8 +626,8 @@ static void test_run_before_start_is_invalid(void **state) {
     uint8_t out[16];
     size_t used = 0, written = 0;
     bool finished = true;
-    assert_int_equal(floe_decoder_run(dec, (const uint8_t *)"x", 1, true, &used, out,
-                                      sizeof(out), &written, &finished),
+    assert_int_equal(floe_decoder_run(dec, (const uint8_t *)"x", 1, true, &used, out, sizeof(out),
+                                      &written, &finished),
                      FLOE_ERR_INVALID);
     assert_false(finished);
     floe_decoder_free(dec);

@@ -65,8 +65,8 @@ static run *run_new(const char *text, floe_line_mode mode, const char *format_te
     floe_format format;
     if (format_text != NULL)
         assert_int_equal(floe_format_parse(format_text, strlen(format_text), &format), FLOE_OK);
-    floe_parse_options options = {mode, format_text != NULL ? &format : NULL, simd, record_bad,
-                                  record_unknown, r};
+    floe_parse_options options = {
+        mode, format_text != NULL ? &format : NULL, simd, record_bad, record_unknown, r};
     floe_parser_init(&r->parser, &options);
     assert_int_equal(floe_batch_init(&r->batch, batch_rows), FLOE_OK);
     return r;
@@ -110,12 +110,16 @@ static void assert_addr(const floe_addr *got, const char *want) {
 /* ---- the spec's examples ------------------------------------------------------------------- */
 
 static const char spec_examples[] =
-    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
-    "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n"
-    "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK\n"
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start "
+    "end action log-status\n"
+    "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 "
+    "1418530070 ACCEPT OK\n"
+    "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 "
+    "1418530070 REJECT OK\n"
     "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA\n"
     "2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA\n"
-    "2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK\n";
+    "2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 "
+    "2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK\n";
 
 static void test_spec_example_lines_parse_to_typed_columns(void **state) {
     (void)state;
@@ -146,8 +150,8 @@ static void test_spec_example_lines_parse_to_typed_columns(void **state) {
     assert_addr(&floe_batch_addr(b, FLOE_F_SRCADDR)[4], "2001:db8:1234:a100:8d6e:3477:df66:f105");
 
     /* NODATA: '-' is null for addresses, ports, counters and action alike. */
-    const floe_field nulled[] = {FLOE_F_SRCADDR, FLOE_F_DSTADDR, FLOE_F_SRCPORT, FLOE_F_DSTPORT,
-                                 FLOE_F_PROTOCOL, FLOE_F_PACKETS, FLOE_F_BYTES, FLOE_F_ACTION};
+    const floe_field nulled[] = {FLOE_F_SRCADDR,  FLOE_F_DSTADDR, FLOE_F_SRCPORT, FLOE_F_DSTPORT,
+                                 FLOE_F_PROTOCOL, FLOE_F_PACKETS, FLOE_F_BYTES,   FLOE_F_ACTION};
     for (size_t i = 0; i < sizeof(nulled) / sizeof(nulled[0]); i++) {
         assert_int_equal(floe_batch_is_null(b, nulled[i], 2), 1);
         assert_int_equal(floe_batch_is_null(b, nulled[i], 0), 0);
@@ -194,11 +198,16 @@ static void test_spec_file_example_block_parses_cleanly(void **state) {
 
 static const char *enum_word_for(floe_field f) {
     switch (f) {
-    case FLOE_F_ACTION: return "REJECT";
-    case FLOE_F_LOG_STATUS: return "SKIPDATA";
-    case FLOE_F_TYPE: return "IPv6";
-    case FLOE_F_FLOW_DIRECTION: return "egress";
-    default: return NULL;
+    case FLOE_F_ACTION:
+        return "REJECT";
+    case FLOE_F_LOG_STATUS:
+        return "SKIPDATA";
+    case FLOE_F_TYPE:
+        return "IPv6";
+    case FLOE_F_FLOW_DIRECTION:
+        return "egress";
+    default:
+        return NULL;
     }
 }
 
@@ -209,16 +218,30 @@ static void build_all_fields(char *header, char *line, size_t cap, bool all_null
     for (int f = FLOE_FIELD_COUNT - 1; f >= 0; f--) {
         char value[64];
         switch (floe_field_type((floe_field)f)) {
-        case FLOE_T_U8: snprintf(value, sizeof(value), "%d", 200 + f % 50); break;
-        case FLOE_T_U16: snprintf(value, sizeof(value), "%d", 65535 - f); break;
-        case FLOE_T_U64: snprintf(value, sizeof(value), "%llu", 18446744073709551615ull - (unsigned)f); break;
-        case FLOE_T_TIME: snprintf(value, sizeof(value), "%d", 1700000000 + f); break;
-        case FLOE_T_ADDR:
-            if (f % 2) snprintf(value, sizeof(value), "10.0.%d.%d", f, f + 1);
-            else snprintf(value, sizeof(value), "2001:db8::%x", f);
+        case FLOE_T_U8:
+            snprintf(value, sizeof(value), "%d", 200 + f % 50);
             break;
-        case FLOE_T_ENUM: snprintf(value, sizeof(value), "%s", enum_word_for((floe_field)f)); break;
-        case FLOE_T_STR: snprintf(value, sizeof(value), "s-%s", floe_field_name((floe_field)f)); break;
+        case FLOE_T_U16:
+            snprintf(value, sizeof(value), "%d", 65535 - f);
+            break;
+        case FLOE_T_U64:
+            snprintf(value, sizeof(value), "%llu", 18446744073709551615ull - (unsigned)f);
+            break;
+        case FLOE_T_TIME:
+            snprintf(value, sizeof(value), "%d", 1700000000 + f);
+            break;
+        case FLOE_T_ADDR:
+            if (f % 2)
+                snprintf(value, sizeof(value), "10.0.%d.%d", f, f + 1);
+            else
+                snprintf(value, sizeof(value), "2001:db8::%x", f);
+            break;
+        case FLOE_T_ENUM:
+            snprintf(value, sizeof(value), "%s", enum_word_for((floe_field)f));
+            break;
+        case FLOE_T_STR:
+            snprintf(value, sizeof(value), "s-%s", floe_field_name((floe_field)f));
+            break;
         }
         if (all_null) snprintf(value, sizeof(value), "-");
         strncat(header, floe_field_name((floe_field)f), cap - strlen(header) - 2);
@@ -245,13 +268,23 @@ static void test_every_field_of_every_version_parses_to_its_type(void **state) {
         assert_int_equal(floe_batch_is_null(b, f, 0), 0);
         char want[64];
         switch (floe_field_type(f)) {
-        case FLOE_T_U8: assert_int_equal(floe_batch_u8(b, f)[0], 200 + i % 50); break;
-        case FLOE_T_U16: assert_int_equal(floe_batch_u16(b, f)[0], 65535 - i); break;
-        case FLOE_T_U64: assert_true(floe_batch_u64(b, f)[0] == 18446744073709551615ull - (unsigned)i); break;
-        case FLOE_T_TIME: assert_int_equal(floe_batch_time(b, f)[0], 1700000000 + i); break;
+        case FLOE_T_U8:
+            assert_int_equal(floe_batch_u8(b, f)[0], 200 + i % 50);
+            break;
+        case FLOE_T_U16:
+            assert_int_equal(floe_batch_u16(b, f)[0], 65535 - i);
+            break;
+        case FLOE_T_U64:
+            assert_true(floe_batch_u64(b, f)[0] == 18446744073709551615ull - (unsigned)i);
+            break;
+        case FLOE_T_TIME:
+            assert_int_equal(floe_batch_time(b, f)[0], 1700000000 + i);
+            break;
         case FLOE_T_ADDR:
-            if (i % 2) snprintf(want, sizeof(want), "10.0.%d.%d", i, i + 1);
-            else snprintf(want, sizeof(want), "2001:db8::%x", i);
+            if (i % 2)
+                snprintf(want, sizeof(want), "10.0.%d.%d", i, i + 1);
+            else
+                snprintf(want, sizeof(want), "2001:db8::%x", i);
             assert_addr(&floe_batch_addr(b, f)[0], want);
             break;
         case FLOE_T_ENUM:
@@ -285,7 +318,8 @@ static void test_dash_is_null_for_every_field(void **state) {
 
 static void test_any_subset_in_any_order(void **state) {
     (void)state;
-    run *r = parse_text("action bytes dstaddr dstport flow-direction pkt-srcaddr srcaddr start tcp-flags traffic-path\n"
+    run *r = parse_text("action bytes dstaddr dstport flow-direction pkt-srcaddr srcaddr start "
+                        "tcp-flags traffic-path\n"
                         "ACCEPT 1500 10.0.0.2 443 ingress 198.51.100.7 10.0.1.9 1700000000 18 8\n");
     const floe_batch *b = &r->batch;
     assert_int_equal(b->count, 1);
@@ -352,7 +386,8 @@ static void test_blank_lines_are_counted_not_reported(void **state) {
     run_free(r);
 }
 
-/* ---- headers ---------------------------------------------------------------------------------- */
+/* ---- headers ----------------------------------------------------------------------------------
+ */
 
 static void test_same_header_repeated_mid_file_is_skipped(void **state) {
     (void)state;
@@ -386,7 +421,8 @@ static void test_new_header_mid_file_switches_format_between_batches(void **stat
 
 static void test_no_header_uses_the_given_format(void **state) {
     (void)state;
-    run *r = run_new("10.0.0.1 REJECT\n", FLOE_LINES_S3, "srcaddr action", 16, floe_scan_default_level());
+    run *r = run_new("10.0.0.1 REJECT\n", FLOE_LINES_S3, "srcaddr action", 16,
+                     floe_scan_default_level());
     run_next(r);
     assert_int_equal(r->batch.count, 1);
     assert_int_equal(floe_batch_u8(&r->batch, FLOE_F_ACTION)[0], FLOE_ACTION_REJECT);
@@ -422,6 +458,41 @@ static void test_header_naming_a_field_twice_is_bad_and_ignored(void **state) {
     run_free(r);
 }
 
+static void test_header_may_begin_with_a_field_floe_does_not_know(void **state) {
+    (void)state;
+    run *r = parse_text("future-field srcport dstport\nx 1 2\n");
+    assert_int_equal(r->parser.stats.headers, 1);
+    assert_int_equal(r->parser.stats.bad_lines, 0);
+    assert_int_equal(r->batch.count, 1);
+    assert_int_equal(floe_batch_u16(&r->batch, FLOE_F_DSTPORT)[0], 2);
+    assert_int_equal(r->nunknown, 1);
+    assert_string_equal(r->unknown[0], "future-field");
+    run_free(r);
+}
+
+static void test_header_glued_to_a_record_is_a_bad_header(void **state) {
+    (void)state;
+    run *r = parse_text("srcport dstport\n1 2\nsrcport dstport 3 4\n5 6\n");
+    assert_int_equal(r->nbad, 1);
+    assert_int_equal(r->bad[0].line.reason, FLOE_BAD_HEADER);
+    assert_int_equal(r->bad[0].line.line_no, 3);
+    assert_int_equal(r->nunknown, 0);    /* "3" and "4" were not taken for field names */
+    assert_int_equal(r->batch.count, 2); /* the format before it still applies */
+    assert_int_equal(floe_batch_u16(&r->batch, FLOE_F_DSTPORT)[1], 6);
+    run_free(r);
+}
+
+static void test_records_of_a_string_first_format_are_not_headers(void **state) {
+    (void)state;
+    run *r = parse_text(
+        "interface-id vpc-id srcaddr\neni-0a1b2c vpc-99 10.0.0.1\nunknown vpc-1 10.0.0.2\n");
+    assert_int_equal(r->parser.stats.headers, 1);
+    assert_int_equal(r->parser.stats.bad_lines, 0);
+    assert_int_equal(r->batch.count, 2);
+    assert_slice(floe_batch_str(&r->batch, FLOE_F_INTERFACE_ID)[1], "unknown");
+    run_free(r);
+}
+
 static void test_format_text_accepts_aws_logformat_syntax(void **state) {
     (void)state;
     floe_format a, b;
@@ -435,13 +506,17 @@ static void test_format_text_accepts_aws_logformat_syntax(void **state) {
     assert_int_equal(floe_format_parse("  ", 2, &a), FLOE_ERR_FORMAT);
 }
 
-/* ---- CloudWatch exports ------------------------------------------------------------------------ */
+/* ---- CloudWatch exports ------------------------------------------------------------------------
+ */
 
 static void test_cloudwatch_export_lines(void **state) {
     (void)state;
-    run *r = run_new("2026-11-01T00:05:00.000Z 2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 51000 6 10 840 1793491200 1793491260 ACCEPT OK\n"
-                     "2026-11-01T00:05:00.000Z 2 123456789010 eni-1 - - - - - - - 1793491200 1793491260 - NODATA\n"
-                     "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 51000 6 10 840 1793491200 1793491260 ACCEPT OK\n"
+    run *r = run_new("2026-11-01T00:05:00.000Z 2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 51000 6 "
+                     "10 840 1793491200 1793491260 ACCEPT OK\n"
+                     "2026-11-01T00:05:00.000Z 2 123456789010 eni-1 - - - - - - - 1793491200 "
+                     "1793491260 - NODATA\n"
+                     "2 123456789010 eni-1 10.0.0.1 10.0.0.2 443 51000 6 10 840 1793491200 "
+                     "1793491260 ACCEPT OK\n"
                      "version account-id\n",
                      FLOE_LINES_CLOUDWATCH, NULL, 16, floe_scan_default_level());
     run_next(r);
@@ -462,35 +537,41 @@ static void test_cloudwatch_export_lines(void **state) {
     run_free(r);
 }
 
-/* ---- bad lines ---------------------------------------------------------------------------------- */
+/* ---- bad lines ----------------------------------------------------------------------------------
+ */
 
 static void test_each_bad_reason_names_line_and_column(void **state) {
     (void)state;
     run *r = parse_text("srcaddr dstport protocol bytes action log-status\n"
-                        "10.0.0.1 443 6 100 ACCEPT OK\n"                   /* 2 good */
-                        "10.0.0.1 443 6 100 ACCEPT\n"                      /* 3 too few */
-                        "10.0.0.1 443 6 100 ACCEPT OK extra\n"             /* 4 too many */
-                        "10.0.0.1 44x 6 100 ACCEPT OK\n"                   /* 5 number */
-                        "10.0.0.1 65536 6 100 ACCEPT OK\n"                 /* 6 port range */
-                        "10.0.0.1 443 256 100 ACCEPT OK\n"                 /* 7 u8 range */
-                        "10.0.0.1 443 6 18446744073709551616 ACCEPT OK\n"  /* 8 u64 overflow */
-                        "10.0.0 443 6 100 ACCEPT OK\n"                     /* 9 addr */
-                        "2001:db8:::1 443 6 100 ACCEPT OK\n"               /* 10 addr v6 */
-                        "10.0.0.1 443 6 100 ACCEPTED OK\n"                 /* 11 enum */
-                        "10.0.0.1 443 6 -100 ACCEPT OK\n"                  /* 12 number */
-                        "10.0.0.1 443 6 18446744073709551615 REJECT OK\n"  /* 13 good: u64 max */
-                        );
+                        "10.0.0.1 443 6 100 ACCEPT OK\n"                  /* 2 good */
+                        "10.0.0.1 443 6 100 ACCEPT\n"                     /* 3 too few */
+                        "10.0.0.1 443 6 100 ACCEPT OK extra\n"            /* 4 too many */
+                        "10.0.0.1 44x 6 100 ACCEPT OK\n"                  /* 5 number */
+                        "10.0.0.1 65536 6 100 ACCEPT OK\n"                /* 6 port range */
+                        "10.0.0.1 443 256 100 ACCEPT OK\n"                /* 7 u8 range */
+                        "10.0.0.1 443 6 18446744073709551616 ACCEPT OK\n" /* 8 u64 overflow */
+                        "10.0.0 443 6 100 ACCEPT OK\n"                    /* 9 addr */
+                        "2001:db8:::1 443 6 100 ACCEPT OK\n"              /* 10 addr v6 */
+                        "10.0.0.1 443 6 100 ACCEPTED OK\n"                /* 11 enum */
+                        "10.0.0.1 443 6 -100 ACCEPT OK\n"                 /* 12 number */
+                        "10.0.0.1 443 6 18446744073709551615 REJECT OK\n" /* 13 good: u64 max */
+    );
     const struct {
         uint64_t line;
         floe_bad_reason reason;
         int column;
         floe_field field;
     } want[] = {
-        {3, FLOE_BAD_FIELD_COUNT, -1, FLOE_F_UNKNOWN}, {4, FLOE_BAD_FIELD_COUNT, -1, FLOE_F_UNKNOWN},
-        {5, FLOE_BAD_NUMBER, 1, FLOE_F_DSTPORT},        {6, FLOE_BAD_RANGE, 1, FLOE_F_DSTPORT},
-        {7, FLOE_BAD_RANGE, 2, FLOE_F_PROTOCOL},        {8, FLOE_BAD_RANGE, 3, FLOE_F_BYTES},
-        {9, FLOE_BAD_ADDR, 0, FLOE_F_SRCADDR},          {10, FLOE_BAD_ADDR, 0, FLOE_F_SRCADDR},
-        {11, FLOE_BAD_ENUM, 4, FLOE_F_ACTION},          {12, FLOE_BAD_NUMBER, 3, FLOE_F_BYTES},
+        {3, FLOE_BAD_FIELD_COUNT, -1, FLOE_F_UNKNOWN},
+        {4, FLOE_BAD_FIELD_COUNT, -1, FLOE_F_UNKNOWN},
+        {5, FLOE_BAD_NUMBER, 1, FLOE_F_DSTPORT},
+        {6, FLOE_BAD_RANGE, 1, FLOE_F_DSTPORT},
+        {7, FLOE_BAD_RANGE, 2, FLOE_F_PROTOCOL},
+        {8, FLOE_BAD_RANGE, 3, FLOE_F_BYTES},
+        {9, FLOE_BAD_ADDR, 0, FLOE_F_SRCADDR},
+        {10, FLOE_BAD_ADDR, 0, FLOE_F_SRCADDR},
+        {11, FLOE_BAD_ENUM, 4, FLOE_F_ACTION},
+        {12, FLOE_BAD_NUMBER, 3, FLOE_F_BYTES},
     };
     const size_t nwant = sizeof(want) / sizeof(want[0]);
     assert_int_equal(r->nbad, nwant);
@@ -526,7 +607,8 @@ static void test_caller_skipped_line_is_counted_with_its_number(void **state) {
     run_free(r);
 }
 
-/* ---- partial lines and full batches ------------------------------------------------------------ */
+/* ---- partial lines and full batches ------------------------------------------------------------
+ */
 
 static void test_partial_line_waits_for_more_input(void **state) {
     (void)state;
@@ -538,15 +620,18 @@ static void test_partial_line_waits_for_more_input(void **state) {
     floe_parser_init(&parser, &options);
     assert_int_equal(floe_batch_init(&batch, 8), FLOE_OK);
     size_t consumed;
-    assert_int_equal(floe_parse(&parser, g.data, sizeof(text) - 1, false, &batch, &consumed), FLOE_OK);
+    assert_int_equal(floe_parse(&parser, g.data, sizeof(text) - 1, false, &batch, &consumed),
+                     FLOE_OK);
     assert_int_equal(consumed, strlen("dstport\n443\n"));
     assert_int_equal(batch.count, 1);
     size_t rest = sizeof(text) - 1 - consumed;
-    assert_int_equal(floe_parse(&parser, g.data + consumed, rest, false, &batch, &consumed), FLOE_OK);
+    assert_int_equal(floe_parse(&parser, g.data + consumed, rest, false, &batch, &consumed),
+                     FLOE_OK);
     assert_int_equal(consumed, 0);
     assert_int_equal(batch.count, 0);
-    assert_int_equal(floe_parse(&parser, g.data + sizeof(text) - 1 - rest, rest, true, &batch, &consumed),
-                     FLOE_OK);
+    assert_int_equal(
+        floe_parse(&parser, g.data + sizeof(text) - 1 - rest, rest, true, &batch, &consumed),
+        FLOE_OK);
     assert_int_equal(consumed, rest);
     assert_int_equal(batch.count, 1);
     assert_int_equal(floe_batch_u16(&batch, FLOE_F_DSTPORT)[0], 80);
@@ -558,7 +643,8 @@ static void test_partial_line_waits_for_more_input(void **state) {
 static void test_full_batch_stops_and_the_next_call_resumes(void **state) {
     (void)state;
     char text[512] = "dstport\n";
-    for (int i = 0; i < 10; i++) sprintf(text + strlen(text), "%d\n", 1000 + i);
+    for (int i = 0; i < 10; i++)
+        sprintf(text + strlen(text), "%d\n", 1000 + i);
     run *r = run_new(text, FLOE_LINES_S3, NULL, 3, floe_scan_default_level());
     int seen = 0;
     while (run_next(r)) {
@@ -572,7 +658,8 @@ static void test_full_batch_stops_and_the_next_call_resumes(void **state) {
     run_free(r);
 }
 
-/* ---- scalar and SIMD agree ------------------------------------------------------------------------ */
+/* ---- scalar and SIMD agree
+ * ------------------------------------------------------------------------ */
 
 static uint64_t rng = 42;
 static uint64_t next_random(void) {
@@ -626,21 +713,37 @@ static char *random_text(size_t nlines, size_t *len_out) {
                 continue;
             }
             switch (f == FLOE_F_UNKNOWN ? FLOE_T_STR : floe_field_type(f)) {
-            case FLOE_T_U8: len += (size_t)sprintf(text + len, "%u", (unsigned)(r % 258)); break;
-            case FLOE_T_U16: len += (size_t)sprintf(text + len, "%u", (unsigned)(r % 65540)); break;
-            case FLOE_T_U64: len += (size_t)sprintf(text + len, "%llu", (unsigned long long)(r >> (r % 64))); break;
-            case FLOE_T_TIME: len += (size_t)sprintf(text + len, "%llu", 1700000000ull + r % 100000); break;
+            case FLOE_T_U8:
+                len += (size_t)sprintf(text + len, "%u", (unsigned)(r % 258));
+                break;
+            case FLOE_T_U16:
+                len += (size_t)sprintf(text + len, "%u", (unsigned)(r % 65540));
+                break;
+            case FLOE_T_U64:
+                len += (size_t)sprintf(text + len, "%llu", (unsigned long long)(r >> (r % 64)));
+                break;
+            case FLOE_T_TIME:
+                len += (size_t)sprintf(text + len, "%llu", 1700000000ull + r % 100000);
+                break;
             case FLOE_T_ADDR:
-                if (r % 5 == 0) len += (size_t)sprintf(text + len, "2001:db8::%x:%x", (unsigned)(r >> 8) & 0xffff, (unsigned)(r >> 24) & 0xffff);
-                else if (r % 301 == 0) len += (size_t)sprintf(text + len, "10.0.%u", (unsigned)(r >> 8) & 255);
-                else len += (size_t)sprintf(text + len, "10.%u.%u.%u", (unsigned)(r >> 8) & 255, (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255);
+                if (r % 5 == 0)
+                    len +=
+                        (size_t)sprintf(text + len, "2001:db8::%x:%x", (unsigned)(r >> 8) & 0xffff,
+                                        (unsigned)(r >> 24) & 0xffff);
+                else if (r % 301 == 0)
+                    len += (size_t)sprintf(text + len, "10.0.%u", (unsigned)(r >> 8) & 255);
+                else
+                    len += (size_t)sprintf(text + len, "10.%u.%u.%u", (unsigned)(r >> 8) & 255,
+                                           (unsigned)(r >> 16) & 255, (unsigned)(r >> 24) & 255);
                 break;
             case FLOE_T_ENUM: {
                 const char *w = floe_enum_word(f, (uint8_t)(1 + r % 2));
                 len += (size_t)sprintf(text + len, "%s", r % 401 == 0 ? "MAYBE" : w);
                 break;
             }
-            case FLOE_T_STR: len += (size_t)sprintf(text + len, "s%llx", (unsigned long long)(r & 0xfffff)); break;
+            case FLOE_T_STR:
+                len += (size_t)sprintf(text + len, "s%llx", (unsigned long long)(r & 0xfffff));
+                break;
             }
         }
         len += (size_t)sprintf(text + len, roll % 7 == 0 ? "\r\n" : "\n");
@@ -656,8 +759,9 @@ static void test_scalar_and_simd_scans_give_identical_results(void **state) {
     floe_parse_stats want_stats, stats;
     uint64_t want = floe_test_digest_parse(text, len, FLOE_SIMD_SCALAR, false, &want_stats);
     /* The random text really does exercise both good and bad paths. */
-    print_message("%llu records, %llu bad lines, %llu headers\n", (unsigned long long)want_stats.records,
-                  (unsigned long long)want_stats.bad_lines, (unsigned long long)want_stats.headers);
+    print_message("%llu records, %llu bad lines, %llu headers\n",
+                  (unsigned long long)want_stats.records, (unsigned long long)want_stats.bad_lines,
+                  (unsigned long long)want_stats.headers);
     assert_true(want_stats.records > 15000);
     assert_true(want_stats.bad_lines > 100);
     assert_true(want_stats.headers > 10);
@@ -688,6 +792,9 @@ int main(void) {
         cmocka_unit_test(test_no_header_uses_the_given_format),
         cmocka_unit_test(test_unknown_field_names_are_skipped_and_announced_once),
         cmocka_unit_test(test_header_naming_a_field_twice_is_bad_and_ignored),
+        cmocka_unit_test(test_header_may_begin_with_a_field_floe_does_not_know),
+        cmocka_unit_test(test_header_glued_to_a_record_is_a_bad_header),
+        cmocka_unit_test(test_records_of_a_string_first_format_are_not_headers),
         cmocka_unit_test(test_format_text_accepts_aws_logformat_syntax),
         cmocka_unit_test(test_cloudwatch_export_lines),
         cmocka_unit_test(test_each_bad_reason_names_line_and_column),

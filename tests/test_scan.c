@@ -23,12 +23,14 @@ static void test_every_level_matches_scalar(void **state) {
     floe_scan_block_fn scalar = floe_scan_block_impl(FLOE_SIMD_SCALAR);
     /* Bytes drawn mostly from the delimiters and their neighbours, plus high bytes (signed
      * char traps) and zero. */
-    const uint8_t alphabet[] = {' ', '\r', '\n', '\t', 'a', '0', '-', 0, 0x80, 0xff, 0x0b, 0x20 + 1};
+    const uint8_t alphabet[] = {' ', '\r', '\n', '\t', 'a',  '0',
+                                '-', 0,    0x80, 0xff, 0x0b, 0x20 + 1};
     for (int level = FLOE_SIMD_SSE2; level <= FLOE_SIMD_AVX2; level++) {
         floe_scan_block_fn impl = floe_scan_block_impl((floe_simd)level);
         for (int round = 0; round < 20000; round++) {
             uint8_t block[64];
-            for (int i = 0; i < 64; i++) block[i] = alphabet[next_random() % sizeof(alphabet)];
+            for (int i = 0; i < 64; i++)
+                block[i] = alphabet[next_random() % sizeof(alphabet)];
             floe_scan_masks want = scalar(block), got = impl(block);
             assert_int_equal(got.separators, want.separators);
             assert_int_equal(got.newlines, want.newlines);
@@ -39,14 +41,16 @@ static void test_every_level_matches_scalar(void **state) {
 static void test_scalar_masks_mark_exact_positions(void **state) {
     (void)state;
     uint8_t block[64];
-    for (int i = 0; i < 64; i++) block[i] = 'x';
+    for (int i = 0; i < 64; i++)
+        block[i] = 'x';
     block[0] = ' ';
     block[5] = '\r';
     block[6] = '\n';
     block[63] = ' ';
     for (int level = FLOE_SIMD_SCALAR; level <= FLOE_SIMD_AVX2; level++) {
         floe_scan_masks m = floe_scan_block_impl((floe_simd)level)(block);
-        assert_int_equal(m.separators, (UINT64_C(1) << 0) | (UINT64_C(1) << 5) | (UINT64_C(1) << 63));
+        assert_int_equal(m.separators,
+                         (UINT64_C(1) << 0) | (UINT64_C(1) << 5) | (UINT64_C(1) << 63));
         assert_int_equal(m.newlines, UINT64_C(1) << 6);
     }
 }

@@ -42,8 +42,9 @@ static void test_every_scan_level_parses_generated_files_identically(void **stat
         for (int level = FLOE_SIMD_SCALAR; level <= FLOE_SIMD_AVX2; level++) {
             for (int pieces = 0; pieces <= 1; pieces++) {
                 uint64_t got = floe_test_digest_parse(text, len, (floe_simd)level, pieces, &stats);
-                if (got != want) fail_msg("%s: %s scan (pieces=%d) differs from scalar", file_paths[i],
-                                          floe_simd_name((floe_simd)level), pieces);
+                if (got != want)
+                    fail_msg("%s: %s scan (pieces=%d) differs from scalar", file_paths[i],
+                             floe_simd_name((floe_simd)level), pieces);
                 assert_memory_equal(&stats, &want_stats, sizeof(stats));
             }
         }

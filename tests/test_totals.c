@@ -66,7 +66,9 @@ static void add(text *t, const char *s, size_t n) {
     t->data[t->len] = 0;
 }
 
-static void adds(text *t, const char *s) { add(t, s, strlen(s)); }
+static void adds(text *t, const char *s) {
+    add(t, s, strlen(s));
+}
 
 static const char header[] = "version account-id interface-id srcaddr dstaddr srcport dstport "
                              "protocol packets bytes start end action log-status\n";
@@ -77,11 +79,15 @@ static void add_record(text *t, unsigned i) {
     char line[256];
     int n;
     if (i % 97 == 96) {
-        n = snprintf(line, sizeof(line), "2 123456789010 eni-%u 10.0.0.1 10.0.0.2 1 2 6 x 1 1 2 "
-                                         "ACCEPT OK\n", i);
+        n = snprintf(line, sizeof(line),
+                     "2 123456789010 eni-%u 10.0.0.1 10.0.0.2 1 2 6 x 1 1 2 "
+                     "ACCEPT OK\n",
+                     i);
     } else if (i % 13 == 5) {
-        n = snprintf(line, sizeof(line), "2 123456789010 eni-%u - - - - - - - 1700000000 "
-                                         "1700000060 - %s\n", i, i % 2 ? "NODATA" : "SKIPDATA");
+        n = snprintf(line, sizeof(line),
+                     "2 123456789010 eni-%u - - - - - - - 1700000000 "
+                     "1700000060 - %s\n",
+                     i, i % 2 ? "NODATA" : "SKIPDATA");
     } else {
         n = snprintf(line, sizeof(line),
                      "2 123456789010 eni-%u 10.%u.%u.1 172.31.0.%u %u 443 6 %u %u 1700000000 "
@@ -95,7 +101,8 @@ static void add_record(text *t, unsigned i) {
 static text make_log(unsigned records) {
     text t = {NULL, 0};
     adds(&t, header);
-    for (unsigned i = 0; i < records; i++) add_record(&t, i);
+    for (unsigned i = 0; i < records; i++)
+        add_record(&t, i);
     return t;
 }
 
@@ -114,8 +121,10 @@ static text gzip_of(const text *in) {
 static floe_totals run_files(const char *const *paths, size_t n, size_t read_size,
                              size_t decode_size, size_t max_line, const floe_totals_options *base) {
     floe_totals_options options;
-    if (base != NULL) options = *base;
-    else floe_totals_options_default(&options);
+    if (base != NULL)
+        options = *base;
+    else
+        floe_totals_options_default(&options);
     options.read_size = read_size;
     options.decode_size = decode_size;
     options.max_line = max_line;
@@ -153,7 +162,7 @@ static void expect_same_counts(const floe_totals *a, const floe_totals *b) {
 
 static const size_t step_sizes[][3] = {
     /* read, decode, max_line */
-    {1 << 20, 1 << 20, 1 << 20}, {1, 1, 1 << 20}, {3, 17, 1 << 20},
+    {1 << 20, 1 << 20, 1 << 20}, {1, 1, 1 << 20},  {3, 17, 1 << 20},
     {4096, 100, 1 << 20},        {100, 4096, 500}, {7, 1 << 20, 300},
 };
 #define NSIZES (sizeof(step_sizes) / sizeof(step_sizes[0]))
@@ -167,8 +176,10 @@ static void test_counts_match_the_input(void **state) {
     floe_totals t = run_files(&path, 1, 1 << 20, 1 << 20, 1 << 20, NULL);
     uint64_t bad = 0, nodata = 0, skipdata = 0, accept = 0, reject = 0, packets[3] = {0};
     for (unsigned i = 0; i < n; i++) {
-        if (i % 97 == 96) bad++;
-        else if (i % 13 == 5) *(i % 2 ? &nodata : &skipdata) += 1;
+        if (i % 97 == 96)
+            bad++;
+        else if (i % 13 == 5)
+            *(i % 2 ? &nodata : &skipdata) += 1;
         else if (i % 3) {
             accept++;
             packets[1] += i % 50 + 1;
@@ -224,8 +235,8 @@ static void test_step_sizes_do_not_change_totals(void **state) {
     assert_int_equal(reference.members, 3);
     assert_int_equal(reference.files_by_codec[FLOE_CODEC_GZIP], 2);
     for (size_t s = 1; s < NSIZES; s++) {
-        floe_totals t = run_files(paths, 3, step_sizes[s][0], step_sizes[s][1], step_sizes[s][2],
-                                  NULL);
+        floe_totals t =
+            run_files(paths, 3, step_sizes[s][0], step_sizes[s][1], step_sizes[s][2], NULL);
         expect_same_counts(&reference, &t);
         floe_totals_free(&t);
     }
@@ -247,21 +258,25 @@ static void test_too_long_lines_skipped_wherever_steps_fall(void **state) {
     text exact = {NULL, 0};
     add_record(&exact, 2);
     exact.len--; /* drop '\n' */
-    while (exact.len < max_line) add(&exact, " ", 1);
+    while (exact.len < max_line)
+        add(&exact, " ", 1);
     add(&log, exact.data, exact.len);
     add(&log, "\n", 1);
     /* Line 4: one byte over. Line 5: far over. */
     text over = {NULL, 0};
     add_record(&over, 3);
     over.len--;
-    while (over.len < max_line + 1) add(&over, " ", 1);
+    while (over.len < max_line + 1)
+        add(&over, " ", 1);
     add(&log, over.data, over.len);
     add(&log, "\n", 1);
-    for (int i = 0; i < 5000; i++) add(&log, "x", 1);
+    for (int i = 0; i < 5000; i++)
+        add(&log, "x", 1);
     add(&log, "\n", 1);
     add_record(&log, 4); /* line 6 */
     /* Line 7: too long and last, without '\n'. */
-    for (int i = 0; i < 1000; i++) add(&log, "y", 1);
+    for (int i = 0; i < 1000; i++)
+        add(&log, "y", 1);
     const char *path = write_file(d, "long.log", log.data, log.len);
     static const size_t decode_sizes[] = {1, 2, 7, 64, 299, 300, 301, 4096};
     for (size_t s = 0; s < sizeof(decode_sizes) / sizeof(decode_sizes[0]); s++) {
@@ -295,8 +310,8 @@ static void test_decode_error_keeps_records_before_it(void **state) {
     snprintf(ok_path, sizeof(ok_path), "%s", write_file(d, "ok.log.gz", gz.data, gz.len));
     const char *paths[] = {cut_path, ok_path};
     for (size_t s = 0; s < NSIZES; s++) {
-        floe_totals t = run_files(paths, 2, step_sizes[s][0], step_sizes[s][1], step_sizes[s][2],
-                                  NULL);
+        floe_totals t =
+            run_files(paths, 2, step_sizes[s][0], step_sizes[s][1], step_sizes[s][2], NULL);
         assert_int_equal(t.ndecode_failures, 1);
         assert_string_equal(t.decode_failures[0].file, cut_path);
         assert_int_equal(t.decode_failures[0].status, FLOE_ERR_TRUNCATED);
@@ -371,11 +386,10 @@ static void test_custom_headers_and_unknown_fields(void **state) {
 /* CloudWatch exports: no header, a timestamp before each record, the user's format. zstd. */
 static void test_cloudwatch_with_user_format(void **state) {
     dir *d = *state;
-    static const char lines[] =
-        "2024-11-01T00:05:00.000Z 10.0.0.1 10.0.0.2 REJECT 3 120\n"
-        "2024-11-01T00:05:01.000Z 10.0.0.1 10.0.0.2 ACCEPT 1 40\n"
-        "10.0.0.1 10.0.0.2 ACCEPT 1 40\n"
-        "2024-11-01T00:05:02.000Z 10.0.0.9 10.0.0.2 ACCEPT 2 80";
+    static const char lines[] = "2024-11-01T00:05:00.000Z 10.0.0.1 10.0.0.2 REJECT 3 120\n"
+                                "2024-11-01T00:05:01.000Z 10.0.0.1 10.0.0.2 ACCEPT 1 40\n"
+                                "10.0.0.1 10.0.0.2 ACCEPT 1 40\n"
+                                "2024-11-01T00:05:02.000Z 10.0.0.9 10.0.0.2 ACCEPT 2 80";
     uint8_t zst[512];
     size_t zst_len = ZSTD_compress(zst, sizeof(zst), lines, sizeof(lines) - 1, 3);
     assert_false(ZSTD_isError(zst_len));

@@ -26,7 +26,8 @@ static void make_file(const tree *t, const char *rel, size_t size) {
     snprintf(path, sizeof(path), "%s/%s", t->root, rel);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
-    for (size_t i = 0; i < size; i++) assert_int_equal(write(fd, "x", 1), 1);
+    for (size_t i = 0; i < size; i++)
+        assert_int_equal(write(fd, "x", 1), 1);
     close(fd);
 }
 

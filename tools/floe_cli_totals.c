@@ -47,7 +47,11 @@ static void print_totals_usage(FILE *out) {
           "  --strict            exit 1 when any line, file or compressed data was skipped\n"
           "  --json              print one JSON object instead of the text summary\n"
           "  --include-hidden    also read dot-files inside directories\n"
-          "  -h, --help          this help\n",
+          "  -h, --help          this help\n"
+          "\n"
+          "exit status: 0 done (skipped lines and files are reported, not fatal); 1 with\n"
+          "--strict when anything was skipped, when no input file was found, or when the run\n"
+          "could not go on (out of memory); 2 usage error.\n",
           out);
 }
 
@@ -59,10 +63,14 @@ static double now_seconds(void) {
 
 static const char *decode_error_word(floe_status status) {
     switch (status) {
-    case FLOE_ERR_CORRUPT: return "corrupt";
-    case FLOE_ERR_TRUNCATED: return "truncated";
-    case FLOE_ERR_UNSUPPORTED: return "unsupported (zstd window too large)";
-    default: return floe_status_str(status);
+    case FLOE_ERR_CORRUPT:
+        return "corrupt";
+    case FLOE_ERR_TRUNCATED:
+        return "truncated";
+    case FLOE_ERR_UNSUPPORTED:
+        return "unsupported (zstd window too large)";
+    default:
+        return floe_status_str(status);
     }
 }
 
@@ -82,8 +90,10 @@ static void print_bad_place(const floe_bad_place *place) {
     printf("  %s:%" PRIu64 ": %s", place->file, place->line_no, floe_bad_reason_str(place->reason));
     if (place->reason == FLOE_BAD_FIELD_COUNT)
         printf(" (%u of %u fields)", place->fields_seen, place->fields_wanted);
-    else if (place->field != FLOE_F_UNKNOWN) printf(" (%s)", floe_field_name(place->field));
-    else if (place->column >= 0) printf(" (column %d)", place->column + 1);
+    else if (place->field != FLOE_F_UNKNOWN)
+        printf(" (%s)", floe_field_name(place->field));
+    else if (place->column >= 0)
+        printf(" (column %d)", place->column + 1);
     putchar('\n');
 }
 
@@ -96,8 +106,7 @@ static void print_text(const floe_totals *t, const floe_walk_result *walk, doubl
     printf("compressed    %.2f MB read\n", (double)t->compressed_bytes / 1e6);
     printf("decoded       %.2f MB of text\n", (double)t->decoded_bytes / 1e6);
     printf("records       %" PRIu64 "\n", t->records);
-    printf("lines         %" PRIu64 " (headers %" PRIu64 ", blank %" PRIu64 ", bad %" PRIu64
-           ")\n",
+    printf("lines         %" PRIu64 " (headers %" PRIu64 ", blank %" PRIu64 ", bad %" PRIu64 ")\n",
            t->lines, t->headers, t->blank_lines, t->bad_lines);
     printf("%-8s %12s %16s %20s\n", "action", "records", "packets", "bytes");
     static const int action_order[] = {FLOE_ACTION_ACCEPT, FLOE_ACTION_REJECT, FLOE_ACTION_NULL};
@@ -121,7 +130,8 @@ static void print_text(const floe_totals *t, const floe_walk_result *walk, doubl
             sep = ", ";
         }
         putchar('\n');
-        for (size_t i = 0; i < t->nbad_places; i++) print_bad_place(&t->bad_places[i]);
+        for (size_t i = 0; i < t->nbad_places; i++)
+            print_bad_place(&t->bad_places[i]);
         if (t->bad_lines > t->nbad_places)
             printf("  ... %" PRIu64 " more\n", t->bad_lines - t->nbad_places);
     }
@@ -163,14 +173,26 @@ static void json_string(const char *s) {
     putchar('"');
     for (const unsigned char *p = (const unsigned char *)s; *p != 0; p++) {
         switch (*p) {
-        case '"': fputs("\\\"", stdout); break;
-        case '\\': fputs("\\\\", stdout); break;
-        case '\n': fputs("\\n", stdout); break;
-        case '\r': fputs("\\r", stdout); break;
-        case '\t': fputs("\\t", stdout); break;
+        case '"':
+            fputs("\\\"", stdout);
+            break;
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        case '\t':
+            fputs("\\t", stdout);
+            break;
         default:
-            if (*p < 0x20) printf("\\u%04x", *p);
-            else putchar(*p);
+            if (*p < 0x20)
+                printf("\\u%04x", *p);
+            else
+                putchar(*p);
         }
     }
     putchar('"');
@@ -241,8 +263,10 @@ static void print_json(const floe_totals *t, const floe_walk_result *walk, doubl
         printf(", \"line\": %" PRIu64 ", \"reason\": ", p->line_no);
         json_string(reason_keys[p->reason]);
         fputs(", \"field\": ", stdout);
-        if (p->field != FLOE_F_UNKNOWN) json_string(floe_field_name(p->field));
-        else fputs("null", stdout);
+        if (p->field != FLOE_F_UNKNOWN)
+            json_string(floe_field_name(p->field));
+        else
+            fputs("null", stdout);
         printf(", \"column\": %d, \"fields_seen\": %u, \"fields_wanted\": %u, \"text\": ",
                p->column, p->fields_seen, p->fields_wanted);
         json_string(p->excerpt);
@@ -273,8 +297,7 @@ static void print_json(const floe_totals *t, const floe_walk_result *walk, doubl
         fputs(", \"error\": ", stdout);
         json_string(f->status == FLOE_ERR_UNSUPPORTED ? "unsupported"
                                                       : decode_error_word(f->status));
-        printf(", \"offset\": %" PRIu64 "}%s\n", f->offset,
-               i + 1 < t->ndecode_failures ? "," : "");
+        printf(", \"offset\": %" PRIu64 "}%s\n", f->offset, i + 1 < t->ndecode_failures ? "," : "");
     }
     puts("  ],");
 
@@ -329,12 +352,24 @@ static int parse_args(int argc, char **argv, totals_args *args) {
         int option = getopt_long(argc, argv, ":h", long_options, NULL);
         if (option == -1) break;
         switch (option) {
-        case OPT_CLOUDWATCH: args->cloudwatch = true; break;
-        case OPT_FORMAT: args->format_text = optarg; break;
-        case OPT_STRICT: args->strict = true; break;
-        case OPT_JSON: args->json = true; break;
-        case OPT_HIDDEN: args->include_hidden = true; break;
-        case 'h': print_totals_usage(stdout); return FLOE_EXIT_OK;
+        case OPT_CLOUDWATCH:
+            args->cloudwatch = true;
+            break;
+        case OPT_FORMAT:
+            args->format_text = optarg;
+            break;
+        case OPT_STRICT:
+            args->strict = true;
+            break;
+        case OPT_JSON:
+            args->json = true;
+            break;
+        case OPT_HIDDEN:
+            args->include_hidden = true;
+            break;
+        case 'h':
+            print_totals_usage(stdout);
+            return FLOE_EXIT_OK;
         case ':':
             fprintf(stderr, "floe totals: option '%s' needs a value\n", argv[optind - 1]);
             return FLOE_EXIT_USAGE;
@@ -389,10 +424,17 @@ int floe_cli_totals(int argc, char **argv) {
         fprintf(stderr, "floe totals: %s\n", floe_status_str(status));
         exit_code = FLOE_EXIT_SKIPPED;
     } else {
-        if (args.json) print_json(&totals, &walk, seconds);
-        else print_text(&totals, &walk, seconds);
-        exit_code = args.strict && skipped_count(&totals, &walk) > 0 ? FLOE_EXIT_SKIPPED
-                                                                      : FLOE_EXIT_OK;
+        if (args.json)
+            print_json(&totals, &walk, seconds);
+        else
+            print_text(&totals, &walk, seconds);
+        exit_code =
+            args.strict && skipped_count(&totals, &walk) > 0 ? FLOE_EXIT_SKIPPED : FLOE_EXIT_OK;
+        if (walk.nfiles == 0) {
+            /* A mistyped path must not pass for a clean run over nothing. */
+            fprintf(stderr, "floe totals: no input files found\n");
+            exit_code = FLOE_EXIT_SKIPPED;
+        }
         if (fflush(stdout) != 0) {
             fprintf(stderr, "floe totals: writing the summary: %s\n", strerror(errno));
             exit_code = FLOE_EXIT_SKIPPED;
