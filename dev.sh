@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dev.sh: one entry point for a fresh Debian 12 machine.
 #   ./dev.sh sample   install what is missing, build, generate a sample tree, run floe on it
-#   ./dev.sh test     install what is missing, build (release + ASan/UBSan), run every test
+#   ./dev.sh test     install what is missing, build, run every test (release, ASan+UBSan, TSan)
 #   ./dev.sh bench    install, build, run the parser benchmark on generated data
 #   ./dev.sh setup    only install what is missing
 set -euo pipefail
@@ -51,6 +51,9 @@ run_tests() {
     build asan
     log "tests (ASan + UBSan)"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j2
+    build tsan
+    log "tests of the threaded parts (TSan): the generator's worker threads"
+    ctest --preset tsan -R '^test_gen$'
 }
 
 bench() {

@@ -405,8 +405,8 @@ static void parse_args(int argc, char **argv, floe_gen_opts *o) {
     if (o->codec == FLOE_GEN_CODEC_GZIP && o->level > 12) die("--level: gzip levels are 1..12");
     if (o->start % FLOE_GEN_SLOT_SECONDS) die("--start: must be a multiple of 5 minutes");
     parse_format(o, format);
-    if (!o->truth_path) o->truth_path = path_join(o->out_dir, "truth.json");
-    if (!o->intel_path) o->intel_path = path_join(o->out_dir, "intel.txt");
+    if (!o->truth_path) o->truth_path = o->owned_paths[0] = path_join(o->out_dir, "truth.json");
+    if (!o->intel_path) o->intel_path = o->owned_paths[1] = path_join(o->out_dir, "intel.txt");
 }
 
 /* Windows over all ENIs for a run of `hours`, the unit the calibration is per. */
@@ -555,5 +555,7 @@ int main(int argc, char **argv) {
     }
     floe_gen_world_free(w);
     free(root);
+    free(o.owned_paths[0]);
+    free(o.owned_paths[1]);
     return 0;
 }
