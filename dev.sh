@@ -41,6 +41,7 @@ sample() {
     ./build/release/tools/floe-gen -o "$out" --seed 1 --size 64M --codec gzip
     log "floe totals over it (the generator's truth is in $out/truth.json)"
     ./build/release/tools/floe totals "$out/AWSLogs"
+    jq -r '.totals | "the generator wrote: \(.files) files, \(.records) records, ACCEPT \(.action.ACCEPT.records), REJECT \(.action.REJECT.records), - \(.action["-"].records)"' "$out/truth.json"
 }
 
 run_tests() {

@@ -84,16 +84,12 @@ static inline __attribute__((always_inline)) uint32_t floe_addr_octet_(const cha
 }
 #endif
 
-/* The same result as floe_addr_parse_v4, for a caller that can let it read 16 bytes from text
- * (readable_len >= 16). It finds the dots and checks the digits of all 16 bytes at once with
- * SSE2, so octets of varying length cost no mispredicted branches. Falls back to the byte loop
- * where it cannot read that far, and on other machines. */
-static inline __attribute__((always_inline)) bool
-floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len, floe_addr *out) {
 #if defined(__x86_64__)
-    if (readable_len < 16 || text_len < 7 || text_len > 15)
-        return floe_addr_parse_v4(text, text_len, out);
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)text);
+/* The shape check both 16-byte parsers share. v holds the 16 bytes at text; the address is the
+ * first text_len (7..15) of them. True when they are digits and exactly three dots with 1..3
+ * digits between, and then dot[] holds the dots' positions. */
+static inline __attribute__((always_inline)) bool floe_addr_v4_shape_(__m128i v, size_t text_len,
+                                                                      unsigned dot[3]) {
     uint32_t in_text = (1u << text_len) - 1;
     uint32_t dots = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in_text;
     __m128i at_least_0 = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8('0')), v);
@@ -103,16 +99,31 @@ floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len, 
     uint32_t after_one = dots & (dots - 1), after_two = after_one & (after_one - 1);
     if ((digits | dots) != in_text || after_two == 0 || (after_two & (after_two - 1)) != 0)
         return false;
-    unsigned dot1 = (unsigned)__builtin_ctz(dots);
-    unsigned dot2 = (unsigned)__builtin_ctz(after_one);
-    unsigned dot3 = (unsigned)__builtin_ctz(after_two);
-    unsigned len0 = dot1, len1 = dot2 - dot1 - 1, len2 = dot3 - dot2 - 1;
-    unsigned len3 = (unsigned)text_len - dot3 - 1;
-    /* Each octet 1..3 digits (unsigned wrap turns 0 into a huge number). */
-    if ((len0 - 1) > 2 || (len1 - 1) > 2 || (len2 - 1) > 2 || (len3 - 1) > 2) return false;
-    uint32_t o0 = floe_addr_octet_(text, len0), o1 = floe_addr_octet_(text + dot1 + 1, len1);
-    uint32_t o2 = floe_addr_octet_(text + dot2 + 1, len2),
-             o3 = floe_addr_octet_(text + dot3 + 1, len3);
+    dot[0] = (unsigned)__builtin_ctz(dots);
+    dot[1] = (unsigned)__builtin_ctz(after_one);
+    dot[2] = (unsigned)__builtin_ctz(after_two);
+    /* Each octet 1..3 digits (unsigned wrap turns a length of 0 into a huge number). */
+    return dot[0] - 1 <= 2 && dot[1] - dot[0] - 2 <= 2 && dot[2] - dot[1] - 2 <= 2 &&
+           (unsigned)text_len - dot[2] - 2 <= 2;
+}
+#endif
+
+/* The same result as floe_addr_parse_v4, for a caller that can let it read 16 bytes from text
+ * (readable_len >= 16). It finds the dots and checks the digits of all 16 bytes at once with
+ * SSE2, so octets of varying length cost no mispredicted branches. Falls back to the byte loop
+ * where it cannot read that far, and on other machines. */
+static inline __attribute__((always_inline)) bool
+floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len, floe_addr *out) {
+#if defined(__x86_64__)
+    if (readable_len < 16 || text_len < 7 || text_len > 15)
+        return floe_addr_parse_v4(text, text_len, out);
+    unsigned dot[3];
+    if (!floe_addr_v4_shape_(_mm_loadu_si128((const __m128i *)(const void *)text), text_len, dot))
+        return false;
+    uint32_t o0 = floe_addr_octet_(text, dot[0]);
+    uint32_t o1 = floe_addr_octet_(text + dot[0] + 1, dot[1] - dot[0] - 1);
+    uint32_t o2 = floe_addr_octet_(text + dot[1] + 1, dot[2] - dot[1] - 1);
+    uint32_t o3 = floe_addr_octet_(text + dot[2] + 1, (unsigned)text_len - dot[2] - 1);
     if ((o0 | o1 | o2 | o3) > 255) return false;
     floe_addr_from_v4(o0 << 24 | o1 << 16 | o2 << 8 | o3, out);
     return true;
@@ -125,37 +136,25 @@ floe_addr_parse_v4_wide(const char *text, size_t text_len, size_t readable_len, 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* floe_addr_parse_v4_wide for AVX2 machines (built for AVX2 so the parser's AVX2 loop calls it
- * without leaving VEX code; it needs only SSSE3). After the same checks, the four octets are
- * converted together: a shuffle lines each octet's digits up right-aligned in its own 4-byte
- * lane, one multiply-add weighs them 100/10/1 and a second sums each lane. No per-octet work. */
+/* floe_addr_parse_v4_wide for AVX2 machines: built for AVX2 so that the parser's AVX2 loop
+ * calls it without leaving VEX code (it needs only SSSE3). After the same shape check, the four
+ * octets are converted together: a shuffle lines each octet's digits up right-aligned in its own
+ * 4-byte lane, one multiply-add weighs them 100/10/1 and a second sums each lane. */
 __attribute__((target("avx2"))) static inline bool
-floe_addr_parse_v4_ssse3(const char *text, size_t text_len, size_t readable_len, floe_addr *out) {
+floe_addr_parse_v4_avx2(const char *text, size_t text_len, size_t readable_len, floe_addr *out) {
     if (readable_len < 16 || text_len < 7 || text_len > 15)
         return floe_addr_parse_v4(text, text_len, out);
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)text);
-    uint32_t in_text = (1u << text_len) - 1;
-    uint32_t dots = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) & in_text;
-    __m128i at_least_0 = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8('0')), v);
-    __m128i at_most_9 = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8('9')), v);
-    uint32_t digits = (uint32_t)_mm_movemask_epi8(_mm_and_si128(at_least_0, at_most_9)) & in_text;
-    uint32_t after_one = dots & (dots - 1), after_two = after_one & (after_one - 1);
-    if ((digits | dots) != in_text || after_two == 0 || (after_two & (after_two - 1)) != 0)
-        return false;
-    int dot1 = __builtin_ctz(dots), dot2 = __builtin_ctz(after_one),
-        dot3 = __builtin_ctz(after_two);
-    int end0 = dot1, end1 = dot2, end2 = dot3, end3 = (int)text_len; /* one past each octet */
-    int start0 = 0, start1 = dot1 + 1, start2 = dot2 + 1, start3 = dot3 + 1;
-    if ((unsigned)(end0 - start0 - 1) > 2 || (unsigned)(end1 - start1 - 1) > 2 ||
-        (unsigned)(end2 - start2 - 1) > 2 || (unsigned)(end3 - start3 - 1) > 2)
-        return false;
+    unsigned dot[3];
+    if (!floe_addr_v4_shape_(v, text_len, dot)) return false;
     /* Lane k, bytes 1..3: the indexes of octet k's last three characters (hundreds, tens,
      * ones); an index before the octet's start (a shorter octet) becomes 0x80, which the
      * shuffle turns into 0. Byte 0 always lies before the start (octets have <= 3 digits). */
+    int end0 = (int)dot[0], end1 = (int)dot[1], end2 = (int)dot[2], end3 = (int)text_len;
     __m128i ends =
         _mm_setr_epi32(end0 * 0x01010101, end1 * 0x01010101, end2 * 0x01010101, end3 * 0x01010101);
-    __m128i starts = _mm_setr_epi32(start0 * 0x01010101, start1 * 0x01010101, start2 * 0x01010101,
-                                    start3 * 0x01010101);
+    __m128i starts = _mm_setr_epi32(0, (end0 + 1) * 0x01010101, (end1 + 1) * 0x01010101,
+                                    (end2 + 1) * 0x01010101);
     __m128i index = _mm_sub_epi8(ends, _mm_set1_epi32(0x01020304));
     __m128i inside = _mm_cmpgt_epi8(index, _mm_sub_epi8(starts, _mm_set1_epi8(1)));
     __m128i shuffle = _mm_or_si128(_mm_and_si128(inside, index),

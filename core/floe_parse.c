@@ -141,83 +141,68 @@ static HOT_INLINE int parse_decimal(const char *s, size_t n, const char *end, ui
     return parse_decimal_slow(s, n, out);
 }
 
-static inline bool word_is(const char *s, size_t n, const char *word, size_t word_len) {
-    return n == word_len && memcmp(s, word, word_len) == 0;
-}
-#define WORD_IS(s, n, literal) word_is(s, n, literal, sizeof(literal) - 1)
-
-/* An enum word of up to 8 bytes as one little-endian integer, zero-padded: the key the fast
- * enum path compares against. */
+/* An enum word of up to 8 bytes as one little-endian integer, zero-padded: what the fast path
+ * compares a token against. */
 #define WORD_KEY_(w, i)                                                                            \
     (sizeof(w) - 1 > (i) ? (uint64_t)(uint8_t)(w)[(i) < sizeof(w) ? (i) : 0] << (8 * (i)) : 0)
 #define WORD_KEY(w)                                                                                \
     (WORD_KEY_(w, 0) | WORD_KEY_(w, 1) | WORD_KEY_(w, 2) | WORD_KEY_(w, 3) | WORD_KEY_(w, 4) |     \
      WORD_KEY_(w, 5) | WORD_KEY_(w, 6) | WORD_KEY_(w, 7))
 
-static int parse_enum_slow(uint8_t field, const char *s, size_t n, uint8_t *out) {
-    uint8_t value = 0;
+/* The words of every enum field (floe_enum_word's values), at most three a field, none longer
+ * than 8 bytes. A zero value ends a field's list. */
+typedef struct enum_word {
+    uint64_t key;
+    const char *text;
+    uint8_t len;
+    uint8_t value;
+} enum_word;
+#define ENUM_WORD(w, v)                                                                            \
+    { WORD_KEY(w), w, sizeof(w) - 1, v }
+
+static HOT_INLINE const enum_word *enum_words(uint8_t field) {
+    static const enum_word action[3] = {ENUM_WORD("ACCEPT", FLOE_ACTION_ACCEPT),
+                                        ENUM_WORD("REJECT", FLOE_ACTION_REJECT)};
+    static const enum_word log_status[3] = {ENUM_WORD("OK", FLOE_LOG_STATUS_OK),
+                                            ENUM_WORD("NODATA", FLOE_LOG_STATUS_NODATA),
+                                            ENUM_WORD("SKIPDATA", FLOE_LOG_STATUS_SKIPDATA)};
+    static const enum_word type[3] = {ENUM_WORD("IPv4", FLOE_TYPE_IPV4),
+                                      ENUM_WORD("IPv6", FLOE_TYPE_IPV6),
+                                      ENUM_WORD("EFA", FLOE_TYPE_EFA)};
+    static const enum_word direction[3] = {ENUM_WORD("ingress", FLOE_DIRECTION_INGRESS),
+                                           ENUM_WORD("egress", FLOE_DIRECTION_EGRESS)};
+    static const enum_word none[3] = {{0, NULL, 0, 0}};
     switch (field) {
     case FLOE_F_ACTION:
-        value = WORD_IS(s, n, "ACCEPT")   ? FLOE_ACTION_ACCEPT
-                : WORD_IS(s, n, "REJECT") ? FLOE_ACTION_REJECT
-                                          : 0;
-        break;
+        return action;
     case FLOE_F_LOG_STATUS:
-        value = WORD_IS(s, n, "OK")         ? FLOE_LOG_STATUS_OK
-                : WORD_IS(s, n, "NODATA")   ? FLOE_LOG_STATUS_NODATA
-                : WORD_IS(s, n, "SKIPDATA") ? FLOE_LOG_STATUS_SKIPDATA
-                                            : 0;
-        break;
+        return log_status;
     case FLOE_F_TYPE:
-        value = WORD_IS(s, n, "IPv4")   ? FLOE_TYPE_IPV4
-                : WORD_IS(s, n, "IPv6") ? FLOE_TYPE_IPV6
-                : WORD_IS(s, n, "EFA")  ? FLOE_TYPE_EFA
-                                        : 0;
-        break;
+        return type;
     case FLOE_F_FLOW_DIRECTION:
-        value = WORD_IS(s, n, "ingress")  ? FLOE_DIRECTION_INGRESS
-                : WORD_IS(s, n, "egress") ? FLOE_DIRECTION_EGRESS
-                                          : 0;
-        break;
+        return direction;
     default:
-        break;
+        return none;
     }
-    if (value == 0) return FLOE_BAD_ENUM;
-    *out = value;
-    return VALUE_OK;
 }
 
-/* Every enum word is at most 8 bytes, so where 8 bytes are readable the token is loaded as one
- * integer (masked to its length) and compared with each word's key: conditional moves instead
- * of a memcmp and a branch per candidate (ACCEPT vs REJECT is a coin the predictor loses). */
+/* Where 8 bytes are readable the token is loaded as one integer, masked to its length, and
+ * compared with each word's key: conditional moves instead of a memcmp and a branch a
+ * candidate (ACCEPT against REJECT is a coin the branch predictor loses). Near the end of the
+ * buffer the words are compared byte by byte. */
 static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const char *end,
                                  uint8_t *out) {
-    if (n > 8 || (size_t)(end - s) < 8) return parse_enum_slow(field, s, n, out);
-    uint64_t key;
-    memcpy(&key, s, 8);
-    key &= ~UINT64_C(0) >> (64 - 8 * n); /* n >= 1: tokens are never empty */
+    const enum_word *words = enum_words(field);
     uint8_t value = 0;
-    switch (field) {
-    case FLOE_F_ACTION:
-        value = key == WORD_KEY("ACCEPT") ? FLOE_ACTION_ACCEPT : value;
-        value = key == WORD_KEY("REJECT") ? FLOE_ACTION_REJECT : value;
-        break;
-    case FLOE_F_LOG_STATUS:
-        value = key == WORD_KEY("OK") ? FLOE_LOG_STATUS_OK : value;
-        value = key == WORD_KEY("NODATA") ? FLOE_LOG_STATUS_NODATA : value;
-        value = key == WORD_KEY("SKIPDATA") ? FLOE_LOG_STATUS_SKIPDATA : value;
-        break;
-    case FLOE_F_TYPE:
-        value = key == WORD_KEY("IPv4") ? FLOE_TYPE_IPV4 : value;
-        value = key == WORD_KEY("IPv6") ? FLOE_TYPE_IPV6 : value;
-        value = key == WORD_KEY("EFA") ? FLOE_TYPE_EFA : value;
-        break;
-    case FLOE_F_FLOW_DIRECTION:
-        value = key == WORD_KEY("ingress") ? FLOE_DIRECTION_INGRESS : value;
-        value = key == WORD_KEY("egress") ? FLOE_DIRECTION_EGRESS : value;
-        break;
-    default:
-        break;
+    if (n <= 8 && (size_t)(end - s) >= 8) {
+        uint64_t key;
+        memcpy(&key, s, 8);
+        key &= ~UINT64_C(0) >> (64 - 8 * n); /* n >= 1: tokens are never empty */
+        for (int i = 0; i < 3; i++)
+            value = key == words[i].key ? words[i].value : value;
+    } else {
+        for (int i = 0; i < 3 && words[i].value != 0; i++)
+            if (n == words[i].len && memcmp(s, words[i].text, n) == 0) value = words[i].value;
     }
     if (value == 0) return FLOE_BAD_ENUM;
     *out = value;
@@ -274,7 +259,7 @@ static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *value
             return VALUE_OK;
         }
 #if FLOE_SCAN_X86
-        if (isa == FLOE_SIMD_AVX2 ? floe_addr_parse_v4_ssse3(s, n, (size_t)(end - s), addr)
+        if (isa == FLOE_SIMD_AVX2 ? floe_addr_parse_v4_avx2(s, n, (size_t)(end - s), addr)
                                   : floe_addr_parse_v4_wide(s, n, (size_t)(end - s), addr))
             return VALUE_OK;
 #else
@@ -621,7 +606,7 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
 #define FLOE_DEFINE_SCAN_LOOP(name, attributes, classify, isa)                                     \
     /* The line's work stays out of the scan loop's body, so the loop keeps its few variables      \
      * in registers instead of spilling them around the inlined value parsers. `flatten`           \
-     * inlines this set's own helpers (floe_addr_parse_v4_ssse3 for AVX2) into it. */              \
+     * inlines this set's own helpers (floe_addr_parse_v4_avx2 for AVX2) into it. */               \
     attributes __attribute__((noinline, flatten)) static void name##_line(                         \
         parse_run *run, const line_tokens *tokens, uint32_t ntokens, size_t start, size_t end) {   \
         end_line(run, tokens, ntokens, start, end, isa);                                           \

@@ -112,9 +112,15 @@ static void test_format_round_trips_canonically(void **state) {
     assert_string_equal(text, "2001:db8::1");
 }
 
-/* The 16-byte-window IPv4 parser must agree with the byte loop on everything, valid or not. */
-static void test_wide_ipv4_parser_agrees_with_byte_loop(void **state) {
+/* The 16-byte-window IPv4 parsers (SSE2, and AVX2 where the CPU has it) must agree with the
+ * byte loop on everything, valid or not. */
+static void test_wide_ipv4_parsers_agree_with_byte_loop(void **state) {
     (void)state;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    bool has_avx2 = __builtin_cpu_supports("avx2");
+    if (!has_avx2) print_message("no AVX2 on this CPU: its IPv4 parser is not exercised\n");
+#endif
     const char alphabet[] = "0123456789...:a -";
     uint64_t rng = 7;
     char text[32];
@@ -137,6 +143,15 @@ static void test_wide_ipv4_parser_agrees_with_byte_loop(void **state) {
         bool wide_ok = floe_addr_parse_v4_wide(text, len, sizeof(text), &wide);
         if (slow_ok != wide_ok) fail_msg("disagree on '%.*s'", (int)len, text);
         if (slow_ok) assert_memory_equal(slow.bytes, wide.bytes, 16);
+#if defined(__x86_64__)
+        if (has_avx2) {
+            floe_addr shuffled;
+            memset(&shuffled, 0, sizeof(shuffled));
+            bool avx2_ok = floe_addr_parse_v4_avx2(text, len, sizeof(text), &shuffled);
+            if (slow_ok != avx2_ok) fail_msg("avx2 parser disagrees on '%.*s'", (int)len, text);
+            if (slow_ok) assert_memory_equal(slow.bytes, shuffled.bytes, 16);
+        }
+#endif
         valid += slow_ok;
     }
     assert_true(valid > 10000);
@@ -148,7 +163,7 @@ int main(void) {
         cmocka_unit_test(test_ipv6_spellings_match_inet_pton),
         cmocka_unit_test(test_malformed_addresses_are_refused),
         cmocka_unit_test(test_format_round_trips_canonically),
-        cmocka_unit_test(test_wide_ipv4_parser_agrees_with_byte_loop),
+        cmocka_unit_test(test_wide_ipv4_parsers_agree_with_byte_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
