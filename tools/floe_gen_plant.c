@@ -240,6 +240,14 @@ static uint16_t *alloc_ports(floe_gen_world *w, uint32_t n) {
     return floe_gen_alloc(w, n * sizeof(uint16_t));
 }
 
+/* Room for a plant's target addresses and ports (filled in by the caller). */
+static bool alloc_targets_and_ports(floe_gen_world *w, floe_gen_plant *pl, uint32_t ntargets,
+                                    uint32_t nports) {
+    pl->targets = alloc_ips(w, ntargets);
+    pl->ports = alloc_ports(w, nports);
+    return pl->targets != NULL && pl->ports != NULL;
+}
+
 static int cmp_rec(const void *pa, const void *pb) {
     const floe_gen_rec *a = pa, *b = pb;
     if (a->eni->idx != b->eni->idx) return a->eni->idx < b->eni->idx ? -1 : 1;
@@ -339,9 +347,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         outbound(pl, floe_gen_plant_types[0], ">= 100 distinct dstport in 10 min", a, 6, W(1));
         pl->summary = "SYN scan of 1000 TCP ports (1-1001 except 25) on one external host";
         floe_gen_ip t = plant_ip(&b, 45, second++);
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1000);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1000)) goto oom;
         pl->targets[0] = t;
         pl->ntargets = 1;
         uint16_t sport = floe_gen_eph_port(r);
@@ -380,9 +386,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
                  W(2));
         pl->summary = "SYN sweep of TCP/445 across 120 hosts of one external /24";
         floe_gen_ip base = plant_ip(&b, 193, second++);
-        pl->targets = alloc_ips(w, 120);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 120, 1)) goto oom;
         pl->ports[0] = 445;
         pl->nports = 1;
         for (uint32_t i = 0; i < 120; i++) {
@@ -420,9 +424,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
                 ">= 10 distinct external sources ACCEPTed on a sensitive port in 1 h", first, db, 6,
                 W(8));
         pl->summary = "25 internet sources get ACCEPTed on TCP/9200 (Elasticsearch) of one DB";
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = db->ip4;
         pl->ntargets = 1;
         pl->ports[0] = 9200;
@@ -467,9 +469,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
             inbound(pl, floe_gen_plant_types[bf[x].type], ">= 50 flows in 10 min", a, tg[x], 6,
                     W(bf[x].win));
             pl->summary = bf[x].summary;
-            pl->targets = alloc_ips(w, 1);
-            pl->ports = alloc_ports(w, 1);
-            if (!pl->targets || !pl->ports) goto oom;
+            if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
             pl->targets[0] = tg[x]->ip4;
             pl->ntargets = 1;
             pl->ports[0] = bf[x].port;
@@ -523,9 +523,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
             if (dos[x].type == 8)
                 pl->overlaps = "Backdoor:EC2/DenialOfService.Udp (a DNS flood is a UDP flood)";
             floe_gen_ip t = plant_ip(&b, 45, second++);
-            pl->targets = alloc_ips(w, 1);
-            pl->ports = alloc_ports(w, 1);
-            if (!pl->targets || !pl->ports) goto oom;
+            if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
             pl->targets[0] = t;
             pl->ntargets = 1;
             pl->ports[0] = dos[x].port;
@@ -562,9 +560,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         pl->overlaps = "Backdoor:EC2/DenialOfService.Tcp (>= 1 GB and >= 1M packets in 10 min "
                        "also meet its literal threshold)";
         floe_gen_ip t = plant_ip(&b, 45, second++);
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = t;
         pl->ntargets = 1;
         pl->ports[0] = 443;
@@ -600,9 +596,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
                  a, 6, W(9));
         pl->summary = "an app server connects to TCP/6667 (IRC), a port it never used";
         floe_gen_ip t = plant_ip(&b, 193, second++);
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = t;
         pl->ntargets = 1;
         pl->ports[0] = 6667;
@@ -624,9 +618,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         const floe_gen_eni *a = ACTOR();
         outbound(pl, floe_gen_plant_types[12], ">= 20 distinct destinations on TCP/25", a, 6, W(3));
         pl->summary = "80 SMTP (TCP/25) sessions to 40 distinct external mail servers";
-        pl->targets = alloc_ips(w, 40);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 40, 1)) goto oom;
         pl->ports[0] = 25;
         pl->nports = 1;
         for (uint32_t i = 0; i < 40; i++) {
@@ -667,9 +659,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
                  W(4));
         pl->summary = "a 9-minute stratum session to a mining pool on TCP/3333";
         floe_gen_ip t = plant_ip(&b, 193, second++);
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = t;
         pl->ntargets = 1;
         pl->ports[0] = 3333;
@@ -689,9 +679,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         outbound(pl, floe_gen_plant_types[14], "any flow to or from a threat-list address", a, 6,
                  W(5));
         pl->summary = "3 HTTPS connections to 185.220.101.47 (threat list 185.220.101.0/24)";
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = ip4(185, 220, 101, 47);
         pl->ntargets = 1;
         pl->ports[0] = 443;
@@ -716,9 +704,7 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         pl->summary = "HTTPS check-ins every 300 s (jitter +- 2 s) to one external host";
         pl->period_s = 300;
         floe_gen_ip t = plant_ip(&b, 193, second++);
-        pl->targets = alloc_ips(w, 1);
-        pl->ports = alloc_ports(w, 1);
-        if (!pl->targets || !pl->ports) goto oom;
+        if (!alloc_targets_and_ports(w, pl, 1, 1)) goto oom;
         pl->targets[0] = t;
         pl->ntargets = 1;
         pl->ports[0] = 443;
