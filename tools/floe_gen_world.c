@@ -268,6 +268,7 @@ static void split_enis(const floe_gen_opts *o, uint32_t *n) {
 
 floe_gen_world *floe_gen_world_build(const floe_gen_opts *o, char *err, size_t err_len) {
     floe_gen_world *w = calloc(1, sizeof *w);
+    floe_gen_world *built = NULL; /* w, once complete */
     u32vec *in_lists = NULL;
     double *in_rates = NULL;
     uint32_t *per_acct = NULL;
@@ -649,15 +650,10 @@ floe_gen_world *floe_gen_world_build(const floe_gen_opts *o, char *err, size_t e
             FAIL("out of memory");
 
     if (w->oom) FAIL("out of memory");
+    built = w;
+    w = NULL;
 
-    for (size_t i = 0; i < (size_t)o->enis * FLOE_GEN_K_COUNT; i++)
-        free(in_lists[i].v);
-    free(in_lists);
-    free(in_rates);
-    free(per_acct);
-    free(tmp.v);
-    return w;
-fail:
+fail: /* and success: the scratch lists go either way; the world only on failure */
     if (in_lists)
         for (size_t i = 0; i < (size_t)o->enis * FLOE_GEN_K_COUNT; i++)
             free(in_lists[i].v);
@@ -666,5 +662,5 @@ fail:
     free(per_acct);
     free(tmp.v);
     floe_gen_world_free(w);
-    return NULL;
+    return built;
 }
