@@ -128,10 +128,47 @@ static HOT_INLINE bool swar_digits(const char *s, size_t n, uint64_t *out) {
 
 /* Decimal digits only; up to 20 digits, overflow checked. `end` is the end of the readable
  * buffer: the word-at-a-time path may read up to 16 bytes from s, never past end. */
-static HOT_INLINE int parse_decimal(const char *s, size_t n, const char *end, uint64_t *out) {
+#if FLOE_SCAN_X86
+/* 9..16 digits at s in one go, for the AVX2 build (the instructions are SSSE3 and SSE4.1): the
+ * digits are shuffled to the right end of a 16-byte register behind zeros, then three
+ * multiply-add steps fold pairs, quads and octets, leaving two 8-digit halves. Reads 16 bytes
+ * from s; the caller guarantees they are there. */
+__attribute__((target("avx2"))) static inline bool sse_digits16(const char *s, size_t n,
+                                                                uint64_t *out) {
+    __m128i text = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i at_least_0 = _mm_cmpeq_epi8(_mm_max_epu8(text, _mm_set1_epi8('0')), text);
+    __m128i at_most_9 = _mm_cmpeq_epi8(_mm_min_epu8(text, _mm_set1_epi8('9')), text);
+    uint32_t in_token = (1u << n) - 1;
+    uint32_t digits = (uint32_t)_mm_movemask_epi8(_mm_and_si128(at_least_0, at_most_9));
+    if ((digits & in_token) != in_token) return false;
+    /* Byte j takes digit j + n - 16; negative indexes (the leading zeros) shuffle to 0. */
+    __m128i index =
+        _mm_add_epi8(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                     _mm_set1_epi8((char)((int)n - 16)));
+    __m128i aligned = _mm_shuffle_epi8(_mm_sub_epi8(text, _mm_set1_epi8('0')), index);
+    __m128i pairs = _mm_maddubs_epi16(aligned, _mm_set1_epi16(0x010A));  /* 10a + b */
+    __m128i quads = _mm_madd_epi16(pairs, _mm_set1_epi32(0x00010064));   /* 100a + b */
+    __m128i packed = _mm_packus_epi32(quads, quads);                     /* to 16 bits */
+    __m128i octets = _mm_madd_epi16(packed, _mm_set1_epi32(0x00012710)); /* 10000a + b */
+    uint64_t high = (uint32_t)_mm_cvtsi128_si32(octets);
+    uint64_t low = (uint32_t)_mm_extract_epi32(octets, 1);
+    *out = high * 100000000u + low;
+    return true;
+}
+#endif
+
+/* Decimal digits only; up to 20 digits, overflow checked. `end` is the end of the readable
+ * buffer: the word-at-a-time paths read up to 16 bytes from s, never past end. */
+static HOT_INLINE int parse_decimal(const char *s, size_t n, const char *end, uint64_t *out,
+                                    floe_simd isa) {
     if (n <= 8 && (size_t)(end - s) >= 8)
         return swar_digits(s, n, out) ? VALUE_OK : FLOE_BAD_NUMBER;
     if (n > 8 && n <= 16 && (size_t)(end - s) >= 16) {
+#if FLOE_SCAN_X86
+        if (isa == FLOE_SIMD_AVX2) return sse_digits16(s, n, out) ? VALUE_OK : FLOE_BAD_NUMBER;
+#else
+        (void)isa;
+#endif
         uint64_t high, low;
         if (!swar_digits(s, n - 8, &high) || !swar_digits(s + n - 8, 8, &low))
             return FLOE_BAD_NUMBER;
@@ -228,25 +265,26 @@ static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *value
     switch ((floe_type)type) {
     case FLOE_T_U8:
         if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
             if (number > UINT8_MAX) return FLOE_BAD_RANGE;
         }
         ((uint8_t *)values)[row] = (uint8_t)number;
         return VALUE_OK;
     case FLOE_T_U16:
         if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
             if (number > UINT16_MAX) return FLOE_BAD_RANGE;
         }
         ((uint16_t *)values)[row] = (uint16_t)number;
         return VALUE_OK;
     case FLOE_T_U64:
-        if (!is_null && (result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+        if (!is_null && (result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK)
+            return result;
         ((uint64_t *)values)[row] = number;
         return VALUE_OK;
     case FLOE_T_TIME:
         if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number)) != VALUE_OK) return result;
+            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
             if (number > SECONDS_MAX) number /= 1000;
             if (number > SECONDS_MAX) return FLOE_BAD_RANGE;
         }
@@ -308,14 +346,17 @@ static bool is_iso8601(const char *s, size_t n) {
 /* Tokens of one line kept for parsing. A line with more is a bad line anyway: the count goes
  * on, only the extra positions are not kept. */
 #define TOKEN_CAP (FLOE_MAX_COLUMNS + 2)
+/* Slots a line_tokens has: the cap plus one block's worth, so the scan loop checks the cap once
+ * a block (64 bytes hold at most 64 tokens) instead of once a token. */
+#define TOKEN_SLOTS (TOKEN_CAP + 64)
 
 /* The tokens of the line being scanned: offsets into the buffer and lengths. It lives in the
  * scan loop's own frame and its address is never handed to a function that is not inlined, so
  * the compiler knows the batch stores cannot touch it and keeps it out of reloads. */
 typedef struct line_tokens {
     uint32_t count; /* header copy only; the scan loop counts in a register. May exceed TOKEN_CAP */
-    uint32_t start[TOKEN_CAP];
-    uint32_t len[TOKEN_CAP];
+    uint32_t start[TOKEN_SLOTS];
+    uint32_t len[TOKEN_SLOTS];
 } line_tokens;
 
 /* State of one floe_parse call. Nothing here outlives the call. */
@@ -591,11 +632,10 @@ void floe_parser_skip_line(floe_parser *parser, floe_bad_reason reason, floe_sli
     report_bad(parser, &bad);
 }
 
+/* The caller keeps *ntokens below TOKEN_SLOTS (see the scan loop). */
 static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t start, size_t end) {
-    /* Past the cap the last slot is overwritten: the count stays right for the report. */
-    uint32_t slot = *ntokens < TOKEN_CAP ? *ntokens : TOKEN_CAP - 1;
-    tokens->start[slot] = (uint32_t)start;
-    tokens->len[slot] = (uint32_t)(end - start);
+    tokens->start[*ntokens] = (uint32_t)start;
+    tokens->len[*ntokens] = (uint32_t)(end - start);
     (*ntokens)++;
 }
 
@@ -616,6 +656,7 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
         size_t token_start = 0;                                                                    \
         line_tokens tokens; /* the line's tokens; their count is kept apart, in a register */      \
         uint32_t ntokens = 0;                                                                      \
+        uint32_t dropped = 0; /* tokens past TOKEN_CAP: not kept, but counted for the report */    \
         for (size_t base = 0; base < len; base += 64) {                                            \
             floe_scan_masks masks;                                                                 \
             if (len - base >= 64) {                                                                \
@@ -628,6 +669,10 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
                 masks = classify(tail);                                                            \
             }                                                                                      \
             uint64_t delimiters = masks.separators | masks.newlines;                               \
+            if (ntokens > TOKEN_CAP) { /* a runaway line: it is bad; keep room for 64 more */      \
+                dropped += ntokens - TOKEN_CAP;                                                    \
+                ntokens = TOKEN_CAP;                                                               \
+            }                                                                                      \
             while (delimiters != 0) {                                                              \
                 uint64_t lowest = delimiters & (0 - delimiters);                                   \
                 delimiters ^= lowest;                                                              \
@@ -635,16 +680,21 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
                 if (pos > token_start) add_token(&tokens, &ntokens, token_start, pos);             \
                 token_start = pos + 1;                                                             \
                 if (masks.newlines & lowest) {                                                     \
-                    name##_line(run, &tokens, ntokens, line_start, pos);                           \
+                    name##_line(run, &tokens, ntokens + dropped, line_start, pos);                 \
                     ntokens = 0;                                                                   \
+                    dropped = 0;                                                                   \
                     line_start = pos + 1;                                                          \
                     if (run->stop) return line_start;                                              \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
         if (at_eof && line_start < len) {                                                          \
+            if (ntokens >= TOKEN_SLOTS) { /* the last block filled every spare slot */             \
+                dropped += ntokens - TOKEN_CAP;                                                    \
+                ntokens = TOKEN_CAP;                                                               \
+            }                                                                                      \
             if (len > token_start) add_token(&tokens, &ntokens, token_start, len);                 \
-            name##_line(run, &tokens, ntokens, line_start, len);                                   \
+            name##_line(run, &tokens, ntokens + dropped, line_start, len);                         \
             line_start = len;                                                                      \
         }                                                                                          \
         return line_start;                                                                         \

@@ -339,6 +339,36 @@ static void test_any_subset_in_any_order(void **state) {
     run_free(r);
 }
 
+/* Every length of number, on every path: 1-8 digits a word at a time, 9-16 in two words (or
+ * one SSE register), 17-20 byte by byte; and a bad digit anywhere in them. */
+static void test_numbers_of_every_length(void **state) {
+    (void)state;
+    char text[4096] = "bytes\n";
+    uint64_t want[20];
+    uint64_t value = 0;
+    for (int digits = 1; digits <= 20; digits++) {
+        value = value * 10 + (uint64_t)(digits % 10);
+        want[digits - 1] = value;
+        sprintf(text + strlen(text), "%llu\n", (unsigned long long)value);
+    }
+    for (int digits = 1; digits <= 20; digits++) { /* the same lengths with one bad character */
+        char line[32];
+        snprintf(line, sizeof(line), "%llu", (unsigned long long)want[digits - 1]);
+        line[digits / 2] = digits % 2 ? ':' : '/'; /* just above and below '0'..'9' */
+        sprintf(text + strlen(text), "%s\n", line);
+    }
+    strcat(text, "0000000000000001\n"); /* leading zeros */
+    run *r = parse_text(text);
+    assert_int_equal(r->batch.count, 21);
+    for (int i = 0; i < 20; i++)
+        assert_true(floe_batch_u64(&r->batch, FLOE_F_BYTES)[i] == want[i]);
+    assert_int_equal(floe_batch_u64(&r->batch, FLOE_F_BYTES)[20], 1);
+    assert_int_equal(r->nbad, 20);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(r->bad[i].line.reason, FLOE_BAD_NUMBER);
+    run_free(r);
+}
+
 static void test_milliseconds_become_seconds(void **state) {
     (void)state;
     run *r = parse_text("start end\n"
@@ -595,6 +625,34 @@ static void test_each_bad_reason_names_line_and_column(void **state) {
     run_free(r);
 }
 
+/* Lines with far more fields than any format (binary junk, a runaway line) are counted exactly
+ * and reported, without writing past the parser's token slots; the lines around them parse. */
+static void test_line_with_thousands_of_fields_is_one_bad_line(void **state) {
+    (void)state;
+    for (int with_newline = 0; with_newline <= 1; with_newline++) {
+        size_t cap = 64 + 10000 * 2 + 16;
+        char *text = malloc(cap);
+        assert_non_null(text);
+        strcpy(text, "dstport\n443\n");
+        size_t len = strlen(text);
+        for (int i = 0; i < 10000; i++) {
+            text[len++] = i % 3 ? '7' : 'x';
+            text[len++] = ' ';
+        }
+        text[len - 1] = with_newline ? '\n' : '9'; /* the last field, or the end of the line */
+        text[len] = '\0';
+        if (with_newline) strcat(text, "80\n");
+        run *r = parse_text(text);
+        assert_int_equal(r->nbad, 1);
+        assert_int_equal(r->bad[0].line.reason, FLOE_BAD_FIELD_COUNT);
+        assert_int_equal(r->bad[0].line.line_no, 3);
+        assert_int_equal(r->bad[0].line.fields_seen, 10000);
+        assert_int_equal(r->batch.count, with_newline ? 2 : 1);
+        run_free(r);
+        free(text);
+    }
+}
+
 static void test_caller_skipped_line_is_counted_with_its_number(void **state) {
     (void)state;
     run *r = run_new("", FLOE_LINES_S3, NULL, 4, floe_scan_default_level());
@@ -784,6 +842,7 @@ int main(void) {
         cmocka_unit_test(test_every_field_of_every_version_parses_to_its_type),
         cmocka_unit_test(test_dash_is_null_for_every_field),
         cmocka_unit_test(test_any_subset_in_any_order),
+        cmocka_unit_test(test_numbers_of_every_length),
         cmocka_unit_test(test_milliseconds_become_seconds),
         cmocka_unit_test(test_runs_of_spaces_and_crlf_do_not_shift_fields),
         cmocka_unit_test(test_blank_lines_are_counted_not_reported),
@@ -798,6 +857,7 @@ int main(void) {
         cmocka_unit_test(test_format_text_accepts_aws_logformat_syntax),
         cmocka_unit_test(test_cloudwatch_export_lines),
         cmocka_unit_test(test_each_bad_reason_names_line_and_column),
+        cmocka_unit_test(test_line_with_thousands_of_fields_is_one_bad_line),
         cmocka_unit_test(test_caller_skipped_line_is_counted_with_its_number),
         cmocka_unit_test(test_partial_line_waits_for_more_input),
         cmocka_unit_test(test_full_batch_stops_and_the_next_call_resumes),
