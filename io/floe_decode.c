@@ -1,6 +1,7 @@
 #include "floe_decode.h"
 
 #include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -21,8 +22,33 @@ typedef enum decode_state {
     STATE_FAILED
 } decode_state;
 
+/* A gzip member header (RFC 1952 section 2.3), read by floe rather than by ISA-L so that a
+ * header split across calls (a long file name at a read boundary) is read correctly and a bad
+ * magic number is reported at its exact byte. */
+typedef enum gzip_header_phase {
+    GZ_FIXED,     /* the 10 fixed bytes: magic, method, flags, mtime, xfl, os */
+    GZ_EXTRA_LEN, /* FEXTRA: 2-byte length */
+    GZ_EXTRA,     /* FEXTRA: that many bytes */
+    GZ_NAME,      /* FNAME: up to a zero byte */
+    GZ_COMMENT,   /* FCOMMENT: up to a zero byte */
+    GZ_HCRC,      /* FHCRC: low 16 bits of the CRC-32 of the header so far */
+    GZ_DONE
+} gzip_header_phase;
+
+enum { GZ_FTEXT = 1, GZ_FHCRC = 2, GZ_FEXTRA = 4, GZ_FNAME = 8, GZ_FCOMMENT = 16 };
+
+typedef struct gzip_header {
+    gzip_header_phase phase;
+    uint8_t flags;
+    uint8_t got;       /* bytes of the current fixed-size field read so far */
+    uint8_t field[10]; /* the fixed bytes, the extra length or the header CRC */
+    uint32_t extra_left;
+    uint32_t crc; /* CRC-32 of the header bytes so far (for FHCRC) */
+} gzip_header;
+
 struct floe_decoder {
     floe_codec codec;
+    gzip_header header; /* of the gzip member being read */
     decode_state state;
     floe_status error; /* when STATE_FAILED */
     uint64_t in_total;
@@ -52,6 +78,11 @@ floe_codec floe_codec_detect(const uint8_t *first_bytes, size_t n) {
     if (n >= 4 && first_bytes[0] == 0x28 && first_bytes[1] == 0xb5 && first_bytes[2] == 0x2f &&
         first_bytes[3] == 0xfd)
         return FLOE_CODEC_ZSTD;
+    /* A zstd skippable frame (magic 0x184D2A50..5F, little-endian), which pzstd puts before
+     * every frame. */
+    if (n >= 4 && (first_bytes[0] & 0xf0) == 0x50 && first_bytes[1] == 0x2a &&
+        first_bytes[2] == 0x4d && first_bytes[3] == 0x18)
+        return FLOE_CODEC_ZSTD;
     return FLOE_CODEC_PLAIN;
 }
 
@@ -69,10 +100,13 @@ void floe_decoder_free(floe_decoder *dec) {
 }
 
 static void gzip_new_member(floe_decoder *dec) {
+    memset(&dec->header, 0, sizeof(dec->header));
+    dec->header.phase = GZ_FIXED;
     isal_inflate_reset(&dec->inflate);
-    /* Set after every reset: ISAL_GZIP makes ISA-L parse the header and check CRC32 and
-     * length in the trailer. hist_bits 0 = the full 32 KiB window. */
-    dec->inflate.crc_flag = ISAL_GZIP;
+    /* Set after every reset: floe reads the header itself (gzip_read_header); ISA-L inflates
+     * the deflate data and checks the trailer's CRC-32 and length. hist_bits 0 = the full
+     * 32 KiB window. */
+    dec->inflate.crc_flag = ISAL_GZIP_NO_HDR_VER;
     dec->inflate.hist_bits = 0;
 }
 
@@ -163,8 +197,8 @@ static floe_status after_member(floe_decoder *dec, decode_run *run) {
         uint8_t first = run->in[run->in_used];
         if (first == 0) {
             dec->state = STATE_PADDING;
-        } else if (dec->codec == FLOE_CODEC_GZIP && first == 0x1f) {
-            gzip_new_member(dec); /* the rest of the magic is ISA-L's to check */
+        } else if (dec->codec == FLOE_CODEC_GZIP) {
+            gzip_new_member(dec); /* gzip_read_header checks the magic, byte by byte */
             dec->state = STATE_MEMBER;
             return FLOE_OK;
         } else if (dec->codec == FLOE_CODEC_ZSTD && first != 0) {
@@ -187,8 +221,67 @@ static floe_status after_member(floe_decoder *dec, decode_run *run) {
     return FLOE_OK;
 }
 
+/* Reads as much of a gzip member header as the input holds. Returns FLOE_OK (the header may
+ * still be incomplete: dec->header.phase says) or FLOE_ERR_CORRUPT at the exact offending byte
+ * (not gzip magic, not deflate, reserved flags, header CRC mismatch). */
+static floe_status gzip_read_header(floe_decoder *dec, decode_run *run) {
+    gzip_header *h = &dec->header;
+    while (h->phase != GZ_DONE && run->in_used < run->in_len) {
+        uint8_t byte = run->in[run->in_used];
+        uint64_t offset = dec->in_total;
+        if (h->phase != GZ_HCRC) h->crc = libdeflate_crc32(h->crc, &byte, 1);
+        advance(dec, run, 1, 0);
+        switch (h->phase) {
+        case GZ_FIXED:
+            h->field[h->got++] = byte;
+            if ((h->got == 1 && byte != 0x1f) || (h->got == 2 && byte != 0x8b) ||
+                (h->got == 3 && byte != 8 /* deflate */) || (h->got == 4 && (byte & 0xe0) != 0))
+                return fail(dec, FLOE_ERR_CORRUPT, offset);
+            if (h->got < 10) break;
+            h->flags = h->field[3];
+            h->got = 0;
+            h->phase = GZ_EXTRA_LEN;
+            break;
+        case GZ_EXTRA_LEN:
+            h->field[h->got++] = byte;
+            if (h->got < 2) break;
+            h->extra_left = (uint32_t)h->field[0] | (uint32_t)h->field[1] << 8;
+            h->got = 0;
+            h->phase = GZ_EXTRA;
+            break;
+        case GZ_EXTRA:
+            h->extra_left--;
+            break;
+        case GZ_NAME:
+        case GZ_COMMENT:
+            if (byte == 0) h->phase++;
+            break;
+        case GZ_HCRC:
+            h->field[h->got++] = byte;
+            if (h->got < 2) break;
+            if (((uint32_t)h->field[0] | (uint32_t)h->field[1] << 8) != (h->crc & 0xffff))
+                return fail(dec, FLOE_ERR_CORRUPT, offset - 1);
+            h->phase = GZ_DONE;
+            break;
+        case GZ_DONE:
+            break;
+        }
+        /* Skip the optional parts the flags do not announce. */
+        if (h->phase == GZ_EXTRA_LEN && !(h->flags & GZ_FEXTRA)) h->phase = GZ_NAME;
+        if (h->phase == GZ_EXTRA && h->extra_left == 0) h->phase = GZ_NAME;
+        if (h->phase == GZ_NAME && !(h->flags & GZ_FNAME)) h->phase = GZ_COMMENT;
+        if (h->phase == GZ_COMMENT && !(h->flags & GZ_FCOMMENT)) h->phase = GZ_HCRC;
+        if (h->phase == GZ_HCRC && !(h->flags & GZ_FHCRC)) h->phase = GZ_DONE;
+    }
+    return FLOE_OK;
+}
+
 /* Decodes inside one gzip member until it ends, input runs out or output is full. */
 static floe_status gzip_member(floe_decoder *dec, decode_run *run) {
+    if (dec->header.phase != GZ_DONE) {
+        floe_status status = gzip_read_header(dec, run);
+        if (status != FLOE_OK || dec->header.phase != GZ_DONE) return status;
+    }
     struct inflate_state *state = &dec->inflate;
     for (;;) {
         uint8_t *in_start = (uint8_t *)(uintptr_t)(run->in + run->in_used);

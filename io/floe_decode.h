@@ -76,9 +76,12 @@ uint64_t floe_decoder_in_total(const floe_decoder *dec);
 uint64_t floe_decoder_out_total(const floe_decoder *dec);
 /* gzip members or zstd frames decoded completely so far (0 for plain text). */
 uint64_t floe_decoder_members(const floe_decoder *dec);
-/* After an error: the offset in the compressed stream where decoding stopped. For garbage after
- * a member and for truncation it is exact (the first bad byte, the stream's length); inside
- * compressed data the libraries read ahead, so the damage is at or a little before it. */
+/* After an error: the offset in the compressed stream where decoding stopped. For a bad gzip
+ * header, garbage after a member and truncation it is exact (the first bad byte, the stream's
+ * length). Inside compressed data it is where the damage was noticed, which can be far past
+ * it: deflate data damaged without breaking its structure decodes to wrong text until the
+ * member's CRC-32 at its end fails, and that wrong text has already been delivered (its lines
+ * mostly fail to parse and are counted as bad). */
 uint64_t floe_decoder_error_offset(const floe_decoder *dec);
 
 #endif

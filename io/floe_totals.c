@@ -132,6 +132,7 @@ static void on_bad_line(void *ctx, const floe_bad_line *bad) {
         .fields_seen = bad->fields_seen,
         .fields_wanted = bad->fields_wanted,
         .excerpt = copy_text(bad->text.ptr != NULL ? bad->text.ptr : "", len),
+        .excerpt_len = len,
     };
     if (place.file == NULL || place.excerpt == NULL) {
         free(place.file);

@@ -56,7 +56,9 @@ typedef struct floe_bad_place {
     floe_field field; /* or FLOE_F_UNKNOWN */
     uint16_t fields_seen;
     uint16_t fields_wanted;
-    char *excerpt; /* owned: the line's first FLOE_BAD_EXCERPT_LEN bytes, NUL-terminated */
+    char *excerpt;      /* owned: the line's first FLOE_BAD_EXCERPT_LEN bytes (any bytes, NUL
+                           included), with a NUL after them */
+    size_t excerpt_len; /* bytes in excerpt */
 } floe_bad_place;
 
 #define FLOE_BAD_EXCERPT_LEN 120

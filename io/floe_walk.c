@@ -53,14 +53,15 @@ static floe_status grow(void **array, size_t *cap, size_t need, size_t elem_size
 }
 
 /* Takes ownership of path (freed on failure). */
-static floe_status add_file(walker *w, char *path, uint64_t size) {
+static floe_status add_file(walker *w, char *path, const struct stat *st) {
     floe_walk_result *r = w->result;
     if (grow((void **)&r->files, &w->files_cap, r->nfiles + 1, sizeof(*r->files)) != FLOE_OK) {
         free(path);
         return FLOE_ERR_NOMEM;
     }
-    r->files[r->nfiles++] = (floe_walk_file){path, size};
-    r->total_size += size;
+    r->files[r->nfiles++] =
+        (floe_walk_file){path, (uint64_t)st->st_size, (uint64_t)st->st_dev, (uint64_t)st->st_ino};
+    r->total_size += (uint64_t)st->st_size;
     return FLOE_OK;
 }
 
@@ -137,7 +138,7 @@ static floe_status walk_dir(walker *w, const char *path, const struct stat *st) 
 
 /* Takes ownership of path. */
 static floe_status visit(walker *w, char *path, const struct stat *st, bool explicit_path) {
-    if (S_ISREG(st->st_mode)) return add_file(w, path, (uint64_t)st->st_size);
+    if (S_ISREG(st->st_mode)) return add_file(w, path, st);
     floe_status status = FLOE_OK;
     if (S_ISDIR(st->st_mode))
         status = walk_dir(w, path, st);
@@ -160,20 +161,38 @@ static int compare_errors(const void *a, const void *b) {
     return order != 0 ? order : (int)x->kind - (int)y->kind;
 }
 
-/* The same file named twice on the command line (or a directory and a file inside it) would
- * be read twice; after sorting, such duplicates are neighbours. */
-static void drop_duplicates(floe_walk_result *r) {
-    if (r->nfiles == 0) return;
-    size_t kept = 1;
+static int compare_identity(const void *a, const void *b) {
+    const floe_walk_file *x = *(const floe_walk_file *const *)a,
+                         *y = *(const floe_walk_file *const *)b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+    return x < y ? -1 : x > y; /* entries are in path order: the first path wins */
+}
+
+/* A file reached by several paths (a directory and a file in it, "./d//a.log", links) would be
+ * read twice. Sorting pointers by (device, inode) puts its entries side by side; all but the
+ * one with the first path are dropped, and the path order of the rest is kept. */
+static floe_status drop_duplicates(floe_walk_result *r) {
+    if (r->nfiles < 2) return FLOE_OK;
+    floe_walk_file **by_identity = malloc(r->nfiles * sizeof(*by_identity));
+    if (by_identity == NULL) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < r->nfiles; i++)
+        by_identity[i] = &r->files[i];
+    qsort(by_identity, r->nfiles, sizeof(*by_identity), compare_identity);
     for (size_t i = 1; i < r->nfiles; i++) {
-        if (strcmp(r->files[i].path, r->files[kept - 1].path) == 0) {
-            r->total_size -= r->files[i].size;
-            free(r->files[i].path);
-            continue;
-        }
-        r->files[kept++] = r->files[i];
+        floe_walk_file *prev = by_identity[i - 1], *file = by_identity[i];
+        if (file->dev != prev->dev || file->ino != prev->ino) continue;
+        r->total_size -= file->size;
+        free(file->path);
+        file->path = NULL;     /* marks the duplicate */
+        by_identity[i] = prev; /* so a third copy compares with the one kept */
     }
+    free(by_identity);
+    size_t kept = 0;
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->files[i].path != NULL) r->files[kept++] = r->files[i];
     r->nfiles = kept;
+    return FLOE_OK;
 }
 
 floe_status floe_walk(const char *const *paths, size_t npaths, const floe_walk_options *options,
@@ -200,7 +219,8 @@ floe_status floe_walk(const char *const *paths, size_t npaths, const floe_walk_o
     if (status != FLOE_OK) return status;
     if (out->nfiles > 1) qsort(out->files, out->nfiles, sizeof(*out->files), compare_files);
     if (out->nerrors > 1) qsort(out->errors, out->nerrors, sizeof(*out->errors), compare_errors);
-    drop_duplicates(out);
+    status = drop_duplicates(out);
+    if (status != FLOE_OK) return status;
     return FLOE_OK;
 }
 

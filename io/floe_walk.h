@@ -2,13 +2,13 @@
  *
  * Each path is a file or a directory; directories are walked recursively. The result holds
  * regular files only, sorted by path bytewise (strcmp), so a run over the same tree always sees
- * the same files in the same order whatever order readdir() or the command line gave. Exact
- * duplicate paths are kept once.
+ * the same files in the same order whatever order readdir() or the command line gave. A file
+ * reached by several paths ("d" and "d/a.log", "./d//a.log", two links) is listed once, under
+ * the first of its paths in that order: reading it twice would count its records twice.
  *
  * Choices:
  * - Symbolic links are followed (users link day folders into a work tree). A link back to a
- *   directory already on the current path is a loop: it is reported and not entered. Two links
- *   to the same file are two inputs: nothing is deduplicated by inode.
+ *   directory already on the current path is a loop: it is reported and not entered.
  * - Inside directories, names starting with '.' (".DS_Store", ".git", editor swap files) are
  *   skipped unless include_hidden is set; a path given explicitly is always taken.
  * - Inside directories, anything that is not a regular file or a directory (FIFO, socket,
@@ -31,6 +31,8 @@ typedef struct floe_walk_options {
 typedef struct floe_walk_file {
     char *path;    /* as given, joined with '/' below directories; owned by the result */
     uint64_t size; /* bytes, from stat() during the walk */
+    uint64_t dev;  /* st_dev and st_ino: the file's identity, whatever path reached it */
+    uint64_t ino;
 } floe_walk_file;
 
 /* Why a path was left out. Values are pinned. */

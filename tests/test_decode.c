@@ -91,6 +91,50 @@ static bytes zstd_of(const bytes *text, bool checksum) {
     return out;
 }
 
+static void append_le32(bytes *b, uint32_t v) {
+    uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    append(b, le, 4);
+}
+
+/* A gzip member with the optional header fields other writers use (RFC 1952: FEXTRA, FNAME,
+ * FCOMMENT, FHCRC), which libdeflate never writes. name_len sets the file name's length, to
+ * put the header across read boundaries. A wrong header CRC on request. */
+static bytes gzip_with_header_fields(const bytes *text, size_t name_len, bool bad_header_crc) {
+    bytes out = {NULL, 0, 0};
+    const uint8_t fixed[10] = {0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0x78, 0x56, 0x34, 0x12, 0, 3};
+    append(&out, fixed, sizeof(fixed));
+    const uint8_t extra[2 + 6] = {6, 0, 'A', 'P', 2, 0, 'h', 'i'};
+    append(&out, extra, sizeof(extra));
+    for (size_t i = 0; i < name_len; i++)
+        append(&out, "n", 1);
+    append(&out, "", 1);
+    append(&out, "a comment", 10);
+    uint32_t header_crc = libdeflate_crc32(0, out.data, out.len) ^ (bad_header_crc ? 1 : 0);
+    const uint8_t hcrc[2] = {(uint8_t)header_crc, (uint8_t)(header_crc >> 8)};
+    append(&out, hcrc, 2);
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(6);
+    assert_non_null(c);
+    size_t bound = libdeflate_deflate_compress_bound(c, text->len);
+    uint8_t *deflated = malloc(bound);
+    assert_non_null(deflated);
+    size_t n = libdeflate_deflate_compress(c, text->data, text->len, deflated, bound);
+    assert_true(n > 0);
+    append(&out, deflated, n);
+    append_le32(&out, libdeflate_crc32(0, text->data, text->len));
+    append_le32(&out, (uint32_t)text->len);
+    free(deflated);
+    libdeflate_free_compressor(c);
+    return out;
+}
+
+/* A zstd skippable frame (as pzstd writes before every frame). */
+static void append_skippable_frame(bytes *b, uint8_t magic_low, uint32_t payload_len) {
+    append_le32(b, 0x184D2A50u | magic_low);
+    append_le32(b, payload_len);
+    for (uint32_t i = 0; i < payload_len; i++)
+        append(b, "\x07", 1);
+}
+
 static void bytes_free(bytes *b) {
     free(b->data);
     b->data = NULL;
@@ -121,6 +165,9 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
     assert_int_equal(floe_decoder_start(dec, data, magic), FLOE_OK);
 
     decoded result = {FLOE_OK, floe_decoder_codec(dec), {NULL, 0, 0}, 0, 0, 0};
+    size_t step_slot_len = in_step < in->len ? in_step : in->len;
+    floe_guarded step_slot = floe_guarded_copy(data, step_slot_len); /* contents replaced below */
+    assert_true(step_slot.data != NULL || step_slot_len == 0);
     uint8_t *out = malloc(out_step);
     assert_non_null(out);
     size_t pos = 0;
@@ -130,7 +177,11 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
         size_t chunk = in->len - pos < in_step ? in->len - pos : in_step;
         bool last = pos + chunk == in->len;
         size_t in_used = 0, out_written = 0;
-        floe_status status = floe_decoder_run(dec, data + pos, chunk, last, &in_used, out, out_step,
+        /* Each call's bytes are copied to end right at a guard page of their own, so a read
+         * past what that call was given crashes even where more input follows in memory. */
+        uint8_t *step_data = (uint8_t *)step_slot.data + step_slot_len - chunk;
+        if (chunk > 0) memcpy(step_data, data + pos, chunk);
+        floe_status status = floe_decoder_run(dec, step_data, chunk, last, &in_used, out, out_step,
                                               &out_written, &finished);
         assert_true(in_used <= chunk);
         assert_true(out_written <= out_step);
@@ -167,6 +218,7 @@ static decoded decode_steps(const bytes *in, size_t in_step, size_t out_step) {
     assert_int_equal(floe_decoder_out_total(dec), result.out.len);
     free(out);
     floe_decoder_free(dec);
+    floe_guarded_free(&step_slot);
     floe_guarded_free(&guarded);
     return result;
 }
@@ -552,6 +604,72 @@ static void expect_garbage_rejected(const bytes *member, const bytes *text, cons
     bytes_free(&in);
 }
 
+static void test_gzip_header_with_every_optional_field(void **state) {
+    (void)state;
+    bytes text = make_text(30000, 40);
+    /* A short name, and one long enough that the header crosses many read steps. */
+    for (size_t name_len = 1; name_len <= 5000; name_len += 4999) {
+        bytes gz = gzip_with_header_fields(&text, name_len, false);
+        expect_decodes_to(&gz, &text, FLOE_CODEC_GZIP, 1);
+        /* And after an ordinary member: the second header is read at a boundary. */
+        bytes plain_member = gzip_of(&text);
+        bytes both = {NULL, 0, 0};
+        append(&both, plain_member.data, plain_member.len);
+        append(&both, gz.data, gz.len);
+        bytes twice = {NULL, 0, 0};
+        append(&twice, text.data, text.len);
+        append(&twice, text.data, text.len);
+        expect_decodes_to(&both, &twice, FLOE_CODEC_GZIP, 2);
+        bytes_free(&both);
+        bytes_free(&twice);
+        bytes_free(&plain_member);
+        bytes_free(&gz);
+    }
+    bytes_free(&text);
+}
+
+static void test_gzip_header_crc_mismatch_is_corrupt_at_the_crc(void **state) {
+    (void)state;
+    bytes text = make_text(5000, 41);
+    bytes gz = gzip_with_header_fields(&text, 7, true);
+    size_t crc_offset = 10 + 8 + 7 + 1 + 10; /* fixed, extra, name + NUL, comment + NUL */
+    for (size_t s = 0; s < NSTEPS; s++) {
+        decoded d = decode_steps(&gz, steps[s][0], steps[s][1]);
+        assert_int_equal(d.status, FLOE_ERR_CORRUPT);
+        assert_int_equal(d.error_offset, crc_offset);
+        assert_int_equal(d.out.len, 0);
+        bytes_free(&d.out);
+    }
+    bytes_free(&gz);
+    bytes_free(&text);
+}
+
+static void test_zstd_skippable_frames_are_skipped(void **state) {
+    (void)state;
+    bytes text = make_text(20000, 42);
+    bytes zst = zstd_of(&text, true);
+    bytes in = {NULL, 0, 0};
+    append_skippable_frame(&in, 0x0, 12); /* first: the codec must still be found */
+    append(&in, zst.data, zst.len);
+    append_skippable_frame(&in, 0xf, 0);
+    append(&in, zst.data, zst.len);
+    bytes twice = {NULL, 0, 0};
+    append(&twice, text.data, text.len);
+    append(&twice, text.data, text.len);
+    for (size_t s = 0; s < NSTEPS; s++) {
+        decoded d = decode_steps(&in, steps[s][0], steps[s][1]);
+        assert_int_equal(d.status, FLOE_OK);
+        assert_int_equal(d.codec, FLOE_CODEC_ZSTD);
+        assert_int_equal(d.out.len, twice.len);
+        assert_memory_equal(d.out.data, twice.data, twice.len);
+        bytes_free(&d.out);
+    }
+    bytes_free(&twice);
+    bytes_free(&in);
+    bytes_free(&zst);
+    bytes_free(&text);
+}
+
 static void test_garbage_after_gzip_member_is_corrupt(void **state) {
     (void)state;
     bytes text = make_text(20000, 20);
@@ -655,6 +773,9 @@ int main(void) {
         cmocka_unit_test(test_zstd_damaged_data_is_corrupt),
         cmocka_unit_test(test_zstd_bad_checksum_is_corrupt),
         cmocka_unit_test(test_zstd_window_over_limit_is_unsupported),
+        cmocka_unit_test(test_gzip_header_with_every_optional_field),
+        cmocka_unit_test(test_gzip_header_crc_mismatch_is_corrupt_at_the_crc),
+        cmocka_unit_test(test_zstd_skippable_frames_are_skipped),
         cmocka_unit_test(test_garbage_after_gzip_member_is_corrupt),
         cmocka_unit_test(test_garbage_after_zstd_frame_is_corrupt),
         cmocka_unit_test(test_decoder_is_reusable_across_streams),

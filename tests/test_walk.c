@@ -178,7 +178,8 @@ static void test_only_regular_files(void **state) {
 }
 
 /* a/sub/up -> .. leads back to a: reported once, not entered, the rest of the walk goes on.
- * A link to a file and a link to a sibling directory are ordinary inputs. */
+ * A link to a file and a link to a sibling directory are followed; the file they all reach
+ * (b/2.log, b/same.log and the same two through a/to_b) is listed once, under its first path. */
 static void test_symlink_loop_reported_not_fatal(void **state) {
     tree *t = *state;
     make_dir(t, "a");
@@ -191,9 +192,8 @@ static void test_symlink_loop_reported_not_fatal(void **state) {
     make_link(t, "2.log", "b/same.log");
     make_link(t, "missing", "b/broken");
     floe_walk_result r = walk_one(t->root, false);
-    static const char *const expected[] = {"a/sub/1.log", "a/to_b/2.log", "a/to_b/same.log",
-                                           "b/2.log", "b/same.log"};
-    assert_int_equal(r.nfiles, 5);
+    static const char *const expected[] = {"a/sub/1.log", "a/to_b/2.log"};
+    assert_int_equal(r.nfiles, 2);
     for (size_t i = 0; i < r.nfiles; i++)
         assert_string_equal(rel_path(t, r.files[i].path), expected[i]);
     assert_int_equal(r.nerrors, 3); /* the loop, and the broken link reached twice */
@@ -203,6 +203,26 @@ static void test_symlink_loop_reported_not_fatal(void **state) {
     assert_int_equal(r.errors[1].kind, FLOE_WALK_ERR_STAT);
     assert_int_equal(r.errors[1].err, ENOENT);
     assert_string_equal(rel_path(t, r.errors[2].path), "b/broken");
+    floe_walk_result_free(&r);
+}
+
+/* One file named three ways on the command line, and through its directory: read once. */
+static void test_same_file_by_several_paths_is_listed_once(void **state) {
+    const tree *t = *state;
+    make_dir(t, "d");
+    make_file(t, "d/a.log", 3);
+    make_file(t, "d/b.log", 4);
+    char dir[4096], dot[4096], slashes[4096];
+    snprintf(dir, sizeof(dir), "%s/d", t->root);
+    snprintf(dot, sizeof(dot), "%s/./d/a.log", t->root);
+    snprintf(slashes, sizeof(slashes), "%s/d//a.log", t->root);
+    const char *paths[] = {slashes, dir, dot};
+    floe_walk_result r;
+    assert_int_equal(floe_walk(paths, 3, NULL, &r), FLOE_OK);
+    assert_int_equal(r.nfiles, 2);
+    assert_int_equal(r.total_size, 3 + 4);
+    assert_string_equal(rel_path(t, r.files[0].path), "./d/a.log"); /* the first path bytewise */
+    assert_string_equal(rel_path(t, r.files[1].path), "d/b.log");
     floe_walk_result_free(&r);
 }
 
@@ -273,6 +293,7 @@ int main(void) {
         TREE_TEST(test_hidden_entries_skipped_inside_directories),
         TREE_TEST(test_only_regular_files),
         TREE_TEST(test_symlink_loop_reported_not_fatal),
+        TREE_TEST(test_same_file_by_several_paths_is_listed_once),
         TREE_TEST(test_self_link_loop),
         TREE_TEST(test_missing_path_is_an_error_not_a_failure),
         TREE_TEST(test_unreadable_directory_reported),

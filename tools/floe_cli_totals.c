@@ -167,12 +167,48 @@ static void print_text(const floe_totals *t, const floe_walk_result *walk, doubl
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-/* Paths and excerpts are bytes: quote, backslash and control bytes are escaped, the rest
- * (UTF-8 included) passes through. */
-static void json_string(const char *s) {
+/* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n), or 0 when the bytes
+ * there are not one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
+ * a sequence cut short). */
+static size_t utf8_sequence_len(const unsigned char *p, size_t n) {
+    unsigned char lead = p[0];
+    size_t len = lead < 0x80           ? 1
+                 : (lead >> 5) == 0x6  ? 2
+                 : (lead >> 4) == 0xe  ? 3
+                 : (lead >> 3) == 0x1e ? 4
+                                       : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (len == 2 && lead < 0xc2) return 0;                  /* overlong */
+    if (len == 3 && lead == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
+    if (len == 3 && lead == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
+    if (len == 4 &&
+        (lead > 0xf4 || (lead == 0xf0 && p[1] < 0x90) || (lead == 0xf4 && p[1] >= 0x90)))
+        return 0; /* overlong, > U+10FFFF */
+    return len;
+}
+
+/* Paths and excerpts are bytes, JSON strings are Unicode: quote, backslash and control bytes
+ * are escaped, well-formed UTF-8 passes through, and every other byte becomes U+FFFD, so the
+ * output always parses. */
+static void json_bytes(const char *s, size_t n) {
     putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != 0; p++) {
-        switch (*p) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t len = utf8_sequence_len(p + i, n - i);
+        if (len == 0) {
+            fputs("\\ufffd", stdout);
+            i++;
+            continue;
+        }
+        if (len > 1) {
+            fwrite(p + i, 1, len, stdout);
+            i += len;
+            continue;
+        }
+        switch (c) {
         case '"':
             fputs("\\\"", stdout);
             break;
@@ -189,13 +225,18 @@ static void json_string(const char *s) {
             fputs("\\t", stdout);
             break;
         default:
-            if (*p < 0x20)
-                printf("\\u%04x", *p);
+            if (c < 0x20 || c == 0x7f)
+                printf("\\u%04x", c);
             else
-                putchar(*p);
+                putchar(c);
         }
+        i++;
     }
     putchar('"');
+}
+
+static void json_string(const char *s) {
+    json_bytes(s, strlen(s));
 }
 
 static void json_key(int indent, const char *key) {
@@ -269,7 +310,7 @@ static void print_json(const floe_totals *t, const floe_walk_result *walk, doubl
             fputs("null", stdout);
         printf(", \"column\": %d, \"fields_seen\": %u, \"fields_wanted\": %u, \"text\": ",
                p->column, p->fields_seen, p->fields_wanted);
-        json_string(p->excerpt);
+        json_bytes(p->excerpt, p->excerpt_len);
         printf("}%s\n", i + 1 < t->nbad_places ? "," : "");
     }
     puts("  ],");
@@ -374,7 +415,10 @@ static int parse_args(int argc, char **argv, totals_args *args) {
             fprintf(stderr, "floe totals: option '%s' needs a value\n", argv[optind - 1]);
             return FLOE_EXIT_USAGE;
         default:
-            fprintf(stderr, "floe totals: bad option '%s'\n", argv[optind - 1]);
+            /* optopt names a bad short option; for a bad long one it is 0 and the word that
+             * getopt just passed is the culprit. */
+            if (optopt != 0) fprintf(stderr, "floe totals: bad option '-%c'\n", optopt);
+            else fprintf(stderr, "floe totals: bad option '%s'\n", argv[optind - 1]);
             print_totals_usage(stderr);
             return FLOE_EXIT_USAGE;
         }
