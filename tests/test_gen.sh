@@ -152,7 +152,7 @@ check_totals "$T/all" AWSLogs
 # (4) Path shapes.
 say "4. S3 path shapes: default, hive + hourly, default + hourly + org id"
 ACCT='[0-9]{12}'
-FILE="${ACCT}_vpcflowlogs_[a-z0-9-]+_fl-[0-9a-f]{17}_[0-9]{8}T[0-9]{4}Z_[0-9a-f]{4}\.log\.gz"
+FILE="${ACCT}_vpcflowlogs_[a-z0-9-]+_fl-[0-9a-f]{17}_[0-9]{8}T[0-9]{4}Z_[0-9a-f]{8}\.log\.gz"
 check_paths() { # dir regex what
     local bad
     bad=$(cd "$1" && find AWSLogs -type f | grep -Ev "^$2\$" | head -3 || true)

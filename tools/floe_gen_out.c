@@ -144,9 +144,10 @@ static int unit_path(const floe_gen_world *w, const unit *u, char *out, size_t n
         int y, mo, d, h, mi, s;
         floe_gen_civil(t, &y, &mo, &d, &h, &mi, &s);
         const char *region = floe_gen_region_name(ac->region);
+        /* AWS ends the name with 8 hex digits; these are a hash of seed, account and slot. */
         unsigned hash =
             (unsigned)(floe_gen_seed_of(o->seed, 0x68617368ULL, u->account, u->slot_first) &
-                       0xffff);
+                       0xffffffffu);
         char dir[PATH_MAX / 2], hour[16] = "";
         const char *org = o->org_id ? o->org_id : "", *org_sep = o->org_id ? "/" : "";
         if (o->layout == FLOE_GEN_LAYOUT_HIVE) {
@@ -161,7 +162,7 @@ static int unit_path(const floe_gen_world *w, const unit *u, char *out, size_t n
                      org_sep, ac->id.p, region, y, mo, d, hour);
         }
         len =
-            snprintf(out, n, "%s/%s%s_vpcflowlogs_%s_%s_%04d%02d%02dT%02d%02dZ_%04x%s", o->out_dir,
+            snprintf(out, n, "%s/%s%s_vpcflowlogs_%s_%s_%04d%02d%02dT%02d%02dZ_%08x%s", o->out_dir,
                      dir, ac->id.p, region, ac->flow_log_id.p, y, mo, d, h, mi, hash, ext_of(o));
     }
     return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
