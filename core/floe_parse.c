@@ -126,8 +126,6 @@ static HOT_INLINE bool swar_digits(const char *s, size_t n, uint64_t *out) {
     return true;
 }
 
-/* Decimal digits only; up to 20 digits, overflow checked. `end` is the end of the readable
- * buffer: the word-at-a-time path may read up to 16 bytes from s, never past end. */
 #if FLOE_SCAN_X86
 /* 9..16 digits at s in one go, for the AVX2 build (the instructions are SSSE3 and SSE4.1): the
  * digits are shuffled to the right end of a 16-byte register behind zeros, then three
