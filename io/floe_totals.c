@@ -170,6 +170,9 @@ floe_status floe_totals_worker_new(const floe_totals_options *options, floe_tota
     if (options->read_size == 0 || options->decode_size == 0 || options->max_line == 0 ||
         options->batch_rows == 0)
         return FLOE_ERR_INVALID;
+    /* The parser takes at most 4 GiB a call; the text buffer holds a line plus a decode step. */
+    if (options->max_line > UINT32_MAX / 2 || options->decode_size > UINT32_MAX / 2)
+        return FLOE_ERR_INVALID;
     floe_totals_worker *w = calloc(1, sizeof(*w));
     if (w == NULL) return FLOE_ERR_NOMEM;
     w->options = *options;

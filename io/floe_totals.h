@@ -31,8 +31,8 @@ typedef struct floe_totals_options {
     const floe_format *format; /* before any header / for CloudWatch; NULL: default. Copied. */
     floe_simd simd;
     size_t read_size;        /* bytes per read() */
-    size_t decode_size;      /* decoded bytes per parse step (capped at max_line) */
-    size_t max_line;         /* longest line kept, in bytes without its '\n' */
+    size_t decode_size;      /* decoded bytes per parse step (capped at max_line; <= 2 GiB) */
+    size_t max_line;         /* longest line kept, bytes without its '\n'; <= 2 GiB */
     uint32_t batch_rows;     /* rows per parser batch */
     uint32_t keep_bad_lines; /* how many bad lines to keep with their place */
 } floe_totals_options;
