@@ -1,0 +1,426 @@
+#include "floe_agg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- key specs ---------------------------------------------------------------------------- */
+
+static bool is_list_space(char c) {
+    return c == ' ' || c == ',' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Reads a decimal prefix length at text[*i..), up to `max`. */
+static bool read_prefix(const char *text, size_t len, size_t *i, unsigned max, uint8_t *out) {
+    unsigned value = 0;
+    size_t start = *i;
+    while (*i < len && (unsigned)(text[*i] - '0') <= 9 && *i - start < 3)
+        value = value * 10 + (unsigned)(text[(*i)++] - '0');
+    if (*i == start || value > max) return false;
+    *out = (uint8_t)value;
+    return true;
+}
+
+floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t window_seconds,
+                                floe_key_spec *out) {
+    memset(out, 0, sizeof(*out));
+    if (window_seconds <= 0) return FLOE_ERR_INVALID;
+    out->window_seconds = window_seconds;
+    uint64_t seen = 0;
+    size_t i = 0;
+    while (i < text_len) {
+        while (i < text_len && is_list_space(text[i]))
+            i++;
+        if (i == text_len) break;
+        size_t start = i;
+        while (i < text_len && !is_list_space(text[i]) && text[i] != '/')
+            i++;
+        floe_field field = floe_field_lookup(text + start, i - start);
+        if (field == FLOE_F_UNKNOWN || (seen >> field & 1) || out->nparts == FLOE_KEY_MAX_PARTS)
+            return FLOE_ERR_FORMAT;
+        seen |= UINT64_C(1) << field;
+        floe_key_part part = {field, 32, 128};
+        if (i < text_len && text[i] == '/') {
+            i++;
+            if (floe_field_type(field) != FLOE_T_ADDR ||
+                !read_prefix(text, text_len, &i, 32, &part.v4_prefix))
+                return FLOE_ERR_FORMAT;
+            if (i < text_len && text[i] == '/') {
+                i++;
+                if (!read_prefix(text, text_len, &i, 128, &part.v6_prefix)) return FLOE_ERR_FORMAT;
+            }
+            if (i < text_len && !is_list_space(text[i])) return FLOE_ERR_FORMAT;
+        }
+        out->parts[out->nparts++] = part;
+    }
+    return out->nparts > 0 ? FLOE_OK : FLOE_ERR_FORMAT;
+}
+
+/* ---- key encoding -------------------------------------------------------------------------- */
+
+/* A group's key bytes: the window as 8 big-endian bytes, then per part a presence byte (0 null,
+ * 1 present) and, when present, the value big-endian (addresses in network order, masked;
+ * strings as their bytes and a 0 byte, a 0 inside a string stored as 1). memcmp over these
+ * bytes orders groups by window, then by each part's value, nulls first; and no encoding is a
+ * prefix of another, so keys of different lengths compare correctly too. */
+#define WINDOW_BYTES    8
+#define KEY_SCRATCH_MIN 256
+
+typedef struct key_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} key_buf;
+
+static bool key_reserve(key_buf *k, size_t more) {
+    if (k->len + more <= k->cap) return true;
+    size_t cap = k->cap ? k->cap : KEY_SCRATCH_MIN;
+    while (cap < k->len + more)
+        cap *= 2;
+    uint8_t *grown = realloc(k->data, cap);
+    if (grown == NULL) return false;
+    k->data = grown;
+    k->cap = cap;
+    return true;
+}
+
+static void put_be(key_buf *k, uint64_t value, unsigned nbytes) {
+    for (unsigned i = 0; i < nbytes; i++)
+        k->data[k->len++] = (uint8_t)(value >> (8 * (nbytes - 1 - i)));
+}
+
+static void mask_addr(floe_addr *addr, const floe_key_part *part) {
+    unsigned keep = floe_addr_is_v4(addr) ? 96u + part->v4_prefix : part->v6_prefix;
+    for (unsigned byte = 0; byte < 16; byte++) {
+        unsigned bits_before = byte * 8;
+        if (bits_before >= keep)
+            addr->bytes[byte] = 0;
+        else if (keep - bits_before < 8)
+            addr->bytes[byte] &= (uint8_t)(0xff << (8 - (keep - bits_before)));
+    }
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+typedef struct entry {
+    uint64_t hash;
+    uint64_t key_off; /* in the key arena */
+    uint32_t key_len; /* 0: empty slot (a key always holds the window) */
+    floe_agg_measures m;
+} entry;
+
+struct floe_agg {
+    floe_key_spec spec;
+    entry *slots; /* open addressing, linear probing; capacity a power of two */
+    size_t capacity;
+    size_t count;
+    key_buf arena;          /* every group's key bytes */
+    key_buf scratch;        /* the key being built */
+    floe_agg_group *sorted; /* floe_agg_sorted's result, dropped when the table changes */
+};
+
+#define INITIAL_CAPACITY 1024
+
+floe_agg *floe_agg_new(const floe_key_spec *spec) {
+    floe_agg *agg = calloc(1, sizeof(*agg));
+    if (agg == NULL) return NULL;
+    agg->spec = *spec;
+    agg->capacity = INITIAL_CAPACITY;
+    agg->slots = calloc(agg->capacity, sizeof(*agg->slots));
+    if (agg->slots == NULL) {
+        free(agg);
+        return NULL;
+    }
+    return agg;
+}
+
+void floe_agg_free(floe_agg *agg) {
+    if (agg == NULL) return;
+    free(agg->slots);
+    free(agg->arena.data);
+    free(agg->scratch.data);
+    free(agg->sorted);
+    free(agg);
+}
+
+size_t floe_agg_count(const floe_agg *agg) {
+    return agg->count;
+}
+
+/* 8 bytes at a time, multiply and xor-shift: keys are short and built by us, so speed matters
+ * more than resistance to chosen inputs. */
+static uint64_t hash_key(const uint8_t *p, size_t n) {
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        h = (h ^ word) * UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 31;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, n);
+    h = (h ^ tail) * UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 32);
+}
+
+static floe_status grow_table(floe_agg *agg) {
+    size_t capacity = agg->capacity * 2;
+    entry *slots = calloc(capacity, sizeof(*slots));
+    if (slots == NULL) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < agg->capacity; i++) {
+        const entry *e = &agg->slots[i];
+        if (e->key_len == 0) continue;
+        size_t at = (size_t)e->hash & (capacity - 1);
+        while (slots[at].key_len != 0)
+            at = (at + 1) & (capacity - 1);
+        slots[at] = *e;
+    }
+    free(agg->slots);
+    agg->slots = slots;
+    agg->capacity = capacity;
+    return FLOE_OK;
+}
+
+static void measures_empty(floe_agg_measures *m) {
+    memset(m, 0, sizeof(*m));
+    m->first_seen = INT64_MAX;
+    m->last_seen = INT64_MIN;
+}
+
+static void measures_add(floe_agg_measures *into, const floe_agg_measures *from) {
+    into->flows += from->flows;
+    into->packets += from->packets;
+    into->bytes += from->bytes;
+    into->accepted += from->accepted;
+    into->rejected += from->rejected;
+    if (from->first_seen < into->first_seen) into->first_seen = from->first_seen;
+    if (from->last_seen > into->last_seen) into->last_seen = from->last_seen;
+}
+
+/* The group with these key bytes, created empty when new. NULL when out of memory. */
+static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
+    uint64_t hash = hash_key(key, key_len);
+    size_t mask = agg->capacity - 1;
+    for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
+        entry *e = &agg->slots[at];
+        if (e->key_len == 0) break;
+        if (e->hash == hash && e->key_len == key_len &&
+            memcmp(agg->arena.data + e->key_off, key, key_len) == 0)
+            return e;
+    }
+    /* New group: keep the load under 70% so probes stay short. */
+    if ((agg->count + 1) * 10 > agg->capacity * 7) {
+        if (grow_table(agg) != FLOE_OK) return NULL;
+        mask = agg->capacity - 1;
+    }
+    if (!key_reserve(&agg->arena, key_len)) return NULL;
+    size_t at = (size_t)hash & mask;
+    while (agg->slots[at].key_len != 0)
+        at = (at + 1) & mask;
+    entry *e = &agg->slots[at];
+    e->hash = hash;
+    e->key_off = agg->arena.len;
+    e->key_len = key_len;
+    measures_empty(&e->m);
+    memcpy(agg->arena.data + agg->arena.len, key, key_len);
+    agg->arena.len += key_len;
+    agg->count++;
+    free(agg->sorted);
+    agg->sorted = NULL;
+    return e;
+}
+
+/* Appends one part's encoding for batch row `row`. */
+static bool encode_part(key_buf *k, const floe_key_part *part, const floe_batch *batch,
+                        uint32_t row) {
+    floe_field f = part->field;
+    if (!floe_batch_has(batch, f) || floe_batch_is_null(batch, f, row)) {
+        if (!key_reserve(k, 1)) return false;
+        k->data[k->len++] = 0;
+        return true;
+    }
+    floe_type type = floe_field_type(f);
+    if (type == FLOE_T_STR) {
+        floe_slice s = floe_batch_str(batch, f)[row];
+        if (!key_reserve(k, (size_t)s.len + 2)) return false;
+        k->data[k->len++] = 1;
+        for (uint32_t i = 0; i < s.len; i++)
+            k->data[k->len++] = s.ptr[i] != 0 ? (uint8_t)s.ptr[i] : 1;
+        k->data[k->len++] = 0;
+        return true;
+    }
+    if (!key_reserve(k, 1 + sizeof(floe_addr))) return false;
+    k->data[k->len++] = 1;
+    switch (type) {
+    case FLOE_T_U8:
+    case FLOE_T_ENUM:
+        put_be(k, floe_batch_u8(batch, f)[row], 1);
+        break;
+    case FLOE_T_U16:
+        put_be(k, floe_batch_u16(batch, f)[row], 2);
+        break;
+    case FLOE_T_U64:
+        put_be(k, floe_batch_u64(batch, f)[row], 8);
+        break;
+    case FLOE_T_TIME:
+        put_be(k, (uint64_t)floe_batch_time(batch, f)[row], 8);
+        break;
+    case FLOE_T_ADDR: {
+        floe_addr addr = floe_batch_addr(batch, f)[row];
+        mask_addr(&addr, part);
+        memcpy(k->data + k->len, addr.bytes, sizeof(addr.bytes));
+        k->len += sizeof(addr.bytes);
+        break;
+    }
+    case FLOE_T_STR:
+        break; /* above */
+    }
+    return true;
+}
+
+floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
+    const floe_key_spec *spec = &agg->spec;
+    const int64_t *start =
+        floe_batch_has(batch, FLOE_F_START) ? floe_batch_time(batch, FLOE_F_START) : NULL;
+    const int64_t *end =
+        floe_batch_has(batch, FLOE_F_END) ? floe_batch_time(batch, FLOE_F_END) : NULL;
+    const uint64_t *packets =
+        floe_batch_has(batch, FLOE_F_PACKETS) ? floe_batch_u64(batch, FLOE_F_PACKETS) : NULL;
+    const uint64_t *bytes =
+        floe_batch_has(batch, FLOE_F_BYTES) ? floe_batch_u64(batch, FLOE_F_BYTES) : NULL;
+    const uint8_t *action =
+        floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
+    key_buf *k = &agg->scratch;
+    for (uint32_t row = 0; row < batch->count; row++) {
+        bool has_start = start != NULL && !(batch->nulls[row] >> FLOE_F_START & 1);
+        bool has_end = end != NULL && !(batch->nulls[row] >> FLOE_F_END & 1);
+        int64_t window = has_start ? start[row] - start[row] % spec->window_seconds : 0;
+        k->len = 0;
+        if (!key_reserve(k, WINDOW_BYTES)) return FLOE_ERR_NOMEM;
+        put_be(k, (uint64_t)window, WINDOW_BYTES);
+        for (unsigned p = 0; p < spec->nparts; p++)
+            if (!encode_part(k, &spec->parts[p], batch, row)) return FLOE_ERR_NOMEM;
+        if (k->len > UINT32_MAX) return FLOE_ERR_INVALID;
+        entry *e = find_or_add(agg, k->data, (uint32_t)k->len);
+        if (e == NULL) return FLOE_ERR_NOMEM;
+        floe_agg_measures *m = &e->m;
+        m->flows++;
+        if (packets != NULL) m->packets += packets[row];
+        if (bytes != NULL) m->bytes += bytes[row];
+        if (action != NULL) {
+            m->accepted += action[row] == FLOE_ACTION_ACCEPT;
+            m->rejected += action[row] == FLOE_ACTION_REJECT;
+        }
+        if (has_start && start[row] < m->first_seen) m->first_seen = start[row];
+        if (has_end && end[row] > m->last_seen) m->last_seen = end[row];
+    }
+    return FLOE_OK;
+}
+
+floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
+    if (into == from || memcmp(&into->spec, &from->spec, sizeof(into->spec)) != 0)
+        return FLOE_ERR_INVALID;
+    for (size_t i = 0; i < from->capacity; i++) {
+        const entry *src = &from->slots[i];
+        if (src->key_len == 0) continue;
+        entry *e = find_or_add(into, from->arena.data + src->key_off, src->key_len);
+        if (e == NULL) return FLOE_ERR_NOMEM;
+        measures_add(&e->m, &src->m);
+    }
+    return FLOE_OK;
+}
+
+static int compare_groups(const void *a, const void *b) {
+    const floe_agg_group *x = a, *y = b;
+    /* Compare the full encodings: the window bytes sit just before each key. */
+    const uint8_t *xk = x->key - WINDOW_BYTES, *yk = y->key - WINDOW_BYTES;
+    size_t xn = x->key_len + WINDOW_BYTES, yn = y->key_len + WINDOW_BYTES;
+    int order = memcmp(xk, yk, xn < yn ? xn : yn);
+    return order != 0 ? order : (xn > yn) - (xn < yn);
+}
+
+floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {
+    if (agg->sorted == NULL && agg->count > 0) {
+        agg->sorted = malloc(agg->count * sizeof(*agg->sorted));
+        if (agg->sorted == NULL) return FLOE_ERR_NOMEM;
+        size_t n = 0;
+        for (size_t i = 0; i < agg->capacity; i++) {
+            const entry *e = &agg->slots[i];
+            if (e->key_len == 0) continue;
+            const uint8_t *key = agg->arena.data + e->key_off;
+            int64_t window = 0;
+            for (int b = 0; b < WINDOW_BYTES; b++)
+                window = (int64_t)((uint64_t)window << 8 | key[b]);
+            agg->sorted[n++] =
+                (floe_agg_group){window, key + WINDOW_BYTES, e->key_len - WINDOW_BYTES, e->m};
+        }
+        qsort(agg->sorted, n, sizeof(*agg->sorted), compare_groups);
+    }
+    *groups = agg->sorted;
+    *count = agg->count;
+    return FLOE_OK;
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned nbytes) {
+    uint64_t value = 0;
+    for (unsigned i = 0; i < nbytes; i++)
+        value = value << 8 | p[i];
+    return value;
+}
+
+/* Bytes the present value of a part takes in the key (strings: up to their 0 byte). */
+static size_t value_len(floe_type type, const uint8_t *p) {
+    switch (type) {
+    case FLOE_T_U8:
+    case FLOE_T_ENUM:
+        return 1;
+    case FLOE_T_U16:
+        return 2;
+    case FLOE_T_U64:
+    case FLOE_T_TIME:
+        return 8;
+    case FLOE_T_ADDR:
+        return 16;
+    case FLOE_T_STR:
+        return strlen((const char *)p) + 1;
+    }
+    return 0;
+}
+
+bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsigned part,
+                        void *value) {
+    if (part >= agg->spec.nparts) return false;
+    const uint8_t *p = group->key;
+    for (unsigned i = 0;; i++) {
+        floe_type type = floe_field_type(agg->spec.parts[i].field);
+        bool present = *p++ != 0;
+        if (i < part) {
+            if (present) p += value_len(type, p);
+            continue;
+        }
+        if (!present) return false;
+        switch (type) {
+        case FLOE_T_U8:
+        case FLOE_T_ENUM:
+            *(uint8_t *)value = p[0];
+            break;
+        case FLOE_T_U16:
+            *(uint16_t *)value = (uint16_t)get_be(p, 2);
+            break;
+        case FLOE_T_U64:
+            *(uint64_t *)value = get_be(p, 8);
+            break;
+        case FLOE_T_TIME:
+            *(int64_t *)value = (int64_t)get_be(p, 8);
+            break;
+        case FLOE_T_ADDR:
+            memcpy(((floe_addr *)value)->bytes, p, 16);
+            break;
+        case FLOE_T_STR:
+            *(floe_slice *)value = (floe_slice){(const char *)p, (uint32_t)strlen((const char *)p)};
+            break;
+        }
+        return true;
+    }
+}

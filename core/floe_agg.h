@@ -1,0 +1,87 @@
+/* floe_agg.h: hash aggregation of flow records by time window and key.
+ *
+ * A key is a list of fields ("srcaddr/24,dstaddr,dstport,protocol,action"): each record's
+ * values for them, addresses masked to a prefix like nfdump's -A, make its group; the window
+ * is the record's start time rounded down to a multiple of the window length (UTC-aligned,
+ * since Unix time is). A flow whose start..end crosses a window boundary is counted whole in
+ * the window of its start, as nfdump bins by first-seen; first_seen and last_seen keep its
+ * real span.
+ *
+ * Each worker fills its own table from batches with no locks; tables merge by key, so worker,
+ * file and machine partials combine the same way, and floe_agg_sorted gives the groups in one
+ * order whatever the merge order: window, then key values (numbers and addresses by value,
+ * nulls first). */
+#ifndef FLOE_AGG_H
+#define FLOE_AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe_batch.h"
+#include "floe_field.h"
+#include "floe_status.h"
+
+#define FLOE_KEY_MAX_PARTS 16
+
+typedef struct floe_key_part {
+    floe_field field;
+    /* Addresses only: prefix lengths kept for IPv4 (0..32) and IPv6 (0..128) values. */
+    uint8_t v4_prefix;
+    uint8_t v6_prefix;
+} floe_key_part;
+
+typedef struct floe_key_spec {
+    uint8_t nparts;
+    floe_key_part parts[FLOE_KEY_MAX_PARTS];
+    int64_t window_seconds; /* > 0; windows start at multiples of it */
+} floe_key_spec;
+
+/* Parses a field list: names separated by commas or spaces; an address field may carry a
+ * prefix, "srcaddr/24" (IPv4; IPv6 values stay whole) or "srcaddr/24/64" (IPv4 and IPv6).
+ * A field named twice, an unknown name, a prefix on a non-address field or out of range are
+ * FLOE_ERR_FORMAT. window_seconds must be positive. */
+floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t window_seconds,
+                                floe_key_spec *out);
+
+/* What a group adds up. */
+typedef struct floe_agg_measures {
+    uint64_t flows;     /* records */
+    uint64_t packets;   /* null counts as 0 */
+    uint64_t bytes;     /* null counts as 0 */
+    uint64_t accepted;  /* records with action ACCEPT */
+    uint64_t rejected;  /* records with action REJECT */
+    int64_t first_seen; /* smallest start; INT64_MAX when no record had one */
+    int64_t last_seen;  /* largest end; INT64_MIN when no record had one */
+} floe_agg_measures;
+
+/* One group: its window, its key (encoded; read it with floe_agg_key_value) and measures. */
+typedef struct floe_agg_group {
+    int64_t window_start; /* Unix seconds; 0 when the records have no start field */
+    const uint8_t *key;
+    uint32_t key_len;
+    floe_agg_measures m;
+} floe_agg_group;
+
+typedef struct floe_agg floe_agg;
+
+/* A table for one key spec (copied). NULL when out of memory. */
+floe_agg *floe_agg_new(const floe_key_spec *spec);
+void floe_agg_free(floe_agg *agg);
+
+/* Adds every row of the batch. A key field absent from the batch's format counts as null. */
+floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch);
+/* Adds every group of `from` (same key spec) into `into`. */
+floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
+
+size_t floe_agg_count(const floe_agg *agg);
+/* The groups in the canonical order, as an array valid until the table next changes. */
+floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count);
+
+/* One key part's value in a group's key, as the batch would hold it: `value` receives a
+ * uint8_t / uint16_t / uint64_t / int64_t / floe_addr (masked) / floe_slice according to the
+ * field's type (floe_batch.h); a slice points into the table. Returns false when null. */
+bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsigned part,
+                        void *value);
+
+#endif

@@ -1,0 +1,269 @@
+/* Hash aggregation: groups by window and key (prefix-masked addresses, nulls, strings), the
+ * measures of each group, merging of partial tables in any order, and the canonical order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe_agg.h"
+#include "floe_parse.h"
+
+/* Parses text (one format, fits one batch) into batch; the text must outlive the batch. */
+static void parse_into(const char *text, floe_batch *batch) {
+    floe_parse_options options = {FLOE_LINES_S3, NULL, floe_scan_default_level(), NULL, NULL, NULL};
+    floe_parser parser;
+    floe_parser_init(&parser, &options);
+    assert_int_equal(floe_batch_init(batch, 1 << 17), FLOE_OK);
+    size_t consumed;
+    assert_int_equal(floe_parse(&parser, text, strlen(text), true, batch, &consumed), FLOE_OK);
+    assert_int_equal(consumed, strlen(text));
+    assert_int_equal(parser.stats.bad_lines, 0);
+}
+
+static floe_agg *agg_of(const char *key, int64_t window, const floe_batch *batch) {
+    floe_key_spec spec;
+    assert_int_equal(floe_key_spec_parse(key, strlen(key), window, &spec), FLOE_OK);
+    floe_agg *agg = floe_agg_new(&spec);
+    assert_non_null(agg);
+    if (batch != NULL) assert_int_equal(floe_agg_add_batch(agg, batch), FLOE_OK);
+    return agg;
+}
+
+static const floe_agg_group *sorted(floe_agg *agg, size_t *count) {
+    const floe_agg_group *groups;
+    assert_int_equal(floe_agg_sorted(agg, &groups, count), FLOE_OK);
+    return groups;
+}
+
+static void assert_addr_part(const floe_agg *agg, const floe_agg_group *g, unsigned part,
+                             const char *want) {
+    floe_addr addr;
+    char text[FLOE_ADDR_STRLEN];
+    assert_true(floe_agg_key_value(agg, g, part, &addr));
+    floe_addr_format(&addr, text);
+    assert_string_equal(text, want);
+}
+
+static const char header[] =
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes "
+    "start end action log-status\n";
+
+static void test_groups_by_window_and_key_with_every_measure(void **state) {
+    (void)state;
+    static char text[4096];
+    snprintf(text, sizeof(text), "%s%s", header,
+             /* window 1700000400 (10 min): two flows of one key, one other key */
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40000 443 6 10 1000 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40001 443 6 5 300 1700000500 1700001200 REJECT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40002 80 6 1 40 1700000999 1700001000 ACCEPT OK\n"
+             /* next window: the same key again */
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40003 443 6 2 100 1700001000 1700001010 ACCEPT OK\n"
+             /* no addresses, ports or counters: all nulls, one group of its own */
+             "2 1 eni-a - - - - - - - 1700000400 1700000460 - NODATA\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_agg *agg = agg_of("srcaddr,dstaddr,dstport,protocol,action", 600, &batch);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 5);
+    /* Window 1700000400: nulls first, then dstport 80 before 443 (by value, not by text). */
+    assert_int_equal(g[0].window_start, 1700000400);
+    floe_addr unused;
+    assert_false(floe_agg_key_value(agg, &g[0], 0, &unused));
+    assert_int_equal(g[0].m.flows, 1);
+    assert_int_equal(g[0].m.packets, 0);
+    uint16_t port;
+    assert_true(floe_agg_key_value(agg, &g[1], 2, &port));
+    assert_int_equal(port, 80);
+    assert_int_equal(g[1].m.accepted, 1);
+    /* 443 ACCEPT and 443 REJECT are different keys (action is in the key). */
+    uint8_t action;
+    assert_true(floe_agg_key_value(agg, &g[2], 4, &action));
+    assert_int_equal(action, FLOE_ACTION_ACCEPT);
+    assert_int_equal(g[2].m.flows, 1);
+    assert_int_equal(g[2].m.bytes, 1000);
+    assert_int_equal(g[2].m.first_seen, 1700000410);
+    assert_int_equal(g[2].m.last_seen, 1700000470);
+    assert_true(floe_agg_key_value(agg, &g[3], 4, &action));
+    assert_int_equal(action, FLOE_ACTION_REJECT);
+    assert_int_equal(g[3].m.rejected, 1);
+    /* A flow crossing the window's end stays whole in its start's window. */
+    assert_int_equal(g[3].m.last_seen, 1700001200);
+    assert_addr_part(agg, &g[3], 0, "10.0.0.1");
+    assert_int_equal(g[4].window_start, 1700001000);
+    assert_int_equal(g[4].m.packets, 2);
+    floe_agg_free(agg);
+
+    /* Without action in the key the two 443 flows of the first window are one group. */
+    agg = agg_of("dstport", 600, &batch);
+    g = sorted(agg, &n);
+    assert_int_equal(n, 4); /* null, 80, 443 | 443 */
+    assert_int_equal(g[2].m.flows, 2);
+    assert_int_equal(g[2].m.packets, 15);
+    assert_int_equal(g[2].m.bytes, 1300);
+    assert_int_equal(g[2].m.accepted, 1);
+    assert_int_equal(g[2].m.rejected, 1);
+    assert_int_equal(g[2].m.first_seen, 1700000410);
+    assert_int_equal(g[2].m.last_seen, 1700001200);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
+static void test_address_prefixes_group_networks(void **state) {
+    (void)state;
+    floe_batch batch;
+    parse_into("srcaddr start\n"
+               "10.1.2.3 1700000000\n10.1.2.200 1700000000\n10.1.3.1 1700000000\n"
+               "2001:db8:1:2::1 1700000000\n2001:db8:1:2:ffff::9 1700000000\n"
+               "2001:db8:1:3::1 1700000000\n",
+               &batch);
+    floe_agg *agg = agg_of("srcaddr/24/64", 86400, &batch);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 4);
+    /* IPv4 (stored as ::ffff:a.b.c.d) sorts before 2001:... by byte value. */
+    assert_addr_part(agg, &g[0], 0, "10.1.2.0");
+    assert_int_equal(g[0].m.flows, 2);
+    assert_addr_part(agg, &g[1], 0, "10.1.3.0");
+    assert_addr_part(agg, &g[2], 0, "2001:db8:1:2::");
+    assert_int_equal(g[2].m.flows, 2);
+    assert_addr_part(agg, &g[3], 0, "2001:db8:1:3::");
+    floe_agg_free(agg);
+
+    /* "/16" alone masks IPv4 only: the IPv6 addresses stay whole. */
+    agg = agg_of("srcaddr/16", 86400, &batch);
+    assert_int_equal(floe_agg_count(agg), 3 + 1);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
+static void test_string_keys_and_missing_fields(void **state) {
+    (void)state;
+    floe_batch batch;
+    parse_into("interface-id bytes\neni-b 1\neni-a 2\neni-b 3\n- 4\n", &batch);
+    /* vpc-id is not in this format: null for every row, so it does not split groups. */
+    floe_agg *agg = agg_of("interface-id vpc-id", 60, &batch);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(g[0].window_start, 0); /* no start field */
+    floe_slice s;
+    assert_false(floe_agg_key_value(agg, &g[0], 0, &s));
+    assert_int_equal(g[0].m.bytes, 4);
+    assert_true(floe_agg_key_value(agg, &g[1], 0, &s));
+    assert_int_equal(s.len, 5);
+    assert_memory_equal(s.ptr, "eni-a", 5);
+    assert_true(floe_agg_key_value(agg, &g[2], 0, &s));
+    assert_memory_equal(s.ptr, "eni-b", 5);
+    assert_int_equal(g[2].m.bytes, 4);
+    assert_false(floe_agg_key_value(agg, &g[2], 1, &s));
+    assert_int_equal(g[2].m.first_seen, INT64_MAX); /* no start: no first seen */
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
+/* Many distinct keys (the table grows many times), split over partial tables merged in two
+ * orders: every order gives the same groups as one table over all rows. */
+static void test_partials_merge_in_any_order_to_the_whole(void **state) {
+    (void)state;
+    const int rows = 120000;
+    size_t cap = (size_t)rows * 96 + 64; /* a line is under 80 bytes */
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t len = (size_t)sprintf(text, "srcaddr dstport packets bytes start end action\n");
+    uint64_t x = 12345;
+    for (int i = 0; i < rows; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        unsigned a = (unsigned)(x >> 40) % 50000, port = (unsigned)(x >> 20) % 3;
+        len += (size_t)sprintf(text + len, "10.%u.%u.%u %u %u %u %u %u %s\n", a >> 16,
+                               (a >> 8) & 255, a & 255, port ? 443u : 22u, (unsigned)(x >> 8) % 50,
+                               (unsigned)(x >> 16) % 9000, 1700000000u + (unsigned)(x % 3600),
+                               1700003600u + (unsigned)(x % 60), x & 1 ? "ACCEPT" : "REJECT");
+    }
+    floe_batch whole_batch;
+    parse_into(text, &whole_batch);
+    floe_agg *whole = agg_of("srcaddr,dstport", 600, &whole_batch);
+
+    /* Three partials: rows split by line number modulo 3. */
+    floe_agg *part[3];
+    for (int p = 0; p < 3; p++)
+        part[p] = agg_of("srcaddr,dstport", 600, NULL);
+    floe_batch one_row = whole_batch;
+    for (uint32_t r = 0; r < whole_batch.count; r++) {
+        /* A one-row view of the batch: same columns, shifted pointers. */
+        for (int f = 0; f < FLOE_FIELD_COUNT; f++)
+            if (floe_batch_has(&whole_batch, (floe_field)f))
+                one_row.values[f] = (uint8_t *)whole_batch.values[f] +
+                                    r * floe_type_size(floe_field_type((floe_field)f));
+        one_row.nulls = whole_batch.nulls + r;
+        one_row.line_no = whole_batch.line_no + r;
+        one_row.count = 1;
+        assert_int_equal(floe_agg_add_batch(part[r % 3], &one_row), FLOE_OK);
+    }
+    floe_agg *forward = agg_of("srcaddr,dstport", 600, NULL);
+    floe_agg *backward = agg_of("srcaddr,dstport", 600, NULL);
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(floe_agg_merge(forward, part[p]), FLOE_OK);
+        assert_int_equal(floe_agg_merge(backward, part[2 - p]), FLOE_OK);
+    }
+    assert_int_equal(floe_agg_merge(forward, forward), FLOE_ERR_INVALID);
+    size_t n_whole, n_forward, n_backward;
+    const floe_agg_group *gw = sorted(whole, &n_whole);
+    const floe_agg_group *gf = sorted(forward, &n_forward);
+    const floe_agg_group *gb = sorted(backward, &n_backward);
+    assert_true(n_whole > 50000);
+    assert_int_equal(n_forward, n_whole);
+    assert_int_equal(n_backward, n_whole);
+    uint64_t flows = 0;
+    for (size_t i = 0; i < n_whole; i++) {
+        assert_int_equal(gf[i].window_start, gw[i].window_start);
+        assert_int_equal(gf[i].key_len, gw[i].key_len);
+        assert_memory_equal(gf[i].key, gw[i].key, gw[i].key_len);
+        assert_memory_equal(&gf[i].m, &gw[i].m, sizeof(gw[i].m));
+        assert_memory_equal(gb[i].key, gw[i].key, gw[i].key_len);
+        assert_memory_equal(&gb[i].m, &gw[i].m, sizeof(gw[i].m));
+        if (i > 0) assert_true(gw[i - 1].window_start <= gw[i].window_start);
+        flows += gw[i].m.flows;
+    }
+    assert_int_equal(flows, (uint64_t)rows);
+    for (int p = 0; p < 3; p++)
+        floe_agg_free(part[p]);
+    floe_agg_free(forward);
+    floe_agg_free(backward);
+    floe_agg_free(whole);
+    floe_batch_free(&whole_batch);
+    free(text);
+}
+
+static void test_key_spec_errors(void **state) {
+    (void)state;
+    floe_key_spec spec;
+    const char *bad[] = {"",           "nope",           "srcaddr,srcaddr", "dstport/24",
+                         "srcaddr/33", "srcaddr/24/129", "srcaddr/",        "srcaddr/24x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (floe_key_spec_parse(bad[i], strlen(bad[i]), 60, &spec) == FLOE_OK)
+            fail_msg("accepted key '%s'", bad[i]);
+    assert_int_equal(floe_key_spec_parse("srcaddr", 7, 0, &spec), FLOE_ERR_INVALID);
+    assert_int_equal(floe_key_spec_parse("srcaddr/24 , dstaddr/16/48 dstport", 34, 60, &spec),
+                     FLOE_OK);
+    assert_int_equal(spec.nparts, 3);
+    assert_int_equal(spec.parts[0].v4_prefix, 24);
+    assert_int_equal(spec.parts[0].v6_prefix, 128);
+    assert_int_equal(spec.parts[1].v6_prefix, 48);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_groups_by_window_and_key_with_every_measure),
+        cmocka_unit_test(test_address_prefixes_group_networks),
+        cmocka_unit_test(test_string_keys_and_missing_fields),
+        cmocka_unit_test(test_partials_merge_in_any_order_to_the_whole),
+        cmocka_unit_test(test_key_spec_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
