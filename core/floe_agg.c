@@ -5,16 +5,12 @@
 
 /* ---- key specs ---------------------------------------------------------------------------- */
 
-static bool is_list_space(char c) {
-    return c == ' ' || c == ',' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Reads a decimal prefix length at text[*i..), up to `max`. */
-static bool read_prefix(const char *text, size_t len, size_t *i, unsigned max, uint8_t *out) {
+/* Reads a decimal prefix length at word[*i..), up to `max`. */
+static bool read_prefix(const char *word, size_t len, size_t *i, unsigned max, uint8_t *out) {
     unsigned value = 0;
     size_t start = *i;
-    while (*i < len && (unsigned)(text[*i] - '0') <= 9 && *i - start < 3)
-        value = value * 10 + (unsigned)(text[(*i)++] - '0');
+    while (*i < len && (unsigned)(word[*i] - '0') <= 9 && *i - start < 3)
+        value = value * 10 + (unsigned)(word[(*i)++] - '0');
     if (*i == start || value > max) return false;
     *out = (uint8_t)value;
     return true;
@@ -26,29 +22,29 @@ floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t windo
     if (window_seconds <= 0) return FLOE_ERR_INVALID;
     out->window_seconds = window_seconds;
     uint64_t seen = 0;
-    size_t i = 0;
-    while (i < text_len) {
-        while (i < text_len && is_list_space(text[i]))
+    size_t pos = 0;
+    const char *word;
+    size_t word_len;
+    while (floe_field_list_next(text, text_len, &pos, &word, &word_len)) {
+        /* "name", "name/v4" or "name/v4/v6" */
+        size_t i = 0;
+        while (i < word_len && word[i] != '/')
             i++;
-        if (i == text_len) break;
-        size_t start = i;
-        while (i < text_len && !is_list_space(text[i]) && text[i] != '/')
-            i++;
-        floe_field field = floe_field_lookup(text + start, i - start);
+        floe_field field = floe_field_lookup(word, i);
         if (field == FLOE_F_UNKNOWN || (seen >> field & 1) || out->nparts == FLOE_KEY_MAX_PARTS)
             return FLOE_ERR_FORMAT;
         seen |= UINT64_C(1) << field;
         floe_key_part part = {field, 32, 128};
-        if (i < text_len && text[i] == '/') {
+        if (i < word_len) {
             i++;
             if (floe_field_type(field) != FLOE_T_ADDR ||
-                !read_prefix(text, text_len, &i, 32, &part.v4_prefix))
+                !read_prefix(word, word_len, &i, 32, &part.v4_prefix))
                 return FLOE_ERR_FORMAT;
-            if (i < text_len && text[i] == '/') {
+            if (i < word_len && word[i] == '/') {
                 i++;
-                if (!read_prefix(text, text_len, &i, 128, &part.v6_prefix)) return FLOE_ERR_FORMAT;
+                if (!read_prefix(word, word_len, &i, 128, &part.v6_prefix)) return FLOE_ERR_FORMAT;
             }
-            if (i < text_len && !is_list_space(text[i])) return FLOE_ERR_FORMAT;
+            if (i < word_len) return FLOE_ERR_FORMAT;
         }
         out->parts[out->nparts++] = part;
     }
@@ -293,8 +289,8 @@ floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
         floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
     key_buf *k = &agg->scratch;
     for (uint32_t row = 0; row < batch->count; row++) {
-        bool has_start = start != NULL && !(batch->nulls[row] >> FLOE_F_START & 1);
-        bool has_end = end != NULL && !(batch->nulls[row] >> FLOE_F_END & 1);
+        bool has_start = start != NULL && !floe_batch_is_null(batch, FLOE_F_START, row);
+        bool has_end = end != NULL && !floe_batch_is_null(batch, FLOE_F_END, row);
         int64_t window = has_start ? start[row] - start[row] % spec->window_seconds : 0;
         k->len = 0;
         if (!key_reserve(k, WINDOW_BYTES)) return FLOE_ERR_NOMEM;

@@ -38,6 +38,24 @@ floe_field floe_field_lookup(const char *name, size_t name_len) {
     return FLOE_F_UNKNOWN;
 }
 
+static bool is_list_separator(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',';
+}
+
+bool floe_field_list_next(const char *text, size_t text_len, size_t *pos, const char **word,
+                          size_t *word_len) {
+    size_t i = *pos;
+    while (i < text_len && is_list_separator(text[i]))
+        i++;
+    size_t start = i;
+    while (i < text_len && !is_list_separator(text[i]))
+        i++;
+    *pos = i;
+    *word = text + start;
+    *word_len = i - start;
+    return i > start;
+}
+
 const char *floe_enum_word(floe_field field, uint8_t value) {
     static const char *const action[] = {NULL, "ACCEPT", "REJECT"};
     static const char *const log_status[] = {NULL, "OK", "NODATA", "SKIPDATA"};

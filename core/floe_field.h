@@ -6,6 +6,7 @@
 #ifndef FLOE_FIELD_H
 #define FLOE_FIELD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -109,6 +110,11 @@ int floe_field_version(floe_field field);
 floe_type floe_field_type(floe_field field);
 /* Looks a name up by exact match; FLOE_F_UNKNOWN when it is not a field. */
 floe_field floe_field_lookup(const char *name, size_t name_len);
+/* Field lists as users write them ("srcaddr dstaddr", "srcaddr,dstaddr"): finds the next word
+ * at or after *pos, words being separated by spaces, tabs, line ends or commas. Returns false
+ * when none is left; otherwise points *word at it, sets *word_len and moves *pos past it. */
+bool floe_field_list_next(const char *text, size_t text_len, size_t *pos, const char **word,
+                          size_t *word_len);
 /* The word an enum field's value stands for ("ACCEPT"), or NULL for null / not an enum field. */
 const char *floe_enum_word(floe_field field, uint8_t value);
 

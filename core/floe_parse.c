@@ -15,22 +15,12 @@ void floe_format_default(floe_format *out) {
     (void)status;
 }
 
-static bool is_format_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',';
-}
-
 floe_status floe_format_parse(const char *text, size_t text_len, floe_format *out) {
     memset(out, 0, sizeof(*out));
-    size_t i = 0;
-    while (i < text_len) {
-        while (i < text_len && is_format_space(text[i]))
-            i++;
-        if (i == text_len) break;
-        size_t start = i;
-        while (i < text_len && !is_format_space(text[i]))
-            i++;
-        const char *name = text + start;
-        size_t name_len = i - start;
+    size_t pos = 0;
+    const char *name;
+    size_t name_len;
+    while (floe_field_list_next(text, text_len, &pos, &name, &name_len)) {
         /* Accept AWS's own LogFormat syntax too: "${srcaddr} ${dstaddr}". */
         if (name_len > 3 && name[0] == '$' && name[1] == '{' && name[name_len - 1] == '}') {
             name += 2;
@@ -637,6 +627,14 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
     (*ntokens)++;
 }
 
+/* A runaway line (more tokens than any format) is bad anyway: past TOKEN_CAP its tokens are
+ * only counted, so that the next 64 bytes always find room in the spare slots. */
+static HOT_INLINE void keep_room_for_a_block(uint32_t *ntokens, uint32_t *dropped) {
+    if (*ntokens <= TOKEN_CAP) return;
+    *dropped += *ntokens - TOKEN_CAP;
+    *ntokens = TOKEN_CAP;
+}
+
 /* The scan loop: classify 64 bytes, walk the delimiters, cut tokens and lines. Written once
  * and stamped out per instruction set below, so each copy inlines its own classifier and the
  * compiler may use that set's instructions (tzcnt, shlx, ...) everywhere in the loop. Returns
@@ -667,10 +665,7 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
                 masks = classify(tail);                                                            \
             }                                                                                      \
             uint64_t delimiters = masks.separators | masks.newlines;                               \
-            if (ntokens > TOKEN_CAP) { /* a runaway line: it is bad; keep room for 64 more */      \
-                dropped += ntokens - TOKEN_CAP;                                                    \
-                ntokens = TOKEN_CAP;                                                               \
-            }                                                                                      \
+            keep_room_for_a_block(&ntokens, &dropped);                                             \
             while (delimiters != 0) {                                                              \
                 uint64_t lowest = delimiters & (0 - delimiters);                                   \
                 delimiters ^= lowest;                                                              \
@@ -687,10 +682,7 @@ static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t 
             }                                                                                      \
         }                                                                                          \
         if (at_eof && line_start < len) {                                                          \
-            if (ntokens >= TOKEN_SLOTS) { /* the last block filled every spare slot */             \
-                dropped += ntokens - TOKEN_CAP;                                                    \
-                ntokens = TOKEN_CAP;                                                               \
-            }                                                                                      \
+            keep_room_for_a_block(&ntokens, &dropped);                                             \
             if (len > token_start) add_token(&tokens, &ntokens, token_start, len);                 \
             name##_line(run, &tokens, ntokens + dropped, line_start, len);                         \
             line_start = len;                                                                      \

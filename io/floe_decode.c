@@ -35,7 +35,8 @@ typedef enum gzip_header_phase {
     GZ_DONE
 } gzip_header_phase;
 
-enum { GZ_FTEXT = 1, GZ_FHCRC = 2, GZ_FEXTRA = 4, GZ_FNAME = 8, GZ_FCOMMENT = 16 };
+/* Header flag bits (FTEXT, bit 0, is only a hint and is ignored). */
+enum { GZ_FHCRC = 2, GZ_FEXTRA = 4, GZ_FNAME = 8, GZ_FCOMMENT = 16 };
 
 typedef struct gzip_header {
     gzip_header_phase phase;
@@ -221,6 +222,10 @@ static floe_status after_member(floe_decoder *dec, decode_run *run) {
     return FLOE_OK;
 }
 
+static uint32_t le16(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
 /* Reads as much of a gzip member header as the input holds. Returns FLOE_OK (the header may
  * still be incomplete: dec->header.phase says) or FLOE_ERR_CORRUPT at the exact offending byte
  * (not gzip magic, not deflate, reserved flags, header CRC mismatch). */
@@ -245,7 +250,7 @@ static floe_status gzip_read_header(floe_decoder *dec, decode_run *run) {
         case GZ_EXTRA_LEN:
             h->field[h->got++] = byte;
             if (h->got < 2) break;
-            h->extra_left = (uint32_t)h->field[0] | (uint32_t)h->field[1] << 8;
+            h->extra_left = le16(h->field);
             h->got = 0;
             h->phase = GZ_EXTRA;
             break;
@@ -259,8 +264,7 @@ static floe_status gzip_read_header(floe_decoder *dec, decode_run *run) {
         case GZ_HCRC:
             h->field[h->got++] = byte;
             if (h->got < 2) break;
-            if (((uint32_t)h->field[0] | (uint32_t)h->field[1] << 8) != (h->crc & 0xffff))
-                return fail(dec, FLOE_ERR_CORRUPT, offset - 1);
+            if (le16(h->field) != (h->crc & 0xffff)) return fail(dec, FLOE_ERR_CORRUPT, offset - 1);
             h->phase = GZ_DONE;
             break;
         case GZ_DONE:

@@ -184,8 +184,7 @@ static floe_status drop_duplicates(floe_walk_result *r) {
         if (file->dev != prev->dev || file->ino != prev->ino) continue;
         r->total_size -= file->size;
         free(file->path);
-        file->path = NULL;     /* marks the duplicate */
-        by_identity[i] = prev; /* so a third copy compares with the one kept */
+        file->path = NULL; /* marks the duplicate */
     }
     free(by_identity);
     size_t kept = 0;
