@@ -1,5 +1,7 @@
 #include "floe_totals.h"
 
+#include "floe_stream.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -92,39 +94,18 @@ void floe_totals_add_batch(floe_totals *totals, const floe_batch *batch) {
     }
 }
 
-/* ---- the worker --------------------------------------------------------------------------- */
+/* ---- places ------------------------------------------------------------------------------ */
 
-struct floe_totals_worker {
-    floe_totals_options options;
-    floe_format format; /* options.format points here when the caller gave one */
-    floe_decoder *decoder;
-    floe_batch batch;
-    floe_parser parser;
-
-    uint8_t *read_buf; /* options.read_size bytes */
-    char *text;        /* decoded text: a carried unfinished line, then fresh bytes */
-    size_t text_cap;   /* grows up to max_line + decode_size */
-    size_t text_len;
-    bool skipping; /* inside a too-long line: drop text up to the next '\n' */
-
-    /* The file being read, for the parser's callbacks. */
-    const char *path;
-    floe_totals *totals;
-    floe_status callback_status; /* FLOE_ERR_NOMEM from a callback, reported after floe_parse */
-};
-
-static void on_bad_line(void *ctx, const floe_bad_line *bad) {
-    floe_totals_worker *w = ctx;
-    floe_totals *totals = w->totals;
-    if (totals->nbad_places >= totals->keep_bad_lines) return;
+floe_status floe_totals_note_bad_line(floe_totals *totals, const char *path, uint32_t file_index,
+                                      const floe_bad_line *bad) {
+    if (totals->nbad_places >= totals->keep_bad_lines) return FLOE_OK;
     if (list_reserve((void **)&totals->bad_places, totals->nbad_places,
-                     sizeof(*totals->bad_places)) != FLOE_OK) {
-        w->callback_status = FLOE_ERR_NOMEM;
-        return;
-    }
+                     sizeof(*totals->bad_places)) != FLOE_OK)
+        return FLOE_ERR_NOMEM;
     size_t len = bad->text.len < FLOE_BAD_EXCERPT_LEN ? bad->text.len : FLOE_BAD_EXCERPT_LEN;
     floe_bad_place place = {
-        .file = strdup(w->path),
+        .file = strdup(path),
+        .file_index = file_index,
         .line_no = bad->line_no,
         .reason = bad->reason,
         .column = bad->column,
@@ -137,61 +118,210 @@ static void on_bad_line(void *ctx, const floe_bad_line *bad) {
     if (place.file == NULL || place.excerpt == NULL) {
         free(place.file);
         free(place.excerpt);
-        w->callback_status = FLOE_ERR_NOMEM;
-        return;
+        return FLOE_ERR_NOMEM;
     }
     totals->bad_places[totals->nbad_places++] = place;
+    return FLOE_OK;
 }
 
-static void on_unknown_field(void *ctx, floe_slice name, uint64_t line_no) {
-    floe_totals_worker *w = ctx;
-    floe_totals *totals = w->totals;
+floe_status floe_totals_note_unknown(floe_totals *totals, floe_slice name, const char *path,
+                                     uint32_t file_index, uint64_t line_no) {
     for (size_t i = 0; i < totals->nunknown; i++) {
         const char *known = totals->unknown[i].name;
-        if (strlen(known) == name.len && memcmp(known, name.ptr, name.len) == 0) return;
+        if (strlen(known) == name.len && memcmp(known, name.ptr, name.len) == 0) return FLOE_OK;
     }
     if (list_reserve((void **)&totals->unknown, totals->nunknown, sizeof(*totals->unknown)) !=
-        FLOE_OK) {
-        w->callback_status = FLOE_ERR_NOMEM;
-        return;
-    }
-    floe_unknown_notice notice = {copy_text(name.ptr, name.len), strdup(w->path), line_no};
+        FLOE_OK)
+        return FLOE_ERR_NOMEM;
+    floe_unknown_notice notice = {copy_text(name.ptr, name.len), strdup(path), file_index, line_no};
     if (notice.name == NULL || notice.file == NULL) {
         free(notice.name);
         free(notice.file);
-        w->callback_status = FLOE_ERR_NOMEM;
-        return;
+        return FLOE_ERR_NOMEM;
     }
     totals->unknown[totals->nunknown++] = notice;
+    return FLOE_OK;
 }
+
+floe_status floe_totals_note_file_failure(floe_totals *totals, const char *path,
+                                          uint32_t file_index, int err, bool opened) {
+    if (list_reserve((void **)&totals->file_failures, totals->nfile_failures,
+                     sizeof(*totals->file_failures)) != FLOE_OK)
+        return FLOE_ERR_NOMEM;
+    char *copy = strdup(path);
+    if (copy == NULL) return FLOE_ERR_NOMEM;
+    totals->file_failures[totals->nfile_failures++] =
+        (floe_file_failure){copy, file_index, err, opened};
+    return FLOE_OK;
+}
+
+floe_status floe_totals_note_decode_failure(floe_totals *totals, const char *path,
+                                            uint32_t file_index, floe_codec codec,
+                                            floe_status error, uint64_t offset) {
+    if (list_reserve((void **)&totals->decode_failures, totals->ndecode_failures,
+                     sizeof(*totals->decode_failures)) != FLOE_OK)
+        return FLOE_ERR_NOMEM;
+    char *copy = strdup(path);
+    if (copy == NULL) return FLOE_ERR_NOMEM;
+    totals->decode_failures[totals->ndecode_failures++] =
+        (floe_decode_failure){copy, file_index, codec, error, offset};
+    return FLOE_OK;
+}
+
+void floe_totals_add_parse_stats(floe_totals *totals, const floe_parse_stats *stats) {
+    totals->lines += stats->lines;
+    totals->records += stats->records;
+    totals->headers += stats->headers;
+    totals->blank_lines += stats->blank_lines;
+    totals->bad_lines += stats->bad_lines;
+    for (int r = 0; r < FLOE_BAD_REASON_COUNT; r++)
+        totals->bad_by_reason[r] += stats->bad_by_reason[r];
+}
+
+/* ---- merging ------------------------------------------------------------------------------- */
+
+static int compare_place(uint32_t file_a, uint64_t line_a, uint32_t file_b, uint64_t line_b) {
+    if (file_a != file_b) return file_a < file_b ? -1 : 1;
+    return (line_a > line_b) - (line_a < line_b);
+}
+
+static int compare_bad(const void *a, const void *b) {
+    const floe_bad_place *x = a, *y = b;
+    return compare_place(x->file_index, x->line_no, y->file_index, y->line_no);
+}
+
+static int compare_unknown(const void *a, const void *b) {
+    const floe_unknown_notice *x = a, *y = b;
+    int order = compare_place(x->file_index, x->line_no, y->file_index, y->line_no);
+    return order != 0 ? order : strcmp(x->name, y->name);
+}
+
+static int compare_decode_failure(const void *a, const void *b) {
+    const floe_decode_failure *x = a, *y = b;
+    return compare_place(x->file_index, 0, y->file_index, 0);
+}
+
+static int compare_file_failure(const void *a, const void *b) {
+    const floe_file_failure *x = a, *y = b;
+    return compare_place(x->file_index, 0, y->file_index, 0);
+}
+
+/* Appends from's n elements to *into_list (n_into of them), moving ownership. */
+static floe_status move_list(void **into_list, size_t *n_into, void **from_list, size_t *n_from,
+                             size_t elem_size) {
+    for (size_t i = 0; i < *n_from; i++) {
+        if (list_reserve(into_list, *n_into, elem_size) != FLOE_OK) return FLOE_ERR_NOMEM;
+        memcpy((char *)*into_list + *n_into * elem_size, (char *)*from_list + i * elem_size,
+               elem_size);
+        ++*n_into;
+    }
+    free(*from_list);
+    *from_list = NULL;
+    *n_from = 0;
+    return FLOE_OK;
+}
+
+floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
+    into->files += from->files;
+    for (int c = 0; c < FLOE_CODEC_COUNT; c++)
+        into->files_by_codec[c] += from->files_by_codec[c];
+    into->members += from->members;
+    into->compressed_bytes += from->compressed_bytes;
+    into->decoded_bytes += from->decoded_bytes;
+    into->lines += from->lines;
+    into->records += from->records;
+    into->headers += from->headers;
+    into->blank_lines += from->blank_lines;
+    into->bad_lines += from->bad_lines;
+    for (int r = 0; r < FLOE_BAD_REASON_COUNT; r++)
+        into->bad_by_reason[r] += from->bad_by_reason[r];
+    into->cut_lines += from->cut_lines;
+    for (int a = 0; a < 3; a++) {
+        into->by_action[a].records += from->by_action[a].records;
+        into->by_action[a].packets += from->by_action[a].packets;
+        into->by_action[a].bytes += from->by_action[a].bytes;
+    }
+    for (int s = 0; s < 4; s++)
+        into->by_log_status[s] += from->by_log_status[s];
+
+    /* Counters are merged; if a list cannot grow, the places moved so far stay in `into` and
+     * the rest are freed with `from`. */
+    floe_status status = FLOE_OK;
+    if (move_list((void **)&into->bad_places, &into->nbad_places, (void **)&from->bad_places,
+                  &from->nbad_places, sizeof(floe_bad_place)) != FLOE_OK ||
+        move_list((void **)&into->unknown, &into->nunknown, (void **)&from->unknown,
+                  &from->nunknown, sizeof(floe_unknown_notice)) != FLOE_OK ||
+        move_list((void **)&into->decode_failures, &into->ndecode_failures,
+                  (void **)&from->decode_failures, &from->ndecode_failures,
+                  sizeof(floe_decode_failure)) != FLOE_OK ||
+        move_list((void **)&into->file_failures, &into->nfile_failures,
+                  (void **)&from->file_failures, &from->nfile_failures,
+                  sizeof(floe_file_failure)) != FLOE_OK)
+        status = FLOE_ERR_NOMEM;
+
+    qsort(into->bad_places, into->nbad_places, sizeof(floe_bad_place), compare_bad);
+    while (into->nbad_places > into->keep_bad_lines) {
+        floe_bad_place *drop = &into->bad_places[--into->nbad_places];
+        free(drop->file);
+        free(drop->excerpt);
+    }
+    /* One notice per name: its first place. */
+    qsort(into->unknown, into->nunknown, sizeof(floe_unknown_notice), compare_unknown);
+    size_t kept = 0;
+    for (size_t i = 0; i < into->nunknown; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < kept && !seen; j++)
+            seen = strcmp(into->unknown[j].name, into->unknown[i].name) == 0;
+        if (seen) {
+            free(into->unknown[i].name);
+            free(into->unknown[i].file);
+        } else {
+            into->unknown[kept++] = into->unknown[i];
+        }
+    }
+    into->nunknown = kept;
+    qsort(into->decode_failures, into->ndecode_failures, sizeof(floe_decode_failure),
+          compare_decode_failure);
+    qsort(into->file_failures, into->nfile_failures, sizeof(floe_file_failure),
+          compare_file_failure);
+    floe_totals_free(from);
+    floe_totals_init(from, from->keep_bad_lines);
+    return status;
+}
+
+/* ---- the read() loop ------------------------------------------------------------------------ */
+
+struct floe_totals_worker {
+    floe_totals_options options;
+    floe_stream *stream;
+    uint8_t *read_buf; /* options.read_size bytes */
+};
 
 floe_status floe_totals_worker_new(const floe_totals_options *options, floe_totals_worker **out) {
     *out = NULL;
-    if (options->read_size == 0 || options->decode_size == 0 || options->max_line == 0 ||
-        options->batch_rows == 0)
-        return FLOE_ERR_INVALID;
-    /* The parser takes at most 4 GiB a call; the text buffer holds a line plus a decode step. */
-    if (options->max_line > UINT32_MAX / 2 || options->decode_size > UINT32_MAX / 2)
-        return FLOE_ERR_INVALID;
+    if (options->read_size == 0) return FLOE_ERR_INVALID;
+    floe_stream_options stream_options;
+    floe_stream_options_default(&stream_options);
+    stream_options.mode = options->mode;
+    stream_options.format = options->format;
+    stream_options.simd = options->simd;
+    stream_options.decode_size = options->decode_size;
+    stream_options.max_line = options->max_line;
+    stream_options.batch_rows = options->batch_rows;
+    floe_stream *stream = NULL;
+    floe_status status = floe_stream_new(&stream_options, &stream);
+    if (status != FLOE_OK) return status;
     floe_totals_worker *w = calloc(1, sizeof(*w));
-    if (w == NULL) return FLOE_ERR_NOMEM;
-    w->options = *options;
-    if (options->format != NULL) {
-        w->format = *options->format;
-        w->options.format = &w->format;
+    if (w == NULL) {
+        floe_stream_free(stream);
+        return FLOE_ERR_NOMEM;
     }
-    /* A decode step never exceeds the line limit, so a line that fits in one step fits the
-     * limit: only lines carried across steps need a length check. */
-    if (w->options.decode_size > w->options.max_line) w->options.decode_size = w->options.max_line;
+    w->options = *options;
+    w->stream = stream;
     /* The first read must be able to hold the codec's magic bytes. */
     if (w->options.read_size < FLOE_DECODE_MAGIC_LEN) w->options.read_size = FLOE_DECODE_MAGIC_LEN;
-    w->decoder = floe_decoder_new();
     w->read_buf = malloc(w->options.read_size);
-    size_t carry_start = w->options.max_line < 64 * 1024 ? w->options.max_line : 64 * 1024;
-    w->text_cap = w->options.decode_size + carry_start;
-    w->text = malloc(w->text_cap);
-    floe_status status = floe_batch_init(&w->batch, w->options.batch_rows);
-    if (w->decoder == NULL || w->read_buf == NULL || w->text == NULL || status != FLOE_OK) {
+    if (w->read_buf == NULL) {
         floe_totals_worker_free(w);
         return FLOE_ERR_NOMEM;
     }
@@ -201,120 +331,9 @@ floe_status floe_totals_worker_new(const floe_totals_options *options, floe_tota
 
 void floe_totals_worker_free(floe_totals_worker *worker) {
     if (worker == NULL) return;
-    floe_decoder_free(worker->decoder);
-    floe_batch_free(&worker->batch);
+    floe_stream_free(worker->stream);
     free(worker->read_buf);
-    free(worker->text);
     free(worker);
-}
-
-/* Parses text[off..text_len) (whole lines; with at_eof the last unfinished one too) and adds
- * the batches up. Returns the offset after the last line parsed. */
-static floe_status parse_lines(floe_totals_worker *w, size_t off, bool at_eof, size_t *end) {
-    while (off < w->text_len) {
-        size_t consumed = 0;
-        floe_status status =
-            floe_parse(&w->parser, w->text + off, w->text_len - off, at_eof, &w->batch, &consumed);
-        if (status != FLOE_OK) return status;
-        if (w->callback_status != FLOE_OK) return w->callback_status;
-        floe_totals_add_batch(w->totals, &w->batch);
-        /* floe_parse stops early only after a row (full batch, format change), so 0 means
-         * no complete line is left. */
-        if (consumed == 0) break;
-        off += consumed;
-    }
-    *end = off;
-    return FLOE_OK;
-}
-
-static void skip_too_long(floe_totals_worker *w, size_t len) {
-    size_t shown = len < FLOE_BAD_EXCERPT_LEN ? len : FLOE_BAD_EXCERPT_LEN;
-    floe_parser_skip_line(&w->parser, FLOE_BAD_TOO_LONG, (floe_slice){w->text, (uint32_t)shown});
-}
-
-/* Handles text[0..text_len), of which text[fresh..text_len) was just decoded and the part
- * before it is an unfinished line carried from the previous step. end: no text follows.
- * cut: the text ends because of an error, so an unfinished last line is dropped. */
-static floe_status consume_text(floe_totals_worker *w, size_t fresh, bool end, bool cut) {
-    const size_t max_line = w->options.max_line;
-    size_t off = 0;
-    if (w->skipping) {
-        /* The too-long line was reported when it crossed the limit; drop the rest of it. */
-        const char *newline = memchr(w->text, '\n', w->text_len);
-        if (newline == NULL) {
-            w->text_len = 0;
-            return FLOE_OK;
-        }
-        off = (size_t)(newline - w->text) + 1;
-        w->skipping = false;
-    } else if (fresh > 0) {
-        const char *newline = memchr(w->text + fresh, '\n', w->text_len - fresh);
-        size_t line_len = newline != NULL ? (size_t)(newline - w->text) : w->text_len;
-        if (line_len > max_line) {
-            skip_too_long(w, line_len);
-            if (newline == NULL) {
-                w->skipping = true;
-                w->text_len = 0;
-                return FLOE_OK;
-            }
-            off = line_len + 1;
-        }
-    }
-
-    size_t parsed = off;
-    floe_status status = parse_lines(w, off, end && !cut, &parsed);
-    if (status != FLOE_OK) return status;
-    size_t rest = w->text_len - parsed;
-    if (rest == 0 || end) {
-        if (rest > 0) w->totals->cut_lines++;
-        w->text_len = 0;
-        return FLOE_OK;
-    }
-    if (rest > max_line) {
-        memmove(w->text, w->text + parsed, rest);
-        skip_too_long(w, rest);
-        w->skipping = true;
-        w->text_len = 0;
-        return FLOE_OK;
-    }
-    memmove(w->text, w->text + parsed, rest);
-    w->text_len = rest;
-    return FLOE_OK;
-}
-
-/* Makes room for at least one decode step after the carried line. */
-static floe_status reserve_text(floe_totals_worker *w) {
-    size_t need = w->text_len + w->options.decode_size;
-    if (need <= w->text_cap) return FLOE_OK;
-    size_t cap = w->text_cap * 2;
-    if (cap < need) cap = need;
-    char *grown = realloc(w->text, cap);
-    if (grown == NULL) return FLOE_ERR_NOMEM;
-    w->text = grown;
-    w->text_cap = cap;
-    return FLOE_OK;
-}
-
-static floe_status add_file_failure(floe_totals *totals, const char *path, int err, bool opened) {
-    if (list_reserve((void **)&totals->file_failures, totals->nfile_failures,
-                     sizeof(*totals->file_failures)) != FLOE_OK)
-        return FLOE_ERR_NOMEM;
-    char *copy = strdup(path);
-    if (copy == NULL) return FLOE_ERR_NOMEM;
-    totals->file_failures[totals->nfile_failures++] = (floe_file_failure){copy, err, opened};
-    return FLOE_OK;
-}
-
-static floe_status add_decode_failure(floe_totals *totals, const char *path,
-                                      const floe_decoder *dec, floe_status error) {
-    if (list_reserve((void **)&totals->decode_failures, totals->ndecode_failures,
-                     sizeof(*totals->decode_failures)) != FLOE_OK)
-        return FLOE_ERR_NOMEM;
-    char *copy = strdup(path);
-    if (copy == NULL) return FLOE_ERR_NOMEM;
-    totals->decode_failures[totals->ndecode_failures++] =
-        (floe_decode_failure){copy, floe_decoder_codec(dec), error, floe_decoder_error_offset(dec)};
-    return FLOE_OK;
 }
 
 /* read() into buf[0..n), retried on EINTR and repeated until at least `want` bytes came (the
@@ -338,97 +357,41 @@ static int read_chunk(int fd, uint8_t *buf, size_t n, size_t want, size_t *got, 
     }
 }
 
-static void add_parse_stats(floe_totals *totals, const floe_parse_stats *stats) {
-    totals->lines += stats->lines;
-    totals->records += stats->records;
-    totals->headers += stats->headers;
-    totals->blank_lines += stats->blank_lines;
-    totals->bad_lines += stats->bad_lines;
-    for (int r = 0; r < FLOE_BAD_REASON_COUNT; r++)
-        totals->bad_by_reason[r] += stats->bad_by_reason[r];
-}
-
-static floe_status add_fd(floe_totals_worker *w, int fd) {
-    floe_totals *totals = w->totals;
-    size_t in_len = 0;
-    bool in_eof = false;
-    int err =
-        read_chunk(fd, w->read_buf, w->options.read_size, FLOE_DECODE_MAGIC_LEN, &in_len, &in_eof);
-    if (err != 0) return add_file_failure(totals, w->path, err, true);
-    totals->compressed_bytes += in_len;
-
-    floe_decoder *dec = w->decoder;
-    floe_status status = floe_decoder_start(dec, w->read_buf, in_len);
-    if (status != FLOE_OK) return status;
-    totals->files_by_codec[floe_decoder_codec(dec)]++;
-
-    floe_parse_options parse_options = {w->options.mode, w->options.format, w->options.simd,
-                                        on_bad_line,     on_unknown_field,  w};
-    floe_parser_init(&w->parser, &parse_options);
-    w->text_len = 0;
-    w->skipping = false;
-    w->callback_status = FLOE_OK;
-
-    size_t in_off = 0;
-    for (;;) {
-        status = reserve_text(w);
-        if (status != FLOE_OK) break;
-        size_t fresh = w->text_len;
-        size_t out_cap = w->text_cap - fresh;
-        if (out_cap > w->options.decode_size) out_cap = w->options.decode_size;
-        size_t in_used = 0, out_written = 0;
-        bool finished = false;
-        floe_status decode_status =
-            floe_decoder_run(dec, w->read_buf + in_off, in_len - in_off, in_eof, &in_used,
-                             (uint8_t *)w->text + fresh, out_cap, &out_written, &finished);
-        in_off += in_used;
-        w->text_len += out_written;
-        totals->decoded_bytes += out_written;
-
-        bool failed = decode_status != FLOE_OK;
-        int read_err = 0;
-        if (!failed && !finished && in_off == in_len && !in_eof) {
-            /* Read before parsing so an error can mark the text as cut. */
-            in_off = 0;
-            read_err = read_chunk(fd, w->read_buf, w->options.read_size, 1, &in_len, &in_eof);
-            if (read_err != 0) in_len = 0;
-            totals->compressed_bytes += in_len;
-        }
-        bool end = failed || finished || read_err != 0;
-        if (out_written > 0 || end) {
-            status = consume_text(w, fresh, end, failed || read_err != 0);
-            if (status != FLOE_OK) break;
-        }
-        if (failed) {
-            if (decode_status == FLOE_ERR_NOMEM)
-                status = FLOE_ERR_NOMEM;
-            else
-                status = add_decode_failure(totals, w->path, dec, decode_status);
-            break;
-        }
-        if (read_err != 0) {
-            status = add_file_failure(totals, w->path, read_err, true);
-            break;
-        }
-        if (finished) break;
-    }
-    totals->members += floe_decoder_members(dec);
-    add_parse_stats(totals, &w->parser.stats);
-    return status;
-}
-
 floe_status floe_totals_add_file(floe_totals_worker *worker, const char *path,
                                  floe_totals *totals) {
-    totals->files++;
+    uint32_t file_index = (uint32_t)totals->files;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return add_file_failure(totals, path, errno, false);
+    if (fd < 0) {
+        totals->files++;
+        return floe_totals_note_file_failure(totals, path, file_index, errno, false);
+    }
     /* Whole files are read front to back once: let the kernel read ahead aggressively. */
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    worker->path = path;
-    worker->totals = totals;
-    floe_status status = add_fd(worker, fd);
-    worker->path = NULL;
-    worker->totals = NULL;
+    uint8_t *buf = worker->read_buf;
+    size_t n = worker->options.read_size;
+    size_t got = 0;
+    bool eof = false;
+    int err = read_chunk(fd, buf, n, FLOE_DECODE_MAGIC_LEN, &got, &eof);
+    if (err != 0) {
+        close(fd);
+        totals->files++;
+        return floe_totals_note_file_failure(totals, path, file_index, err, true);
+    }
+    floe_status status = floe_stream_begin(worker->stream, path, file_index, totals, buf, got);
+    while (status == FLOE_OK) {
+        /* Look one read ahead, so the decoder learns "last" with the file's final bytes. */
+        if (eof) {
+            status = floe_stream_feed(worker->stream, buf, got, true);
+            break;
+        }
+        status = floe_stream_feed(worker->stream, buf, got, false);
+        if (status != FLOE_OK) break;
+        err = read_chunk(fd, buf, n, 1, &got, &eof);
+        if (err != 0) {
+            status = floe_stream_cut(worker->stream, err);
+            break;
+        }
+    }
     close(fd);
     return status;
 }

@@ -1,20 +1,15 @@
-/* floe_totals.h: the single-threaded "read a file -> decode -> parse -> add up" loop behind
- * `floe totals`, and the totals it fills.
+/* floe_totals.h: a run's input totals (files, bytes, records per action and log status, bad
+ * lines with their places, decode and file failures), how partial totals merge, and the
+ * single-threaded "read() a file -> floe_stream" loop behind `floe totals`.
  *
- * A worker owns everything one file needs: a read buffer, the decoder, a line buffer and a
- * batch. Per file it reads with plain read() (the io_uring reader replaces this later), feeds
- * the decoder, and hands decoded text to the parser, keeping the unfinished last line in
- * front of the next decoded chunk. A line longer than max_line is reported as
- * FLOE_BAD_TOO_LONG and skipped up to its newline, whatever the chunking, so results do not
- * depend on buffer sizes.
+ * Every place recorded (a bad line, a failure, an unknown field) carries the index of its file
+ * in the run's processing order. Workers each fill their own floe_totals; floe_totals_merge
+ * combines them and sorts the places by (file index, line), so the merged totals, and the
+ * "first N bad lines" kept, are the same whichever worker read which file.
  *
  * Problems with one file never stop the run: an unreadable file, a decode error or bad lines
- * are recorded in the totals and the next file goes on. Records decoded before a decode error
- * count; the unfinished line the error cut off is dropped (not parsed, not counted as bad),
- * because a cut line can still look like a valid but wrong record.
- *
- * Memory per worker: read_size + decode_size + at most max_line + the batch; independent of
- * the file sizes. Not thread-safe: one worker and one floe_totals per thread. */
+ * are recorded in the totals and the next file goes on (see floe_stream.h for what a decode
+ * error keeps). Not thread-safe: one floe_totals per thread until they are merged. */
 #ifndef FLOE_TOTALS_H
 #define FLOE_TOTALS_H
 
@@ -50,6 +45,7 @@ typedef struct floe_action_totals {
 /* One skipped line, kept for the report. */
 typedef struct floe_bad_place {
     char *file; /* owned */
+    uint32_t file_index;
     uint64_t line_no;
     floe_bad_reason reason;
     int column;       /* 0-based, or -1 */
@@ -67,12 +63,14 @@ typedef struct floe_bad_place {
 typedef struct floe_unknown_notice {
     char *name; /* owned */
     char *file; /* owned: where it was seen first */
+    uint32_t file_index;
     uint64_t line_no;
 } floe_unknown_notice;
 
 /* A file whose compressed data failed; the records before the failure were counted. */
 typedef struct floe_decode_failure {
     char *file; /* owned */
+    uint32_t file_index;
     floe_codec codec;
     floe_status status; /* FLOE_ERR_CORRUPT, FLOE_ERR_TRUNCATED, FLOE_ERR_UNSUPPORTED */
     uint64_t offset;    /* in the compressed file; see floe_decoder_error_offset */
@@ -80,7 +78,8 @@ typedef struct floe_decode_failure {
 
 /* A file that could not be opened or read to its end. */
 typedef struct floe_file_failure {
-    char *file;  /* owned */
+    char *file; /* owned */
+    uint32_t file_index;
     int err;     /* errno */
     bool opened; /* false: open() failed; true: a read() failed part way */
 } floe_file_failure;
@@ -121,6 +120,25 @@ void floe_totals_free(floe_totals *totals);
 
 /* Adds one parsed batch (counts per action and log-status). */
 void floe_totals_add_batch(floe_totals *totals, const floe_batch *batch);
+/* Adds a finished file's parser counts (lines, records, headers, blank and bad lines). */
+void floe_totals_add_parse_stats(floe_totals *totals, const floe_parse_stats *stats);
+
+/* Record a place. Each returns FLOE_OK or FLOE_ERR_NOMEM; paths and names are copied. A bad
+ * line is kept only while fewer than keep_bad_lines are; an unknown name only once. */
+floe_status floe_totals_note_bad_line(floe_totals *totals, const char *path, uint32_t file_index,
+                                      const floe_bad_line *bad);
+floe_status floe_totals_note_unknown(floe_totals *totals, floe_slice name, const char *path,
+                                     uint32_t file_index, uint64_t line_no);
+floe_status floe_totals_note_decode_failure(floe_totals *totals, const char *path,
+                                            uint32_t file_index, floe_codec codec,
+                                            floe_status error, uint64_t offset);
+floe_status floe_totals_note_file_failure(floe_totals *totals, const char *path,
+                                          uint32_t file_index, int err, bool opened);
+
+/* Adds `from` into `into` and empties `from` (its places move). Places end sorted by file
+ * index and line; bad lines are cut to into->keep_bad_lines, unknown names kept once each
+ * (their first place). Returns FLOE_OK or FLOE_ERR_NOMEM. */
+floe_status floe_totals_merge(floe_totals *into, floe_totals *from);
 
 typedef struct floe_totals_worker floe_totals_worker;
 
