@@ -19,7 +19,7 @@ static bool read_prefix(const char *word, size_t len, size_t *i, unsigned max, u
 floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t window_seconds,
                                 floe_key_spec *out) {
     memset(out, 0, sizeof(*out));
-    if (window_seconds <= 0) return FLOE_ERR_INVALID;
+    if (window_seconds < 0) return FLOE_ERR_INVALID;
     out->window_seconds = window_seconds;
     uint64_t seen = 0;
     size_t pos = 0;
@@ -276,6 +276,11 @@ static bool encode_part(key_buf *k, const floe_key_part *part, const floe_batch 
 }
 
 floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
+    return floe_agg_add_rows(agg, batch, NULL, batch->count);
+}
+
+floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
+                              uint32_t nrows) {
     const floe_key_spec *spec = &agg->spec;
     const int64_t *start =
         floe_batch_has(batch, FLOE_F_START) ? floe_batch_time(batch, FLOE_F_START) : NULL;
@@ -288,10 +293,12 @@ floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
     const uint8_t *action =
         floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
     key_buf *k = &agg->scratch;
-    for (uint32_t row = 0; row < batch->count; row++) {
+    for (uint32_t r = 0; r < nrows; r++) {
+        uint32_t row = rows != NULL ? rows[r] : r;
         bool has_start = start != NULL && !floe_batch_is_null(batch, FLOE_F_START, row);
         bool has_end = end != NULL && !floe_batch_is_null(batch, FLOE_F_END, row);
-        int64_t window = has_start ? start[row] - start[row] % spec->window_seconds : 0;
+        int64_t window =
+            has_start && spec->window_seconds > 0 ? start[row] - start[row] % spec->window_seconds : 0;
         k->len = 0;
         if (!key_reserve(k, WINDOW_BYTES)) return FLOE_ERR_NOMEM;
         put_be(k, (uint64_t)window, WINDOW_BYTES);
@@ -419,4 +426,48 @@ bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsign
         }
         return true;
     }
+}
+
+/* ---- top N ---------------------------------------------------------------------------------- */
+
+static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
+    switch (order) {
+    case FLOE_AGG_ORDER_FLOWS:
+        return g->m.flows;
+    case FLOE_AGG_ORDER_PACKETS:
+        return g->m.packets;
+    case FLOE_AGG_ORDER_BYTES:
+        return g->m.bytes;
+    }
+    return 0;
+}
+
+static int compare_top(const void *a, const void *b, void *ctx) {
+    const floe_agg_group *x = a, *y = b;
+    floe_agg_order order = *(const floe_agg_order *)ctx;
+    uint64_t vx = order_value(x, order), vy = order_value(y, order);
+    if (vx != vy) return vx > vy ? -1 : 1;
+    return compare_groups(a, b);
+}
+
+floe_status floe_agg_top(floe_agg *agg, floe_agg_order order, size_t n, floe_agg_group **groups,
+                         size_t *count) {
+    *groups = NULL;
+    *count = 0;
+    const floe_agg_group *all;
+    size_t total;
+    floe_status status = floe_agg_sorted(agg, &all, &total);
+    if (status != FLOE_OK) return status;
+    if (total == 0) return FLOE_OK;
+    floe_agg_group *copy = malloc(total * sizeof(*copy));
+    if (copy == NULL) return FLOE_ERR_NOMEM;
+    memcpy(copy, all, total * sizeof(*copy));
+    qsort_r(copy, total, sizeof(*copy), compare_top, &order);
+    *groups = copy;
+    *count = n < total ? n : total;
+    return FLOE_OK;
+}
+
+const floe_key_spec *floe_agg_spec(const floe_agg *agg) {
+    return &agg->spec;
 }

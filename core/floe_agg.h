@@ -34,13 +34,13 @@ typedef struct floe_key_part {
 typedef struct floe_key_spec {
     uint8_t nparts;
     floe_key_part parts[FLOE_KEY_MAX_PARTS];
-    int64_t window_seconds; /* > 0; windows start at multiples of it */
+    int64_t window_seconds; /* windows start at multiples of it; 0: one window, start 0 */
 } floe_key_spec;
 
 /* Parses a field list: names separated by commas or spaces; an address field may carry a
  * prefix, "srcaddr/24" (IPv4; IPv6 values stay whole) or "srcaddr/24/64" (IPv4 and IPv6).
  * A field named twice, an unknown name, a prefix on a non-address field or out of range are
- * FLOE_ERR_FORMAT. window_seconds must be positive. */
+ * FLOE_ERR_FORMAT. window_seconds must not be negative (FLOE_ERR_INVALID). */
 floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t window_seconds,
                                 floe_key_spec *out);
 
@@ -71,12 +71,30 @@ void floe_agg_free(floe_agg *agg);
 
 /* Adds every row of the batch. A key field absent from the batch's format counts as null. */
 floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch);
+/* Adds the rows listed in rows[0..nrows) (indexes into the batch, as floe_filter_select
+ * gives them); rows NULL means rows 0..nrows-1. */
+floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
+                              uint32_t nrows);
 /* Adds every group of `from` (same key spec) into `into`. */
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
 
 size_t floe_agg_count(const floe_agg *agg);
+const floe_key_spec *floe_agg_spec(const floe_agg *agg);
 /* The groups in the canonical order, as an array valid until the table next changes. */
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count);
+
+/* What floe_agg_top ranks by. Values are pinned. */
+typedef enum floe_agg_order {
+    FLOE_AGG_ORDER_FLOWS = 0,
+    FLOE_AGG_ORDER_PACKETS = 1,
+    FLOE_AGG_ORDER_BYTES = 2
+} floe_agg_order;
+
+/* The n groups with the largest measure, largest first, ties in the canonical order (so the
+ * result is the same whatever the merge order). *groups is a new array the caller frees;
+ * *count = min(n, groups in the table). */
+floe_status floe_agg_top(floe_agg *agg, floe_agg_order order, size_t n, floe_agg_group **groups,
+                         size_t *count);
 
 /* One key part's value in a group's key, as the batch would hold it: `value` receives a
  * uint8_t / uint16_t / uint64_t / int64_t / floe_addr (masked) / floe_slice according to the

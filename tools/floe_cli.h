@@ -15,5 +15,32 @@ enum {
 #endif
 
 int floe_cli_totals(int argc, char **argv);
+int floe_cli_analyze(int argc, char **argv);
+
+/* ---- the end-of-run summary (floe_cli_summary.c) ---- */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "floe_totals.h"
+#include "floe_walk.h"
+
+/* What a run adds to the totals in its JSON summary; NULL leaves these keys out. */
+typedef struct floe_cli_run_info {
+    unsigned threads;
+    const char *io;        /* "uring" or "pread" */
+    uint64_t records_kept; /* after filters */
+    uint64_t groups;       /* rows of the aggregate table */
+} floe_cli_run_info;
+
+/* Lines, files and archives skipped: what --strict turns into a failure. */
+uint64_t floe_cli_skipped_count(const floe_totals *t, const floe_walk_result *walk);
+void floe_cli_summary_text(FILE *out, const floe_totals *t, const floe_walk_result *walk,
+                           double seconds);
+void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_result *walk,
+                           double seconds, const floe_cli_run_info *run);
+/* Machine names of the bad-line reasons, index = floe_bad_reason ("field_count", ...). */
+extern const char *const floe_cli_reason_keys[];
 
 #endif

@@ -221,7 +221,7 @@ typedef struct floe_gen_account {
 typedef struct floe_gen_opts {
     const char *out_dir;
     const char *truth_path, *intel_path; /* resolved, never NULL after option parsing */
-    char *owned_paths[2];                 /* the defaults built from -o, freed at exit */
+    char *owned_paths[2];                /* the defaults built from -o, freed at exit */
     const char *org_id;                  /* NULL when none */
     uint64_t seed;
     uint64_t size_bytes; /* target text bytes, 0 when records_target is set */

@@ -9,6 +9,8 @@ static void print_usage(FILE *out) {
           "       floe --help | --version\n"
           "\n"
           "commands:\n"
+          "  analyze  read flow-log trees and aggregate them by time window and key (flows,\n"
+          "           packets, bytes, accepted/rejected, first/last seen) to CSV or JSON Lines\n"
           "  totals   read flow-log files (gzip, zstd or plain; directories recursively) and\n"
           "           print record, packet and byte totals, bad lines and decode errors\n"
           "\n"
@@ -34,6 +36,7 @@ int main(int argc, char **argv) {
         return FLOE_EXIT_OK;
     }
     if (strcmp(command, "totals") == 0) return floe_cli_totals(argc - 1, argv + 1);
+    if (strcmp(command, "analyze") == 0) return floe_cli_analyze(argc - 1, argv + 1);
     fprintf(stderr, "floe: unknown command '%s'\n", command);
     print_usage(stderr);
     return FLOE_EXIT_USAGE;

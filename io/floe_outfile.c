@@ -1,0 +1,81 @@
+#include "floe_outfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
+    memset(out, 0, sizeof(*out));
+    *err = 0;
+    if (strcmp(path, "-") == 0) {
+        out->fp = stdout;
+        return FLOE_OK;
+    }
+    /* "dir/name" -> "dir/.name.tmp-XXXXXX": hidden, so a walk over the directory skips it. */
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+    size_t len = strlen(path);
+    out->final_path = strdup(path);
+    out->tmp_path = malloc(len + 16);
+    if (out->final_path == NULL || out->tmp_path == NULL) {
+        floe_outfile_abort(out);
+        return FLOE_ERR_NOMEM;
+    }
+    memcpy(out->tmp_path, path, dir_len);
+    snprintf(out->tmp_path + dir_len, len - dir_len + 16, ".%s.tmp-XXXXXX", path + dir_len);
+    int fd = mkstemp(out->tmp_path);
+    if (fd < 0) {
+        *err = errno;
+        free(out->tmp_path);
+        out->tmp_path = NULL;
+        floe_outfile_abort(out);
+        return FLOE_ERR_IO;
+    }
+    /* mkstemp makes the file 0600; outputs are ordinary files, readable as umask allows. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    out->fp = fdopen(fd, "w");
+    if (out->fp == NULL) {
+        *err = errno;
+        close(fd);
+        floe_outfile_abort(out);
+        return FLOE_ERR_IO;
+    }
+    return FLOE_OK;
+}
+
+floe_status floe_outfile_commit(floe_outfile *file, int *err) {
+    *err = 0;
+    if (file->final_path == NULL) {
+        if (fflush(file->fp) != 0 || ferror(file->fp)) *err = errno != 0 ? errno : EIO;
+        file->fp = NULL;
+        return *err != 0 ? FLOE_ERR_IO : FLOE_OK;
+    }
+    bool ok = fflush(file->fp) == 0 && !ferror(file->fp) && fsync(fileno(file->fp)) == 0;
+    if (!ok) *err = errno != 0 ? errno : EIO;
+    if (fclose(file->fp) != 0 && ok) {
+        ok = false;
+        *err = errno;
+    }
+    file->fp = NULL;
+    if (ok && rename(file->tmp_path, file->final_path) != 0) {
+        ok = false;
+        *err = errno;
+    }
+    if (!ok) unlink(file->tmp_path);
+    free(file->tmp_path);
+    free(file->final_path);
+    file->tmp_path = file->final_path = NULL;
+    return ok ? FLOE_OK : FLOE_ERR_IO;
+}
+
+void floe_outfile_abort(floe_outfile *file) {
+    if (file->fp != NULL && file->fp != stdout) fclose(file->fp);
+    if (file->tmp_path != NULL) unlink(file->tmp_path);
+    free(file->tmp_path);
+    free(file->final_path);
+    memset(file, 0, sizeof(*file));
+}

@@ -1,0 +1,504 @@
+/* floe analyze: reads flow-log trees with the pipeline (io/floe_pipeline.h), aggregates the
+ * records by time window and key, and writes the table as CSV or JSON Lines. This file turns
+ * arguments into options and results into what the user sees; the work is in io/ and core/. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "floe_cli.h"
+#include "floe_outfile.h"
+#include "floe_pipeline.h"
+#include "floe_table_out.h"
+#include "floe_walk.h"
+
+#define DEFAULT_KEY    "srcaddr,dstaddr,dstport,protocol,action"
+#define DEFAULT_WINDOW "10m"
+
+typedef struct analyze_args {
+    const char *window;
+    const char *by;
+    const char *action;
+    const char *log_status;
+    const char *output;
+    const char *output_format;
+    const char *order_by;
+    const char *stats;
+    const char *format_text;
+    const char *io;
+    long top; /* 0: all groups */
+    long threads;
+    bool cloudwatch;
+    bool strict;
+    bool include_hidden;
+    bool quiet;
+    int progress; /* -1 auto (stderr is a TTY), 0 off, 1 on */
+} analyze_args;
+
+static void print_usage(FILE *out) {
+    fputs("usage: floe analyze [OPTIONS] PATH...\n"
+          "\n"
+          "Reads every flow-log file under the PATHs (directories recursively, sorted by path;\n"
+          "gzip, zstd or plain text by magic bytes; '-' is standard input), groups the records\n"
+          "by time window and key, and writes one row per group: flows, packets, bytes,\n"
+          "accepted, rejected, first_seen, last_seen.\n"
+          "\n"
+          "grouping:\n"
+          "  -w, --window W      1m, 5m, 10m, 1h, 1d (or any Ns/Nm/Nh/Nd), or 'all' for no\n"
+          "                      window; UTC-aligned, a flow counts whole in the window of its\n"
+          "                      start (default " DEFAULT_WINDOW ")\n"
+          "  -b, --by FIELDS     key fields, comma-separated; addresses take a prefix like\n"
+          "                      nfdump's -A: srcaddr/24 (IPv4) or srcaddr/24/64 (IPv4/IPv6)\n"
+          "                      (default " DEFAULT_KEY ")\n"
+          "  --action A          accept, reject or all (default all)\n"
+          "  --log-status S      ok, nodata, skipdata (comma-separated) or all (default all)\n"
+          "  --top N             only the N groups with the largest --order-by measure\n"
+          "  --order-by M        flows, packets or bytes (default bytes; with --top)\n"
+          "\n"
+          "output:\n"
+          "  -o, --output FILE   .csv or .jsonl by extension; '-' is CSV on standard output\n"
+          "                      (the default). Written to a temporary name, then renamed.\n"
+          "  --output-format F   csv or jsonl, whatever the extension\n"
+          "  --stats FILE        also write the run summary as JSON\n"
+          "  -q, --quiet         no progress line and no summary on standard error\n"
+          "  --progress, --no-progress   progress line on standard error (default: on a TTY)\n"
+          "\n"
+          "input:\n"
+          "  --cloudwatch        lines are CloudWatch Logs exports: '<ISO-8601 time> <record>'\n"
+          "  --format \"FIELDS\"   field list for files without a header line (and for\n"
+          "                      --cloudwatch); default: the version 2 format\n"
+          "  --include-hidden    also read dot-files inside directories\n"
+          "  --strict            exit 1 when any line, file or compressed data was skipped\n"
+          "  -t, --threads N     worker threads (default: one per core)\n"
+          "  --io uring|pread    how files are read (default: io_uring, or pread where the\n"
+          "                      kernel refuses io_uring)\n"
+          "  -h, --help          this help\n"
+          "\n"
+          "exit status: 0 done (skipped lines and files are reported, not fatal); 1 with\n"
+          "--strict when anything was skipped, when no input file was found, or when the run\n"
+          "could not go on; 2 usage error.\n",
+          out);
+}
+
+/* "10m" -> 600. Returns false when not a duration. */
+static bool parse_window(const char *text, int64_t *seconds) {
+    if (strcmp(text, "all") == 0 || strcmp(text, "none") == 0) {
+        *seconds = 0;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || n <= 0 || n > 366LL * 86400) return false;
+    int64_t unit;
+    if (strcmp(end, "s") == 0)
+        unit = 1;
+    else if (strcmp(end, "m") == 0)
+        unit = 60;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400;
+    else
+        return false;
+    *seconds = n * unit;
+    return *seconds <= 366LL * 86400;
+}
+
+static bool parse_count(const char *text, long max, long *out) {
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != 0 || n < 1 || n > max) return false;
+    *out = n;
+    return true;
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("floe analyze: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return FLOE_EXIT_USAGE;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, analyze_args *args) {
+    enum {
+        OPT_ACTION = 256,
+        OPT_LOG_STATUS,
+        OPT_TOP,
+        OPT_ORDER_BY,
+        OPT_OUTPUT_FORMAT,
+        OPT_STATS,
+        OPT_PROGRESS,
+        OPT_NO_PROGRESS,
+        OPT_CLOUDWATCH,
+        OPT_FORMAT,
+        OPT_HIDDEN,
+        OPT_STRICT,
+        OPT_IO,
+    };
+    static const struct option long_options[] = {
+        {"window", required_argument, NULL, 'w'},
+        {"by", required_argument, NULL, 'b'},
+        {"action", required_argument, NULL, OPT_ACTION},
+        {"log-status", required_argument, NULL, OPT_LOG_STATUS},
+        {"top", required_argument, NULL, OPT_TOP},
+        {"order-by", required_argument, NULL, OPT_ORDER_BY},
+        {"output", required_argument, NULL, 'o'},
+        {"output-format", required_argument, NULL, OPT_OUTPUT_FORMAT},
+        {"stats", required_argument, NULL, OPT_STATS},
+        {"quiet", no_argument, NULL, 'q'},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"cloudwatch", no_argument, NULL, OPT_CLOUDWATCH},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"include-hidden", no_argument, NULL, OPT_HIDDEN},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"threads", required_argument, NULL, 't'},
+        {"io", required_argument, NULL, OPT_IO},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(args, 0, sizeof(*args));
+    args->window = DEFAULT_WINDOW;
+    args->by = DEFAULT_KEY;
+    args->progress = -1;
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int option = getopt_long(argc, argv, ":w:b:o:qt:h", long_options, NULL);
+        if (option == -1) break;
+        switch (option) {
+        case 'w':
+            args->window = optarg;
+            break;
+        case 'b':
+            args->by = optarg;
+            break;
+        case OPT_ACTION:
+            args->action = optarg;
+            break;
+        case OPT_LOG_STATUS:
+            args->log_status = optarg;
+            break;
+        case OPT_TOP:
+            if (!parse_count(optarg, 1L << 40, &args->top))
+                return usage_error("--top: not a positive count: '%s'", optarg);
+            break;
+        case OPT_ORDER_BY:
+            args->order_by = optarg;
+            break;
+        case 'o':
+            args->output = optarg;
+            break;
+        case OPT_OUTPUT_FORMAT:
+            args->output_format = optarg;
+            break;
+        case OPT_STATS:
+            args->stats = optarg;
+            break;
+        case 'q':
+            args->quiet = true;
+            break;
+        case OPT_PROGRESS:
+            args->progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            args->progress = 0;
+            break;
+        case OPT_CLOUDWATCH:
+            args->cloudwatch = true;
+            break;
+        case OPT_FORMAT:
+            args->format_text = optarg;
+            break;
+        case OPT_HIDDEN:
+            args->include_hidden = true;
+            break;
+        case OPT_STRICT:
+            args->strict = true;
+            break;
+        case 't':
+            if (!parse_count(optarg, 1024, &args->threads))
+                return usage_error("--threads: not a count from 1 to 1024: '%s'", optarg);
+            break;
+        case OPT_IO:
+            args->io = optarg;
+            break;
+        case 'h':
+            print_usage(stdout);
+            return FLOE_EXIT_OK;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt != 0)
+                fprintf(stderr, "floe analyze: bad option '-%c'\n", optopt);
+            else
+                fprintf(stderr, "floe analyze: bad option '%s'\n", argv[optind - 1]);
+            print_usage(stderr);
+            return FLOE_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fputs("floe analyze: no PATH given\n", stderr);
+        print_usage(stderr);
+        return FLOE_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The table format for -o / --output-format. Returns false (after a message) when unknown. */
+static bool choose_table_format(const analyze_args *args, floe_table_format *format) {
+    const char *name = args->output_format;
+    if (name == NULL) {
+        const char *out = args->output != NULL ? args->output : "-";
+        if (strcmp(out, "-") == 0 || ends_with(out, ".csv"))
+            name = "csv";
+        else if (ends_with(out, ".jsonl") || ends_with(out, ".ndjson"))
+            name = "jsonl";
+        else if (ends_with(out, ".parquet")) {
+            fputs("floe analyze: Parquet output is not built yet; use .csv or .jsonl\n", stderr);
+            return false;
+        } else {
+            fprintf(stderr,
+                    "floe analyze: -o %s: cannot tell the format from the name; end it in .csv "
+                    "or .jsonl, or give --output-format\n",
+                    out);
+            return false;
+        }
+    }
+    if (strcmp(name, "csv") == 0)
+        *format = FLOE_TABLE_CSV;
+    else if (strcmp(name, "jsonl") == 0)
+        *format = FLOE_TABLE_JSONL;
+    else {
+        fprintf(stderr, "floe analyze: --output-format: csv or jsonl, not '%s'\n", name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+static void show_progress(void *ctx, const floe_progress *p) {
+    (void)ctx;
+    double mb = (double)p->bytes_read / 1e6;
+    double rate = p->seconds > 0 ? mb / p->seconds : 0;
+    char eta[32] = "?";
+    if (rate > 0 && p->bytes_total >= p->bytes_read) {
+        double left = ((double)(p->bytes_total - p->bytes_read) / 1e6) / rate;
+        snprintf(eta, sizeof(eta), "%d:%02d", (int)left / 60, (int)left % 60);
+    }
+    /* Compressed MB: what the disk delivers; the summary gives the decoded rate. */
+    fprintf(stderr, "\r\033[Kfiles %" PRIu64 "/%" PRIu64 "  %.1f MB read  %.1f MB/s  ETA %s",
+            p->files_done, p->files_total, mb, rate, eta);
+    fflush(stderr);
+}
+
+/* ---- the command ------------------------------------------------------------------------------
+ */
+
+/* Writes the table to args->output (temporary name, then rename). Returns an exit code. */
+static int write_table(const analyze_args *args, floe_table_format format, floe_agg *agg) {
+    floe_agg_group *top = NULL;
+    const floe_agg_group *groups = NULL;
+    size_t count = 0;
+    floe_status status;
+    if (args->top > 0) {
+        floe_agg_order order = FLOE_AGG_ORDER_BYTES;
+        if (args->order_by != NULL && strcmp(args->order_by, "flows") == 0)
+            order = FLOE_AGG_ORDER_FLOWS;
+        else if (args->order_by != NULL && strcmp(args->order_by, "packets") == 0)
+            order = FLOE_AGG_ORDER_PACKETS;
+        status = floe_agg_top(agg, order, (size_t)args->top, &top, &count);
+        groups = top;
+    } else {
+        status = floe_agg_sorted(agg, &groups, &count);
+    }
+    if (status != FLOE_OK) {
+        fprintf(stderr, "floe analyze: %s\n", floe_status_str(status));
+        return FLOE_EXIT_SKIPPED;
+    }
+    const char *path = args->output != NULL ? args->output : "-";
+    floe_outfile out;
+    int err = 0;
+    status = floe_outfile_open(path, &out, &err);
+    if (status == FLOE_OK) {
+        status = floe_table_write(out.fp, format, agg, groups, count);
+        if (status == FLOE_ERR_IO) err = errno;
+        if (status == FLOE_OK)
+            status = floe_outfile_commit(&out, &err);
+        else
+            floe_outfile_abort(&out);
+    }
+    free(top);
+    if (status != FLOE_OK) {
+        fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
+                err != 0 ? strerror(err) : floe_status_str(status));
+        return FLOE_EXIT_SKIPPED;
+    }
+    return FLOE_EXIT_OK;
+}
+
+static int write_stats(const char *path, const floe_pipeline_result *result,
+                       const floe_walk_result *walk) {
+    floe_outfile out;
+    int err = 0;
+    floe_status status = floe_outfile_open(path, &out, &err);
+    if (status == FLOE_OK) {
+        floe_cli_run_info run = {result->threads, floe_io_kind_name(result->io),
+                                 result->records_kept,
+                                 result->agg != NULL ? floe_agg_count(result->agg) : 0};
+        floe_cli_summary_json(out.fp, &result->totals, walk, result->seconds, &run);
+        status = floe_outfile_commit(&out, &err);
+    }
+    if (status != FLOE_OK) {
+        fprintf(stderr, "floe analyze: writing %s: %s\n", path,
+                err != 0 ? strerror(err) : floe_status_str(status));
+        return FLOE_EXIT_SKIPPED;
+    }
+    return FLOE_EXIT_OK;
+}
+
+/* Inputs in processing order: "-" (standard input) first, then the walked files by path. */
+static floe_input *make_inputs(int npaths, char **paths, const floe_walk_result *walk,
+                               size_t *ninputs) {
+    size_t n = walk->nfiles;
+    for (int i = 0; i < npaths; i++)
+        n += strcmp(paths[i], "-") == 0;
+    floe_input *inputs = calloc(n > 0 ? n : 1, sizeof(*inputs));
+    if (inputs == NULL) return NULL;
+    size_t k = 0;
+    for (int i = 0; i < npaths; i++)
+        if (strcmp(paths[i], "-") == 0) inputs[k++] = (floe_input){"-", 0};
+    for (size_t i = 0; i < walk->nfiles; i++)
+        inputs[k++] = (floe_input){walk->files[i].path, walk->files[i].size};
+    *ninputs = k;
+    return inputs;
+}
+
+int floe_cli_analyze(int argc, char **argv) {
+    analyze_args args;
+    int exit_code = parse_args(argc, argv, &args);
+    if (exit_code >= 0) return exit_code;
+
+    floe_pipeline_options options;
+    floe_pipeline_options_default(&options);
+    options.threads = (unsigned)args.threads;
+    options.stream.mode = args.cloudwatch ? FLOE_LINES_CLOUDWATCH : FLOE_LINES_S3;
+    floe_format format;
+    if (args.format_text != NULL) {
+        if (floe_format_parse(args.format_text, strlen(args.format_text), &format) != FLOE_OK)
+            return usage_error("--format: not a field list (empty, a field named twice, or too "
+                               "many names): '%s'",
+                               args.format_text);
+        options.stream.format = &format;
+    }
+    if (args.io != NULL) {
+        if (strcmp(args.io, "uring") == 0)
+            options.io = FLOE_IO_URING;
+        else if (strcmp(args.io, "pread") == 0)
+            options.io = FLOE_IO_PREAD;
+        else if (strcmp(args.io, "auto") == 0)
+            options.io = FLOE_IO_AUTO;
+        else
+            return usage_error("--io: uring, pread or auto, not '%s'", args.io);
+    }
+    int64_t window = 0;
+    if (!parse_window(args.window, &window))
+        return usage_error("--window: not a duration like 1m, 5m, 10m, 1h, 1d or 'all': '%s'",
+                           args.window);
+    floe_key_spec key;
+    if (floe_key_spec_parse(args.by, strlen(args.by), window, &key) != FLOE_OK)
+        return usage_error("--by: not a list of known fields (each once, prefixes only on "
+                           "addresses, e.g. srcaddr/24,dstport): '%s'",
+                           args.by);
+    options.key = &key;
+    if (args.action != NULL && floe_filter_parse_action(args.action, &options.filter) != FLOE_OK)
+        return usage_error("--action: accept, reject or all, not '%s'", args.action);
+    if (args.log_status != NULL &&
+        floe_filter_parse_log_status(args.log_status, &options.filter) != FLOE_OK)
+        return usage_error("--log-status: ok, nodata, skipdata or all, not '%s'", args.log_status);
+    if (args.order_by != NULL && strcmp(args.order_by, "flows") != 0 &&
+        strcmp(args.order_by, "packets") != 0 && strcmp(args.order_by, "bytes") != 0)
+        return usage_error("--order-by: flows, packets or bytes, not '%s'", args.order_by);
+    floe_table_format table_format;
+    if (!choose_table_format(&args, &table_format)) return FLOE_EXIT_USAGE;
+    bool show = !args.quiet && (args.progress == 1 || (args.progress == -1 && isatty(2)));
+    if (show) {
+        options.on_progress = show_progress;
+        options.progress_ms = 250;
+    }
+
+    floe_walk_options walk_options = {args.include_hidden};
+    floe_walk_result walk;
+    floe_input *inputs = NULL;
+    size_t ninputs = 0;
+    /* "-" is not a path to walk. */
+    char **paths = argv + optind;
+    int npaths = argc - optind;
+    char **walk_paths = calloc((size_t)npaths, sizeof(char *));
+    size_t nwalk = 0;
+    for (int i = 0; walk_paths != NULL && i < npaths; i++)
+        if (strcmp(paths[i], "-") != 0) walk_paths[nwalk++] = paths[i];
+    floe_status status = walk_paths == NULL ? FLOE_ERR_NOMEM
+                                            : floe_walk((const char *const *)walk_paths, nwalk,
+                                                        &walk_options, &walk);
+    if (status == FLOE_OK) {
+        inputs = make_inputs(npaths, paths, &walk, &ninputs);
+        if (inputs == NULL) status = FLOE_ERR_NOMEM;
+    }
+    floe_pipeline_result result;
+    memset(&result, 0, sizeof(result));
+    if (status == FLOE_OK) status = floe_pipeline_run(inputs, ninputs, &options, &result);
+    if (show) fputs("\r\033[K", stderr);
+
+    if (status != FLOE_OK) {
+        if (status == FLOE_ERR_UNSUPPORTED)
+            fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
+        else
+            fprintf(stderr, "floe analyze: %s\n", floe_status_str(status));
+        exit_code = FLOE_EXIT_SKIPPED;
+    } else {
+        if (result.io_fallback_errno != 0 && !args.quiet)
+            fprintf(stderr, "floe analyze: io_uring unavailable (%s); reading with pread\n",
+                    strerror(result.io_fallback_errno));
+        exit_code = write_table(&args, table_format, result.agg);
+        if (args.stats != NULL) {
+            int stats_code = write_stats(args.stats, &result, &walk);
+            if (exit_code == FLOE_EXIT_OK) exit_code = stats_code;
+        }
+        if (!args.quiet) {
+            floe_cli_summary_text(stderr, &result.totals, &walk, result.seconds);
+            fprintf(stderr,
+                    "groups        %zu (%" PRIu64 " records after filters, %u threads, %s)\n",
+                    floe_agg_count(result.agg), result.records_kept, result.threads,
+                    floe_io_kind_name(result.io));
+        }
+        if (exit_code == FLOE_EXIT_OK && args.strict &&
+            floe_cli_skipped_count(&result.totals, &walk) > 0)
+            exit_code = FLOE_EXIT_SKIPPED;
+        if (ninputs == 0) {
+            fputs("floe analyze: no input files found\n", stderr);
+            exit_code = FLOE_EXIT_SKIPPED;
+        }
+    }
+    floe_pipeline_result_free(&result);
+    free(inputs);
+    free(walk_paths);
+    if (walk_paths != NULL) floe_walk_result_free(&walk);
+    return exit_code;
+}
