@@ -248,13 +248,62 @@ static void test_key_spec_errors(void **state) {
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (floe_key_spec_parse(bad[i], strlen(bad[i]), 60, &spec) == FLOE_OK)
             fail_msg("accepted key '%s'", bad[i]);
-    assert_int_equal(floe_key_spec_parse("srcaddr", 7, 0, &spec), FLOE_ERR_INVALID);
+    assert_int_equal(floe_key_spec_parse("srcaddr", 7, -1, &spec), FLOE_ERR_INVALID);
     assert_int_equal(floe_key_spec_parse("srcaddr/24 , dstaddr/16/48 dstport", 34, 60, &spec),
                      FLOE_OK);
     assert_int_equal(spec.nparts, 3);
     assert_int_equal(spec.parts[0].v4_prefix, 24);
     assert_int_equal(spec.parts[0].v6_prefix, 128);
     assert_int_equal(spec.parts[1].v6_prefix, 48);
+}
+
+static void test_window_zero_puts_every_record_in_one_window(void **state) {
+    (void)state;
+    static char text[4096];
+    snprintf(text, sizeof(text), "%s%s", header,
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40000 443 6 10 1000 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40001 443 6 5 300 1800000500 1800001200 REJECT OK\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_agg *agg = agg_of("srcaddr", 0, &batch);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(g[0].window_start, 0);
+    assert_int_equal(g[0].m.flows, 2);
+    assert_int_equal(g[0].m.first_seen, 1700000410);
+    assert_int_equal(g[0].m.last_seen, 1800001200);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
+static void test_top_ranks_by_measure_then_key_and_selected_rows_only(void **state) {
+    (void)state;
+    static char text[4096];
+    snprintf(text, sizeof(text), "%s%s", header,
+             "2 1 eni-a 10.0.0.3 10.0.0.9 1 443 6 1 500 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 1 443 6 1 500 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.2 10.0.0.9 1 443 6 9 900 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.4 10.0.0.9 1 443 6 9 9999 1700000410 1700000470 REJECT OK\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_agg *agg = agg_of("srcaddr", 0, NULL);
+    const uint32_t rows[] = {0, 1, 2}; /* leave the REJECT row out */
+    assert_int_equal(floe_agg_add_rows(agg, &batch, rows, 3), FLOE_OK);
+    floe_agg_group *top;
+    size_t n;
+    assert_int_equal(floe_agg_top(agg, FLOE_AGG_ORDER_BYTES, 2, &top, &n), FLOE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(top[0].m.bytes, 900);
+    assert_addr_part(agg, &top[0], 0, "10.0.0.2");
+    /* 10.0.0.1 and 10.0.0.3 tie on bytes: the key order decides. */
+    assert_addr_part(agg, &top[1], 0, "10.0.0.1");
+    free(top);
+    assert_int_equal(floe_agg_top(agg, FLOE_AGG_ORDER_FLOWS, 10, &top, &n), FLOE_OK);
+    assert_int_equal(n, 3);
+    free(top);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
 }
 
 int main(void) {
@@ -264,6 +313,8 @@ int main(void) {
         cmocka_unit_test(test_string_keys_and_missing_fields),
         cmocka_unit_test(test_partials_merge_in_any_order_to_the_whole),
         cmocka_unit_test(test_key_spec_errors),
+        cmocka_unit_test(test_window_zero_puts_every_record_in_one_window),
+        cmocka_unit_test(test_top_ranks_by_measure_then_key_and_selected_rows_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
