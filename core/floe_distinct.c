@@ -18,9 +18,11 @@
 _Static_assert(M % 4 == 0, "registers pack four to three bytes");
 _Static_assert(RANK_MAX < 64, "a rank fits six bits");
 _Static_assert(EXACT_MAX < 256, "the exact count is one byte on the wire");
+_Static_assert(FLOE_DISTINCT_SERIALIZED_MAX == WIRE_HEADER + PACKED_BYTES, "the HLL wire size");
 _Static_assert(sizeof(floe_distinct) == 16, "one sketch per group and field: keep it small");
 
-/* ---- HyperLogLog ------------------------------------------------------------------------------
+/* ---- HyperLogLog --------------------------------------------------------------------------
+ *
  * The top p bits of the hash pick the register; the rank is one more than the number of leading
  * zeros in the other q = 64 - p bits, q + 1 when they are all zero (Ertl's definition, which his
  * estimator assumes). The sentinel bit just below the q bits stops the count there. */
@@ -90,7 +92,8 @@ static double hll_estimate_ertl(const uint8_t *registers) {
     for (int k = Q; k >= 1; k--)
         z = 0.5 * (z + c[k]);
     z += m * ertl_sigma(c[0] / m);
-    return (m * m / (2.0 * log(2.0))) / z; /* alpha_inf = 1 / (2 ln 2) */
+    /* alpha_inf = 1 / (2 ln 2), written out so that no libm's log() can change the result */
+    return 0.72134752044448170 * m * m / z;
 }
 
 static double hll_estimate_classic(const uint8_t *registers) {
@@ -111,8 +114,8 @@ static double hll_estimate_classic(const uint8_t *registers) {
  * below that is known to be low (33 hashes with two in one register read 32): clamping keeps
  * the count from stepping back when the sketch is promoted. */
 static uint64_t round_estimate(double e) {
-    if (e >= 0x1p64) return UINT64_MAX;
-    uint64_t rounded = (uint64_t)llround(e);
+    if (!(e < 0x1p64)) return UINT64_MAX; /* only a forged sketch, all registers at rank 53 */
+    uint64_t rounded = (uint64_t)(e + 0.5);
     return rounded > EXACT_MAX ? rounded : EXACT_MAX + 1;
 }
 
@@ -126,8 +129,7 @@ static uint8_t *hll_new(const uint8_t *base, const uint64_t *values, uint32_t n)
     return registers;
 }
 
-/* ---- the exact set ----------------------------------------------------------------------------
- */
+/* ---- the exact set --------------------------------------------------------------------------- */
 
 static inline bool is_hll(const floe_distinct *d) {
     return d->capacity == HLL;
@@ -187,8 +189,7 @@ static void become_hll(floe_distinct *d, uint8_t *registers) {
     d->capacity = HLL;
 }
 
-/* ---- the API ----------------------------------------------------------------------------------
- */
+/* ---- the API --------------------------------------------------------------------------------- */
 
 void floe_distinct_init(floe_distinct *d) {
     memset(d, 0, sizeof(*d));
@@ -224,11 +225,9 @@ floe_status floe_distinct_add(floe_distinct *d, uint64_t hash) {
     if (at < n && values[at] == hash) return FLOE_OK;
     if (n == EXACT_MAX) {
         /* The set now has EXACT_MAX + 1 members: the same moment every other path promotes. */
-        uint64_t extra = hash;
-        uint8_t *registers = hll_new(NULL, &extra, 1);
+        uint8_t *registers = hll_new(NULL, values, n);
         if (registers == NULL) return FLOE_ERR_NOMEM;
-        for (uint32_t i = 0; i < n; i++)
-            hll_add(registers, values[i]);
+        hll_add(registers, hash);
         become_hll(d, registers);
         return FLOE_OK;
     }
@@ -300,8 +299,7 @@ size_t floe_distinct_heap_bytes(const floe_distinct *d) {
     return is_hll(d) ? M : (size_t)d->capacity * sizeof(uint64_t);
 }
 
-/* ---- wire format ------------------------------------------------------------------------------
- */
+/* ---- wire format ----------------------------------------------------------------------------- */
 
 size_t floe_distinct_serialized_size(const floe_distinct *d) {
     return is_hll(d) ? FLOE_DISTINCT_SERIALIZED_MAX : WIRE_HEADER + (size_t)d->count * 8;

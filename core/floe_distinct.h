@@ -111,9 +111,9 @@ floe_status floe_distinct_deserialize(const uint8_t *in, size_t n, floe_distinct
 
 /* ---- hashing --------------------------------------------------------------------------------
  * Both hashes are fixed forever: sketches serialized today merge with sketches built tomorrow
- * and on other machines, so changing either means a new wire version. They are for counting,
- * not for hostile input: nobody outside can make floe's counts wrong except by sending the
- * values themselves, which they can do anyway. */
+ * and on other machines, so changing either means a new wire version. They are unkeyed: someone
+ * who chooses many of the values (IPv6 source addresses, say) and knows the hash could make some
+ * collide and be counted once; inputs of up to 8 bytes (IPv4 addresses, ports) cannot collide. */
 
 /* A bijection on 64-bit words, so distinct integers never collide: an added constant (so that 0
  * does not map to 0), then David Stafford's "Mix13" xor-shift-multiply finalizer (2011), whose
@@ -139,7 +139,7 @@ static inline uint64_t floe_distinct_load_le32(const unsigned char *b) {
 /* The 128-bit product folded to 64 bits: every bit of each factor reaches the middle of the
  * product, and the fold brings the high half down onto the low. */
 static inline uint64_t floe_distinct_mul_fold(uint64_t a, uint64_t b) {
-    unsigned __int128 product = (unsigned __int128)a * b;
+    __extension__ unsigned __int128 product = (unsigned __int128)a * b; /* GCC and Clang */
     return (uint64_t)product ^ (uint64_t)(product >> 64);
 }
 

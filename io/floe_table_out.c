@@ -14,6 +14,7 @@
 
 typedef struct outbuf {
     FILE *fp;
+    bool unix_time;
     char *data; /* ROOM bytes; a value longer than the slack is written in pieces */
     size_t len;
     bool failed;
@@ -57,6 +58,11 @@ static void put_u64(outbuf *o, uint64_t v) {
     put(o, out, (size_t)n);
 }
 
+static void put_signed(outbuf *o, int64_t v) {
+    if (v < 0) put_char(o, '-');
+    put_u64(o, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+}
+
 static void put_digits(char *p, unsigned v, int width) {
     for (int i = width - 1; i >= 0; i--) {
         p[i] = (char)('0' + v % 10);
@@ -67,6 +73,10 @@ static void put_digits(char *p, unsigned v, int width) {
 /* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ", by the days-to-civil-date arithmetic of the
  * proleptic Gregorian calendar (gmtime_r is slower and depends on the C library's range). */
 static void put_time(outbuf *o, int64_t t) {
+    if (o->unix_time) {
+        put_signed(o, t);
+        return;
+    }
     int64_t days = t / 86400, secs = t % 86400;
     if (secs < 0) {
         secs += 86400;
@@ -83,12 +93,7 @@ static void put_time(outbuf *o, int64_t t) {
     int64_t year = yoe + era * 400 + (month <= 2);
     if (year < 0 || year > 9999) {
         /* Outside ISO-8601's four-digit years: plain seconds rather than a wrong date. */
-        if (t < 0) {
-            put_char(o, '-');
-            put_u64(o, (uint64_t)0 - (uint64_t)t);
-        } else {
-            put_u64(o, (uint64_t)t);
-        }
+        put_signed(o, t);
         return;
     }
     char text[20] = "0000-00-00T00:00:00Z";
@@ -299,9 +304,9 @@ static void write_measures(outbuf *o, const floe_agg_measures *m, bool json) {
             if (json) put_str(o, "null");
             continue;
         }
-        if (json) put_char(o, '"');
+        if (json && !o->unix_time) put_char(o, '"');
         put_time(o, times[i]);
-        if (json) put_char(o, '"');
+        if (json && !o->unix_time) put_char(o, '"');
     }
 }
 
@@ -311,9 +316,9 @@ static void write_row(outbuf *o, const floe_agg *agg, const floe_agg_group *g, b
     if (json) put_char(o, '{');
     if (spec->window_seconds > 0) {
         if (json) {
-            put_str(o, "\"window_start\":\"");
+            put_str(o, o->unix_time ? "\"window_start\":" : "\"window_start\":\"");
             put_time(o, g->window_start);
-            put_char(o, '"');
+            if (!o->unix_time) put_char(o, '"');
         } else {
             put_time(o, g->window_start);
         }
@@ -337,11 +342,11 @@ static void write_row(outbuf *o, const floe_agg *agg, const floe_agg_group *g, b
     if (o->len >= FLUSH_AT) flush(o);
 }
 
-floe_status floe_table_write(FILE *out, floe_table_format format, const floe_agg *agg,
+floe_status floe_table_write(FILE *out, const floe_table_options *options, const floe_agg *agg,
                              const floe_agg_group *groups, size_t n) {
-    outbuf o = {out, malloc(ROOM), 0, false};
+    outbuf o = {out, options->unix_time, malloc(ROOM), 0, false};
     if (o.data == NULL) return FLOE_ERR_NOMEM;
-    bool json = format == FLOE_TABLE_JSONL;
+    bool json = options->format == FLOE_TABLE_JSONL;
     if (!json) write_header(&o, floe_agg_spec(agg));
     for (size_t i = 0; i < n && !o.failed; i++)
         write_row(&o, agg, &groups[i], json);

@@ -4,13 +4,14 @@
  * Columns: window_start when the key has a window, then one column per key part named like
  * the field with '-' as '_' (Athena's convention: log-status -> log_status), then flows,
  * packets, bytes, accepted, rejected, first_seen, last_seen. Times are ISO-8601 UTC
- * ("2026-11-29T19:00:00Z"); enum fields are their words (ACCEPT); an address masked to a
- * prefix shorter than the whole address is written with it ("10.0.1.0/24"). A null value is
- * an empty CSV field / JSON null. Output is a pure function of the groups: same groups, same
- * bytes. */
+ * ("2026-11-29T19:00:00Z"), or Unix seconds when asked (as the flow log's start and end are); enum
+ * fields are their words (ACCEPT); an address masked to a prefix shorter than the whole address is
+ * written with it ("10.0.1.0/24"). A null value is an empty CSV field / JSON null. Output is a pure
+ * function of the groups: same groups, same bytes. */
 #ifndef FLOE_TABLE_OUT_H
 #define FLOE_TABLE_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -20,9 +21,14 @@
 /* Values are pinned. */
 typedef enum floe_table_format { FLOE_TABLE_CSV = 0, FLOE_TABLE_JSONL = 1 } floe_table_format;
 
+typedef struct floe_table_options {
+    floe_table_format format;
+    bool unix_time; /* times as Unix seconds instead of ISO-8601 */
+} floe_table_options;
+
 /* Writes groups[0..n) of agg. Returns FLOE_OK, or FLOE_ERR_IO when a write failed (errno
  * tells why) or FLOE_ERR_NOMEM. */
-floe_status floe_table_write(FILE *out, floe_table_format format, const floe_agg *agg,
+floe_status floe_table_write(FILE *out, const floe_table_options *options, const floe_agg *agg,
                              const floe_agg_group *groups, size_t n);
 
 /* The column name of a key part or measure as written (buffer of at least 64 bytes). */

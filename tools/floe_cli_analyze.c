@@ -30,8 +30,10 @@ typedef struct analyze_args {
     const char *stats;
     const char *format_text;
     const char *io;
+    const char *time_format;
     long top; /* 0: all groups */
     long threads;
+    long read_size; /* 0: the default */
     bool cloudwatch;
     bool strict;
     bool include_hidden;
@@ -63,6 +65,7 @@ static void print_usage(FILE *out) {
           "  -o, --output FILE   .csv or .jsonl by extension; '-' is CSV on standard output\n"
           "                      (the default). Written to a temporary name, then renamed.\n"
           "  --output-format F   csv or jsonl, whatever the extension\n"
+          "  --time-format F     iso (2026-11-29T19:00:00Z, the default) or unix (seconds)\n"
           "  --stats FILE        also write the run summary as JSON\n"
           "  -q, --quiet         no progress line and no summary on standard error\n"
           "  --progress, --no-progress   progress line on standard error (default: on a TTY)\n"
@@ -76,6 +79,7 @@ static void print_usage(FILE *out) {
           "  -t, --threads N     worker threads (default: one per core)\n"
           "  --io uring|pread    how files are read (default: io_uring, or pread where the\n"
           "                      kernel refuses io_uring)\n"
+          "  --read-size BYTES   bytes per read, a power of two (default 1048576)\n"
           "  -h, --help          this help\n"
           "\n"
           "exit status: 0 done (skipped lines and files are reported, not fatal); 1 with\n"
@@ -144,6 +148,8 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_HIDDEN,
         OPT_STRICT,
         OPT_IO,
+        OPT_TIME_FORMAT,
+        OPT_READ_SIZE,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
@@ -164,6 +170,8 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"strict", no_argument, NULL, OPT_STRICT},
         {"threads", required_argument, NULL, 't'},
         {"io", required_argument, NULL, OPT_IO},
+        {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
+        {"read-size", required_argument, NULL, OPT_READ_SIZE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -233,6 +241,17 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         case OPT_IO:
             args->io = optarg;
             break;
+        case OPT_TIME_FORMAT:
+            if (strcmp(optarg, "iso") != 0 && strcmp(optarg, "unix") != 0)
+                return usage_error("--time-format: iso or unix, not '%s'", optarg);
+            args->time_format = optarg;
+            break;
+        case OPT_READ_SIZE:
+            if (!parse_count(optarg, 256L << 20, &args->read_size) || args->read_size < 4096 ||
+                (args->read_size & (args->read_size - 1)) != 0)
+                return usage_error("--read-size: a power of two from 4096 to 268435456, not '%s'",
+                                   optarg);
+            break;
         case 'h':
             print_usage(stdout);
             return FLOE_EXIT_OK;
@@ -261,7 +280,9 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 /* The table format for -o / --output-format. Returns false (after a message) when unknown. */
-static bool choose_table_format(const analyze_args *args, floe_table_format *format) {
+static bool choose_table_format(const analyze_args *args, floe_table_options *table) {
+    table->unix_time = args->time_format != NULL && strcmp(args->time_format, "unix") == 0;
+    floe_table_format *format = &table->format;
     const char *name = args->output_format;
     if (name == NULL) {
         const char *out = args->output != NULL ? args->output : "-";
@@ -312,7 +333,7 @@ static void show_progress(void *ctx, const floe_progress *p) {
  */
 
 /* Writes the table to args->output (temporary name, then rename). Returns an exit code. */
-static int write_table(const analyze_args *args, floe_table_format format, floe_agg *agg) {
+static int write_table(const analyze_args *args, const floe_table_options *table, floe_agg *agg) {
     floe_agg_group *top = NULL;
     const floe_agg_group *groups = NULL;
     size_t count = 0;
@@ -337,7 +358,7 @@ static int write_table(const analyze_args *args, floe_table_format format, floe_
     int err = 0;
     status = floe_outfile_open(path, &out, &err);
     if (status == FLOE_OK) {
-        status = floe_table_write(out.fp, format, agg, groups, count);
+        status = floe_table_write(out.fp, table, agg, groups, count);
         if (status == FLOE_ERR_IO) err = errno;
         if (status == FLOE_OK)
             status = floe_outfile_commit(&out, &err);
@@ -435,8 +456,9 @@ int floe_cli_analyze(int argc, char **argv) {
     if (args.order_by != NULL && strcmp(args.order_by, "flows") != 0 &&
         strcmp(args.order_by, "packets") != 0 && strcmp(args.order_by, "bytes") != 0)
         return usage_error("--order-by: flows, packets or bytes, not '%s'", args.order_by);
-    floe_table_format table_format;
-    if (!choose_table_format(&args, &table_format)) return FLOE_EXIT_USAGE;
+    floe_table_options table;
+    if (!choose_table_format(&args, &table)) return FLOE_EXIT_USAGE;
+    if (args.read_size > 0) options.read_size = (size_t)args.read_size;
     bool show = !args.quiet && (args.progress == 1 || (args.progress == -1 && isatty(2)));
     if (show) {
         options.on_progress = show_progress;
@@ -476,7 +498,13 @@ int floe_cli_analyze(int argc, char **argv) {
         if (result.io_fallback_errno != 0 && !args.quiet)
             fprintf(stderr, "floe analyze: io_uring unavailable (%s); reading with pread\n",
                     strerror(result.io_fallback_errno));
-        exit_code = write_table(&args, table_format, result.agg);
+        if (ninputs == 0) {
+            /* A mistyped path must not pass for a clean run over nothing. */
+            fputs("floe analyze: no input files found\n", stderr);
+            exit_code = FLOE_EXIT_SKIPPED;
+        } else {
+            exit_code = write_table(&args, &table, result.agg);
+        }
         if (args.stats != NULL) {
             int stats_code = write_stats(args.stats, &result, &walk);
             if (exit_code == FLOE_EXIT_OK) exit_code = stats_code;
@@ -491,10 +519,6 @@ int floe_cli_analyze(int argc, char **argv) {
         if (exit_code == FLOE_EXIT_OK && args.strict &&
             floe_cli_skipped_count(&result.totals, &walk) > 0)
             exit_code = FLOE_EXIT_SKIPPED;
-        if (ninputs == 0) {
-            fputs("floe analyze: no input files found\n", stderr);
-            exit_code = FLOE_EXIT_SKIPPED;
-        }
     }
     floe_pipeline_result_free(&result);
     free(inputs);
