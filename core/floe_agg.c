@@ -51,6 +51,23 @@ floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t windo
     return out->nparts > 0 ? FLOE_OK : FLOE_ERR_FORMAT;
 }
 
+floe_status floe_key_spec_parse_distinct(const char *text, size_t text_len, floe_key_spec *spec) {
+    spec->ndistinct = 0;
+    uint64_t seen = 0;
+    size_t pos = 0;
+    const char *word;
+    size_t word_len;
+    while (floe_field_list_next(text, text_len, &pos, &word, &word_len)) {
+        floe_field field = floe_field_lookup(word, word_len);
+        if (field == FLOE_F_UNKNOWN || (seen >> field & 1) ||
+            spec->ndistinct == FLOE_DISTINCT_MAX_FIELDS)
+            return FLOE_ERR_FORMAT;
+        seen |= UINT64_C(1) << field;
+        spec->distinct[spec->ndistinct++] = field;
+    }
+    return FLOE_OK;
+}
+
 /* ---- key encoding -------------------------------------------------------------------------- */
 
 /* A group's key bytes: the window as 8 big-endian bytes, then per part a presence byte (0 null,
@@ -101,6 +118,7 @@ typedef struct entry {
     uint64_t hash;
     uint64_t key_off; /* in the key arena */
     uint32_t key_len; /* 0: empty slot (a key always holds the window) */
+    uint32_t id;      /* creation order: the group's sketches are sketches[id * ndistinct...] */
     floe_agg_measures m;
 } entry;
 
@@ -109,9 +127,11 @@ struct floe_agg {
     entry *slots; /* open addressing, linear probing; capacity a power of two */
     size_t capacity;
     size_t count;
-    key_buf arena;          /* every group's key bytes */
-    key_buf scratch;        /* the key being built */
-    floe_agg_group *sorted; /* floe_agg_sorted's result, dropped when the table changes */
+    key_buf arena;           /* every group's key bytes */
+    key_buf scratch;         /* the key being built */
+    floe_agg_group *sorted;  /* floe_agg_sorted's result, dropped when the table changes */
+    floe_distinct *sketches; /* spec.ndistinct per group, by group id */
+    size_t sketches_cap;     /* groups the sketch array has room for */
 };
 
 #define INITIAL_CAPACITY 1024
@@ -131,6 +151,9 @@ floe_agg *floe_agg_new(const floe_key_spec *spec) {
 
 void floe_agg_free(floe_agg *agg) {
     if (agg == NULL) return;
+    for (size_t i = 0; i < agg->count * agg->spec.ndistinct; i++)
+        floe_distinct_free(&agg->sketches[i]);
+    free(agg->sketches);
     free(agg->slots);
     free(agg->arena.data);
     free(agg->scratch.data);
@@ -211,6 +234,16 @@ static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
         mask = agg->capacity - 1;
     }
     if (!key_reserve(&agg->arena, key_len)) return NULL;
+    const size_t nd = agg->spec.ndistinct;
+    if (nd > 0 && agg->count == agg->sketches_cap) {
+        size_t cap = agg->sketches_cap ? agg->sketches_cap * 2 : 1024;
+        floe_distinct *grown = realloc(agg->sketches, cap * nd * sizeof(*grown));
+        if (grown == NULL) return NULL;
+        agg->sketches = grown;
+        agg->sketches_cap = cap;
+    }
+    for (size_t d = 0; d < nd; d++)
+        floe_distinct_init(&agg->sketches[agg->count * nd + d]);
     size_t at = (size_t)hash & mask;
     while (agg->slots[at].key_len != 0)
         at = (at + 1) & mask;
@@ -218,6 +251,7 @@ static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
     e->hash = hash;
     e->key_off = agg->arena.len;
     e->key_len = key_len;
+    e->id = (uint32_t)agg->count;
     measures_empty(&e->m);
     memcpy(agg->arena.data + agg->arena.len, key, key_len);
     agg->arena.len += key_len;
@@ -275,6 +309,36 @@ static bool encode_part(key_buf *k, const floe_key_part *part, const floe_batch 
     return true;
 }
 
+/* The hash a distinct count keeps for a row's value of field f; false when null. Addresses
+ * count whole (a key's prefix does not apply). */
+static bool distinct_hash(const floe_batch *batch, floe_field f, uint32_t row, uint64_t *out) {
+    if (!floe_batch_has(batch, f) || floe_batch_is_null(batch, f, row)) return false;
+    switch (floe_field_type(f)) {
+    case FLOE_T_U8:
+    case FLOE_T_ENUM:
+        *out = floe_distinct_hash_u64(floe_batch_u8(batch, f)[row]);
+        return true;
+    case FLOE_T_U16:
+        *out = floe_distinct_hash_u64(floe_batch_u16(batch, f)[row]);
+        return true;
+    case FLOE_T_U64:
+        *out = floe_distinct_hash_u64(floe_batch_u64(batch, f)[row]);
+        return true;
+    case FLOE_T_TIME:
+        *out = floe_distinct_hash_u64((uint64_t)floe_batch_time(batch, f)[row]);
+        return true;
+    case FLOE_T_ADDR:
+        *out = floe_distinct_hash_bytes(floe_batch_addr(batch, f)[row].bytes, 16);
+        return true;
+    case FLOE_T_STR: {
+        floe_slice s = floe_batch_str(batch, f)[row];
+        *out = floe_distinct_hash_bytes(s.ptr, s.len);
+        return true;
+    }
+    }
+    return false;
+}
+
 floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
     return floe_agg_add_rows(agg, batch, NULL, batch->count);
 }
@@ -297,8 +361,9 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
         uint32_t row = rows != NULL ? rows[r] : r;
         bool has_start = start != NULL && !floe_batch_is_null(batch, FLOE_F_START, row);
         bool has_end = end != NULL && !floe_batch_is_null(batch, FLOE_F_END, row);
-        int64_t window =
-            has_start && spec->window_seconds > 0 ? start[row] - start[row] % spec->window_seconds : 0;
+        int64_t window = has_start && spec->window_seconds > 0
+                             ? start[row] - start[row] % spec->window_seconds
+                             : 0;
         k->len = 0;
         if (!key_reserve(k, WINDOW_BYTES)) return FLOE_ERR_NOMEM;
         put_be(k, (uint64_t)window, WINDOW_BYTES);
@@ -317,6 +382,13 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
         }
         if (has_start && start[row] < m->first_seen) m->first_seen = start[row];
         if (has_end && end[row] > m->last_seen) m->last_seen = end[row];
+        for (unsigned d = 0; d < spec->ndistinct; d++) {
+            uint64_t value_hash;
+            if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
+            floe_status status =
+                floe_distinct_add(&agg->sketches[(size_t)e->id * spec->ndistinct + d], value_hash);
+            if (status != FLOE_OK) return status;
+        }
     }
     return FLOE_OK;
 }
@@ -330,6 +402,12 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
         entry *e = find_or_add(into, from->arena.data + src->key_off, src->key_len);
         if (e == NULL) return FLOE_ERR_NOMEM;
         measures_add(&e->m, &src->m);
+        const size_t nd = into->spec.ndistinct;
+        for (size_t d = 0; d < nd; d++) {
+            floe_status status = floe_distinct_merge(&into->sketches[(size_t)e->id * nd + d],
+                                                     &from->sketches[(size_t)src->id * nd + d]);
+            if (status != FLOE_OK) return status;
+        }
     }
     return FLOE_OK;
 }
@@ -355,8 +433,11 @@ floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t
             int64_t window = 0;
             for (int b = 0; b < WINDOW_BYTES; b++)
                 window = (int64_t)((uint64_t)window << 8 | key[b]);
-            agg->sorted[n++] =
-                (floe_agg_group){window, key + WINDOW_BYTES, e->key_len - WINDOW_BYTES, e->m};
+            const floe_distinct *sketches =
+                agg->spec.ndistinct > 0 ? &agg->sketches[(size_t)e->id * agg->spec.ndistinct]
+                                        : NULL;
+            agg->sorted[n++] = (floe_agg_group){window, key + WINDOW_BYTES,
+                                                e->key_len - WINDOW_BYTES, e->m, sketches};
         }
         qsort(agg->sorted, n, sizeof(*agg->sorted), compare_groups);
     }

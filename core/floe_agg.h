@@ -19,10 +19,12 @@
 #include <stdint.h>
 
 #include "floe_batch.h"
+#include "floe_distinct.h"
 #include "floe_field.h"
 #include "floe_status.h"
 
-#define FLOE_KEY_MAX_PARTS 16
+#define FLOE_KEY_MAX_PARTS       16
+#define FLOE_DISTINCT_MAX_FIELDS 8
 
 typedef struct floe_key_part {
     floe_field field;
@@ -35,6 +37,10 @@ typedef struct floe_key_spec {
     uint8_t nparts;
     floe_key_part parts[FLOE_KEY_MAX_PARTS];
     int64_t window_seconds; /* windows start at multiples of it; 0: one window, start 0 */
+    /* Fields whose distinct values each group counts (exact up to FLOE_DISTINCT_EXACT_MAX,
+     * then HyperLogLog: floe_distinct.h); nulls are not values. */
+    uint8_t ndistinct;
+    floe_field distinct[FLOE_DISTINCT_MAX_FIELDS];
 } floe_key_spec;
 
 /* Parses a field list: names separated by commas or spaces; an address field may carry a
@@ -43,6 +49,10 @@ typedef struct floe_key_spec {
  * FLOE_ERR_FORMAT. window_seconds must not be negative (FLOE_ERR_INVALID). */
 floe_status floe_key_spec_parse(const char *text, size_t text_len, int64_t window_seconds,
                                 floe_key_spec *out);
+
+/* Sets spec's distinct-count fields from a list of names (commas or spaces). An unknown or
+ * repeated name, or more than FLOE_DISTINCT_MAX_FIELDS, is FLOE_ERR_FORMAT. */
+floe_status floe_key_spec_parse_distinct(const char *text, size_t text_len, floe_key_spec *spec);
 
 /* What a group adds up. */
 typedef struct floe_agg_measures {
@@ -61,6 +71,7 @@ typedef struct floe_agg_group {
     const uint8_t *key;
     uint32_t key_len;
     floe_agg_measures m;
+    const floe_distinct *distinct; /* spec.ndistinct sketches, in the spec's order */
 } floe_agg_group;
 
 typedef struct floe_agg floe_agg;

@@ -276,6 +276,11 @@ static void write_header(outbuf *o, const floe_key_spec *spec) {
         put_char(o, ',');
         put_str(o, measure_names[m]);
     }
+    for (unsigned d = 0; d < spec->ndistinct; d++) {
+        floe_table_column_name(spec->distinct[d], name);
+        put_str(o, ",distinct_");
+        put_str(o, name);
+    }
     put_char(o, '\n');
 }
 
@@ -337,6 +342,16 @@ static void write_row(outbuf *o, const floe_agg *agg, const floe_agg_group *g, b
         if (!format_part(agg, g, p, &spec->parts[p], o, json) && json) put_str(o, "null");
     }
     write_measures(o, &g->m, json);
+    for (unsigned d = 0; d < spec->ndistinct; d++) {
+        put_char(o, ',');
+        if (json) {
+            floe_table_column_name(spec->distinct[d], name);
+            put_str(o, "\"distinct_");
+            put_str(o, name);
+            put(o, "\":", 2);
+        }
+        put_u64(o, floe_distinct_estimate(&g->distinct[d]));
+    }
     if (json) put_char(o, '}');
     put_char(o, '\n');
     if (o->len >= FLUSH_AT) flush(o);

@@ -306,6 +306,67 @@ static void test_top_ranks_by_measure_then_key_and_selected_rows_only(void **sta
     floe_batch_free(&batch);
 }
 
+static void test_distinct_counts_per_group_survive_merges(void **state) {
+    (void)state;
+    /* Group 10.0.0.1 talks to 40 ports (past the exact limit, so a sketch), 10.0.0.2 to 3. */
+    static char text[1 << 16];
+    int len = snprintf(text, sizeof(text), "%s", header);
+    for (int i = 0; i < 80; i++)
+        len += snprintf(text + len, sizeof(text) - (size_t)len,
+                        "2 1 eni-a 10.0.0.1 10.0.0.9 1 %d 6 1 10 1700000410 1700000470 ACCEPT OK\n",
+                        1000 + i % 40);
+    for (int i = 0; i < 6; i++)
+        len += snprintf(text + len, sizeof(text) - (size_t)len,
+                        "2 1 eni-a 10.0.0.2 10.0.0.9 1 %d 6 1 10 1700000410 1700000470 ACCEPT OK\n",
+                        22 + i % 3);
+    len += snprintf(text + len, sizeof(text) - (size_t)len,
+                    "2 1 eni-a 10.0.0.2 10.0.0.9 1 - 6 1 10 1700000410 1700000470 ACCEPT OK\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_key_spec spec;
+    assert_int_equal(floe_key_spec_parse("srcaddr", 7, 0, &spec), FLOE_OK);
+    assert_int_equal(floe_key_spec_parse_distinct("dstport", 7, &spec), FLOE_OK);
+    /* One table of everything, and two halves merged: the same sketches, byte for byte. */
+    floe_agg *whole = floe_agg_new(&spec), *a = floe_agg_new(&spec), *b = floe_agg_new(&spec);
+    assert_int_equal(floe_agg_add_batch(whole, &batch), FLOE_OK);
+    uint32_t even[64], odd[64];
+    uint32_t ne = 0, no = 0;
+    for (uint32_t r = 0; r < batch.count; r++) {
+        if (r % 2)
+            odd[no++] = r;
+        else
+            even[ne++] = r;
+    }
+    assert_int_equal(floe_agg_add_rows(a, &batch, even, ne), FLOE_OK);
+    assert_int_equal(floe_agg_add_rows(b, &batch, odd, no), FLOE_OK);
+    assert_int_equal(floe_agg_merge(b, a), FLOE_OK);
+    size_t n1, n2;
+    const floe_agg_group *g1 = sorted(whole, &n1), *g2 = sorted(b, &n2);
+    assert_int_equal(n1, 2);
+    assert_int_equal(n2, 2);
+    uint64_t want[2] = {40, 3}; /* the null port is not a value */
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t est = floe_distinct_estimate(&g1[i].distinct[0]);
+        if (want[i] <= FLOE_DISTINCT_EXACT_MAX)
+            assert_int_equal(est, want[i]);
+        else
+            assert_in_range(est, want[i] - 3, want[i] + 3);
+        uint8_t x[FLOE_DISTINCT_SERIALIZED_MAX], y[FLOE_DISTINCT_SERIALIZED_MAX];
+        size_t nx = floe_distinct_serialize(&g1[i].distinct[0], x);
+        size_t ny = floe_distinct_serialize(&g2[i].distinct[0], y);
+        assert_memory_equal(x, y, nx);
+        assert_int_equal(nx, ny);
+    }
+    assert_false(floe_distinct_is_exact(&g1[0].distinct[0]));
+    assert_true(floe_distinct_is_exact(&g1[1].distinct[0]));
+    assert_int_equal(floe_key_spec_parse_distinct("nope", 4, &spec), FLOE_ERR_FORMAT);
+    assert_int_equal(floe_key_spec_parse_distinct("dstport dstport", 15, &spec), FLOE_ERR_FORMAT);
+    floe_agg_free(whole);
+    floe_agg_free(a);
+    floe_agg_free(b);
+    floe_batch_free(&batch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_by_window_and_key_with_every_measure),
@@ -315,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_key_spec_errors),
         cmocka_unit_test(test_window_zero_puts_every_record_in_one_window),
         cmocka_unit_test(test_top_ranks_by_measure_then_key_and_selected_rows_only),
+        cmocka_unit_test(test_distinct_counts_per_group_survive_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

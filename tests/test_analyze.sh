@@ -158,6 +158,27 @@ head -10 "$work/ref_bytes.csv" | cut -d, -f2 >"$work/b"
 cmp -s "$work/a" "$work/b" || fail "--top 10 bytes differ from awk"
 pass "--top 10 --order-by bytes equals awk's ten largest"
 
+# --distinct: exact up to 32 values, then HyperLogLog within 5% (3 standard errors).
+awk '$1 == "version" {next} NF > 0 && $4 != "-" {
+        split($4, o, "."); w = $11 - $11 % 3600
+        g = w "," (index($4, ":") ? $4 : o[1] "." o[2] ".0.0/16")
+        if (!((g, $7) in seen) && $7 != "-") { seen[g, $7] = 1; n[g]++ } if (!(g in n)) n[g] = 0 }
+     END { for (g in n) print g "," n[g] }' "$work/all.txt" | sort >"$work/ref_distinct.csv"
+"$floe" analyze "$tree" --window 1h --by srcaddr/16/128 --distinct dstport --time-format unix \
+    -o "$work/distinct.csv" -q
+tail -n +2 "$work/distinct.csv" | awk -F, '$2 != "" {print $1","$2","$NF}' | sort >"$work/got_distinct.csv"
+join -t, -j1 <(awk -F, '{print $1"|"$2","$3}' "$work/ref_distinct.csv" | sort) \
+    <(awk -F, '{print $1"|"$2","$3}' "$work/got_distinct.csv" | sort) >"$work/joined.csv"
+[ "$(wc -l <"$work/joined.csv")" = "$(wc -l <"$work/ref_distinct.csv")" ] ||
+    fail "--distinct: groups differ from awk's"
+awk -F, '{ want = $2; got = $3
+           if (want <= 32 && got != want) { print "exact count " got " != " want ": " $1; bad = 1 }
+           if (want > 32) { big++; d = (got - want) / want; if (d < 0) d = -d
+                            if (d > 0.05) { print "estimate " got " vs " want ": " $1; bad = 1 } } }
+         END { if (big == 0) { print "no group above 32 values"; bad = 1 } exit bad }' \
+    "$work/joined.csv" >&2 || fail "--distinct counts off"
+pass "--distinct dstport: $(wc -l <"$work/joined.csv") groups exact up to 32, within 5% above ($(awk -F, '$2 > 32' "$work/joined.csv" | wc -l) groups)"
+
 # --log-status: NODATA rows only.
 "$floe" analyze "$tree" --window all --by log-status --log-status nodata -o "$work/nd.csv" -q
 want=$(jq '.totals.log_status.NODATA // 0' "$truth")
@@ -167,8 +188,11 @@ pass "--log-status nodata keeps exactly the NODATA records ($want)"
 
 # ---- the same bytes whatever the threads, I/O, read size and codec ---------------------------
 key=srcaddr/24,dstaddr,dstport,protocol,action
-"$floe" analyze "$tree" --window 1m --by "$key" -o "$work/base.csv" -q
-"$floe" analyze "$tree" --window 1m --by "$key" -o "$work/base.jsonl" -q
+same="--window 1m --by $key --distinct srcport,srcaddr" # HLL sketches merge the same way too
+# shellcheck disable=SC2086
+"$floe" analyze "$tree" $same -o "$work/base.csv" -q
+# shellcheck disable=SC2086
+"$floe" analyze "$tree" $same -o "$work/base.jsonl" -q
 jq -c . "$work/base.jsonl" >/dev/null || fail "JSON Lines output does not parse"
 [ "$(wc -l <"$work/base.jsonl")" = "$(($(wc -l <"$work/base.csv") - 1))" ] ||
     fail "JSON Lines and CSV have different row counts"
@@ -176,16 +200,17 @@ variants=("-t 1" "-t 2" "-t 8" "--io pread" "--io uring -t 3" "--read-size 4096 
 [ "$quick" = quick ] && variants=("-t 1" "-t 4" "--io pread -t 2" "--read-size 4096 -t 3")
 for v in "${variants[@]}"; do
     # shellcheck disable=SC2086
-    "$floe" analyze "$tree" --window 1m --by "$key" -o "$work/v.csv" -q $v 2>"$work/err" ||
+    "$floe" analyze "$tree" $same -o "$work/v.csv" -q $v 2>"$work/err" ||
         { cat "$work/err" >&2; fail "analyze $v failed"; }
     cmp -s "$work/base.csv" "$work/v.csv" || fail "output differs with $v"
     # shellcheck disable=SC2086
-    "$floe" analyze "$tree" --window 1m --by "$key" -o "$work/v.jsonl" -q $v
+    "$floe" analyze "$tree" $same -o "$work/v.jsonl" -q $v
     cmp -s "$work/base.jsonl" "$work/v.jsonl" || fail "JSON Lines differ with $v"
 done
 pass "identical CSV and JSON Lines for: ${variants[*]}"
 for codec in zstd plain; do
-    "$floe" analyze "$work/$codec/AWSLogs" --window 1m --by "$key" -o "$work/c.csv" -q -t 2
+    # shellcheck disable=SC2086
+    "$floe" analyze "$work/$codec/AWSLogs" $same -o "$work/c.csv" -q -t 2
     cmp -s "$work/base.csv" "$work/c.csv" || fail "$codec copy gives other output than gzip"
 done
 pass "gzip, zstd and plain copies give identical output"

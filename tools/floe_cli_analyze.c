@@ -22,6 +22,7 @@
 typedef struct analyze_args {
     const char *window;
     const char *by;
+    const char *distinct;
     const char *action;
     const char *log_status;
     const char *output;
@@ -56,6 +57,9 @@ static void print_usage(FILE *out) {
           "  -b, --by FIELDS     key fields, comma-separated; addresses take a prefix like\n"
           "                      nfdump's -A: srcaddr/24 (IPv4) or srcaddr/24/64 (IPv4/IPv6)\n"
           "                      (default " DEFAULT_KEY ")\n"
+          "  --distinct FIELDS   also count each group's distinct values of these fields\n"
+          "                      (columns distinct_<field>; exact up to 32 values, then a\n"
+          "                      HyperLogLog estimate with ~1.6% standard error)\n"
           "  --action A          accept, reject or all (default all)\n"
           "  --log-status S      ok, nodata, skipdata (comma-separated) or all (default all)\n"
           "  --top N             only the N groups with the largest --order-by measure\n"
@@ -150,10 +154,12 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_IO,
         OPT_TIME_FORMAT,
         OPT_READ_SIZE,
+        OPT_DISTINCT,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
         {"by", required_argument, NULL, 'b'},
+        {"distinct", required_argument, NULL, OPT_DISTINCT},
         {"action", required_argument, NULL, OPT_ACTION},
         {"log-status", required_argument, NULL, OPT_LOG_STATUS},
         {"top", required_argument, NULL, OPT_TOP},
@@ -190,6 +196,9 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
             break;
         case 'b':
             args->by = optarg;
+            break;
+        case OPT_DISTINCT:
+            args->distinct = optarg;
             break;
         case OPT_ACTION:
             args->action = optarg;
@@ -447,6 +456,10 @@ int floe_cli_analyze(int argc, char **argv) {
         return usage_error("--by: not a list of known fields (each once, prefixes only on "
                            "addresses, e.g. srcaddr/24,dstport): '%s'",
                            args.by);
+    if (args.distinct != NULL &&
+        floe_key_spec_parse_distinct(args.distinct, strlen(args.distinct), &key) != FLOE_OK)
+        return usage_error("--distinct: not a list of up to %d known fields, each once: '%s'",
+                           FLOE_DISTINCT_MAX_FIELDS, args.distinct);
     options.key = &key;
     if (args.action != NULL && floe_filter_parse_action(args.action, &options.filter) != FLOE_OK)
         return usage_error("--action: accept, reject or all, not '%s'", args.action);
