@@ -66,9 +66,35 @@ void BM_parse_v5(benchmark::State &state) {
     parse_bench(state, "FLOE_BENCH_V5");
 }
 
+// Aggregation alone, over batches parsed once from FLOE_BENCH_DEFAULT; MB/s are of the text
+// those batches came from, so the figure adds to the parser's directly.
+void BM_aggregate(benchmark::State &state) {
+    const std::string &text = load("FLOE_BENCH_DEFAULT");
+    if (text.empty()) {
+        state.SkipWithError("FLOE_BENCH_DEFAULT not set or empty: run bench/run_parse_bench.sh");
+        return;
+    }
+    int key_id = static_cast<int>(state.range(0));
+    floe_bench_agg *bench = floe_bench_agg_new(text.data(), text.size(), key_id);
+    uint64_t groups = 0, records = 0;
+    for (auto _ : state) {
+        groups = floe_bench_agg_run(bench, &records);
+        benchmark::DoNotOptimize(groups);
+    }
+    floe_bench_agg_free(bench);
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(text.size()));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(records));
+    state.SetLabel(floe_bench_agg_key_name(key_id));
+    state.counters["groups"] = static_cast<double>(groups);
+}
+
 } // namespace
 
 BENCHMARK(BM_parse_default)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_parse_v5)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK(BM_aggregate)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -23,6 +23,17 @@ void floe_bench_parse_free(floe_bench_parse *bench);
 int floe_bench_effective_level(int simd_level);
 const char *floe_bench_level_name(int simd_level);
 
+/* Aggregation alone: the text is parsed once into batches (kept), then each run builds a
+ * fresh table from them. key_id: 0 "protocol,action" by 1h (a few groups), 1 the 1-minute
+ * srcaddr,dstaddr,dstport,protocol,action key (about a group per record), 2 srcaddr with no
+ * window (top talkers). */
+typedef struct floe_bench_agg floe_bench_agg;
+floe_bench_agg *floe_bench_agg_new(const char *buf, size_t len, int key_id);
+/* Returns the number of groups; *records gets the rows aggregated. */
+uint64_t floe_bench_agg_run(floe_bench_agg *bench, uint64_t *records);
+void floe_bench_agg_free(floe_bench_agg *bench);
+const char *floe_bench_agg_key_name(int key_id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,7 @@
 #include "floe_agg.h"
 
+#include "floe_mem.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,19 +98,26 @@ static bool key_reserve(key_buf *k, size_t more) {
     return true;
 }
 
-static void put_be(key_buf *k, uint64_t value, unsigned nbytes) {
-    for (unsigned i = 0; i < nbytes; i++)
-        k->data[k->len++] = (uint8_t)(value >> (8 * (nbytes - 1 - i)));
+/* key_reserve for the arena, which grows large: floe_mem blocks (floe_mem.h). */
+static bool arena_reserve(key_buf *k, size_t more) {
+    if (k->len + more <= k->cap) return true;
+    size_t cap = k->cap ? k->cap : 64 * 1024;
+    while (cap < k->len + more)
+        cap *= 2;
+    uint8_t *grown = floe_mem_grow(k->data, k->cap, cap);
+    if (grown == NULL) return false;
+    k->data = grown;
+    k->cap = cap;
+    return true;
 }
 
-static void mask_addr(floe_addr *addr, const floe_key_part *part) {
-    unsigned keep = floe_addr_is_v4(addr) ? 96u + part->v4_prefix : part->v6_prefix;
+/* A 16-byte mask keeping the first `bits` bits. */
+static void prefix_mask(unsigned bits, uint8_t mask[16]) {
     for (unsigned byte = 0; byte < 16; byte++) {
-        unsigned bits_before = byte * 8;
-        if (bits_before >= keep)
-            addr->bytes[byte] = 0;
-        else if (keep - bits_before < 8)
-            addr->bytes[byte] &= (uint8_t)(0xff << (8 - (keep - bits_before)));
+        unsigned before = byte * 8;
+        mask[byte] = bits >= before + 8 ? 0xff
+                     : bits <= before   ? 0
+                                        : (uint8_t)(0xff << (8 - (bits - before)));
     }
 }
 
@@ -122,8 +131,30 @@ typedef struct entry {
     floe_agg_measures m;
 } entry;
 
+/* How a key part is encoded, worked out once per table. */
+typedef struct part_plan {
+    floe_field field;
+    floe_type type;
+    bool masked;         /* an address part with a prefix shorter than the whole address */
+    uint8_t mask_v4[16]; /* applied to IPv4-mapped values: ::ffff:0:0/96 + the v4 prefix */
+    uint8_t mask_v6[16];
+} part_plan;
+
+/* Rows are aggregated in groups of KEY_CHUNK: first every key and hash is built, then the
+ * groups are looked up with the slot of a row PREFETCH_AHEAD rows on already on its way from
+ * memory, which hides most of the cache misses of a table much larger than the cache. */
+#define KEY_CHUNK      256
+#define PREFETCH_AHEAD 8
+
 struct floe_agg {
     floe_key_spec spec;
+    part_plan plan[FLOE_KEY_MAX_PARTS];
+    bool has_strings;     /* a string part: keys vary in length beyond the fixed bound */
+    size_t fixed_key_max; /* longest key without string parts */
+    /* Per chunk of rows: key offsets in scratch, lengths, hashes. */
+    size_t key_off[KEY_CHUNK];
+    uint32_t key_len[KEY_CHUNK];
+    uint64_t key_hash[KEY_CHUNK];
     entry *slots; /* open addressing, linear probing; capacity a power of two */
     size_t capacity;
     size_t count;
@@ -140,8 +171,20 @@ floe_agg *floe_agg_new(const floe_key_spec *spec) {
     floe_agg *agg = calloc(1, sizeof(*agg));
     if (agg == NULL) return NULL;
     agg->spec = *spec;
+    agg->fixed_key_max = WINDOW_BYTES;
+    for (unsigned p = 0; p < spec->nparts; p++) {
+        part_plan *plan = &agg->plan[p];
+        plan->field = spec->parts[p].field;
+        plan->type = floe_field_type(plan->field);
+        if (plan->type == FLOE_T_STR) agg->has_strings = true;
+        agg->fixed_key_max += 1 + sizeof(floe_addr);
+        if (plan->type != FLOE_T_ADDR) continue;
+        plan->masked = spec->parts[p].v4_prefix < 32 || spec->parts[p].v6_prefix < 128;
+        prefix_mask(96u + spec->parts[p].v4_prefix, plan->mask_v4);
+        prefix_mask(spec->parts[p].v6_prefix, plan->mask_v6);
+    }
     agg->capacity = INITIAL_CAPACITY;
-    agg->slots = calloc(agg->capacity, sizeof(*agg->slots));
+    agg->slots = floe_mem_alloc(agg->capacity * sizeof(*agg->slots));
     if (agg->slots == NULL) {
         free(agg);
         return NULL;
@@ -154,8 +197,8 @@ void floe_agg_free(floe_agg *agg) {
     for (size_t i = 0; i < agg->count * agg->spec.ndistinct; i++)
         floe_distinct_free(&agg->sketches[i]);
     free(agg->sketches);
-    free(agg->slots);
-    free(agg->arena.data);
+    floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
+    floe_mem_free(agg->arena.data, agg->arena.cap);
     free(agg->scratch.data);
     free(agg->sorted);
     free(agg);
@@ -185,7 +228,7 @@ static uint64_t hash_key(const uint8_t *p, size_t n) {
 
 static floe_status grow_table(floe_agg *agg) {
     size_t capacity = agg->capacity * 2;
-    entry *slots = calloc(capacity, sizeof(*slots));
+    entry *slots = floe_mem_alloc(capacity * sizeof(*slots));
     if (slots == NULL) return FLOE_ERR_NOMEM;
     for (size_t i = 0; i < agg->capacity; i++) {
         const entry *e = &agg->slots[i];
@@ -195,7 +238,7 @@ static floe_status grow_table(floe_agg *agg) {
             at = (at + 1) & (capacity - 1);
         slots[at] = *e;
     }
-    free(agg->slots);
+    floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
     agg->slots = slots;
     agg->capacity = capacity;
     return FLOE_OK;
@@ -218,8 +261,8 @@ static void measures_add(floe_agg_measures *into, const floe_agg_measures *from)
 }
 
 /* The group with these key bytes, created empty when new. NULL when out of memory. */
-static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
-    uint64_t hash = hash_key(key, key_len);
+static entry *find_or_add_hashed(floe_agg *agg, const uint8_t *key, uint32_t key_len,
+                                 uint64_t hash) {
     size_t mask = agg->capacity - 1;
     for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
         entry *e = &agg->slots[at];
@@ -233,7 +276,7 @@ static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
         if (grow_table(agg) != FLOE_OK) return NULL;
         mask = agg->capacity - 1;
     }
-    if (!key_reserve(&agg->arena, key_len)) return NULL;
+    if (!arena_reserve(&agg->arena, key_len)) return NULL;
     const size_t nd = agg->spec.ndistinct;
     if (nd > 0 && agg->count == agg->sketches_cap) {
         size_t cap = agg->sketches_cap ? agg->sketches_cap * 2 : 1024;
@@ -259,54 +302,6 @@ static entry *find_or_add(floe_agg *agg, const uint8_t *key, uint32_t key_len) {
     free(agg->sorted);
     agg->sorted = NULL;
     return e;
-}
-
-/* Appends one part's encoding for batch row `row`. */
-static bool encode_part(key_buf *k, const floe_key_part *part, const floe_batch *batch,
-                        uint32_t row) {
-    floe_field f = part->field;
-    if (!floe_batch_has(batch, f) || floe_batch_is_null(batch, f, row)) {
-        if (!key_reserve(k, 1)) return false;
-        k->data[k->len++] = 0;
-        return true;
-    }
-    floe_type type = floe_field_type(f);
-    if (type == FLOE_T_STR) {
-        floe_slice s = floe_batch_str(batch, f)[row];
-        if (!key_reserve(k, (size_t)s.len + 2)) return false;
-        k->data[k->len++] = 1;
-        for (uint32_t i = 0; i < s.len; i++)
-            k->data[k->len++] = s.ptr[i] != 0 ? (uint8_t)s.ptr[i] : 1;
-        k->data[k->len++] = 0;
-        return true;
-    }
-    if (!key_reserve(k, 1 + sizeof(floe_addr))) return false;
-    k->data[k->len++] = 1;
-    switch (type) {
-    case FLOE_T_U8:
-    case FLOE_T_ENUM:
-        put_be(k, floe_batch_u8(batch, f)[row], 1);
-        break;
-    case FLOE_T_U16:
-        put_be(k, floe_batch_u16(batch, f)[row], 2);
-        break;
-    case FLOE_T_U64:
-        put_be(k, floe_batch_u64(batch, f)[row], 8);
-        break;
-    case FLOE_T_TIME:
-        put_be(k, (uint64_t)floe_batch_time(batch, f)[row], 8);
-        break;
-    case FLOE_T_ADDR: {
-        floe_addr addr = floe_batch_addr(batch, f)[row];
-        mask_addr(&addr, part);
-        memcpy(k->data + k->len, addr.bytes, sizeof(addr.bytes));
-        k->len += sizeof(addr.bytes);
-        break;
-    }
-    case FLOE_T_STR:
-        break; /* above */
-    }
-    return true;
 }
 
 /* The hash a distinct count keeps for a row's value of field f; false when null. Addresses
@@ -343,6 +338,96 @@ floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
     return floe_agg_add_rows(agg, batch, NULL, batch->count);
 }
 
+/* A key part's column in the current batch. */
+typedef struct part_column {
+    const void *values; /* NULL: the batch has no such column, every value is null */
+    uint64_t null_bit;
+} part_column;
+
+static inline void put_be16(uint8_t *p, uint16_t v) {
+    v = __builtin_bswap16(v);
+    memcpy(p, &v, 2);
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v) {
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+}
+
+/* Encodes row `row`'s key at out (room for its bound) and returns its length. */
+static size_t encode_key(const floe_agg *agg, const part_column *cols, const floe_batch *batch,
+                         uint32_t row, int64_t window, uint8_t *out) {
+    uint8_t *k = out;
+    put_be64(k, (uint64_t)window);
+    k += WINDOW_BYTES;
+    const uint64_t nulls = batch->nulls[row];
+    for (unsigned p = 0; p < agg->spec.nparts; p++) {
+        const part_plan *plan = &agg->plan[p];
+        const void *col = cols[p].values;
+        if (col == NULL || (nulls & cols[p].null_bit) != 0) {
+            *k++ = 0;
+            continue;
+        }
+        *k++ = 1;
+        switch (plan->type) {
+        case FLOE_T_U8:
+        case FLOE_T_ENUM:
+            *k++ = ((const uint8_t *)col)[row];
+            break;
+        case FLOE_T_U16:
+            put_be16(k, ((const uint16_t *)col)[row]);
+            k += 2;
+            break;
+        case FLOE_T_U64:
+            put_be64(k, ((const uint64_t *)col)[row]);
+            k += 8;
+            break;
+        case FLOE_T_TIME:
+            put_be64(k, (uint64_t)((const int64_t *)col)[row]);
+            k += 8;
+            break;
+        case FLOE_T_ADDR: {
+            const floe_addr *addr = &((const floe_addr *)col)[row];
+            if (!plan->masked) {
+                memcpy(k, addr->bytes, 16);
+            } else {
+                const uint8_t *mask = floe_addr_is_v4(addr) ? plan->mask_v4 : plan->mask_v6;
+                uint64_t lo, hi, mlo, mhi;
+                memcpy(&lo, addr->bytes, 8);
+                memcpy(&hi, addr->bytes + 8, 8);
+                memcpy(&mlo, mask, 8);
+                memcpy(&mhi, mask + 8, 8);
+                lo &= mlo;
+                hi &= mhi;
+                memcpy(k, &lo, 8);
+                memcpy(k + 8, &hi, 8);
+            }
+            k += 16;
+            break;
+        }
+        case FLOE_T_STR: {
+            /* The bytes, then 0; a 0 inside becomes 1, so no key is a prefix of another. */
+            floe_slice s = ((const floe_slice *)col)[row];
+            for (uint32_t i = 0; i < s.len; i++)
+                *k++ = s.ptr[i] != 0 ? (uint8_t)s.ptr[i] : 1;
+            *k++ = 0;
+            break;
+        }
+        }
+    }
+    return (size_t)(k - out);
+}
+
+/* Bytes row `row`'s key may take. */
+static size_t key_bound(const floe_agg *agg, const part_column *cols, uint32_t row) {
+    size_t bound = agg->fixed_key_max;
+    if (!agg->has_strings) return bound;
+    for (unsigned p = 0; p < agg->spec.nparts; p++)
+        if (agg->plan[p].type == FLOE_T_STR && cols[p].values != NULL)
+            bound += ((const floe_slice *)cols[p].values)[row].len + 2u;
+    return bound;
+}
+
 floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
                               uint32_t nrows) {
     const floe_key_spec *spec = &agg->spec;
@@ -356,38 +441,65 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
         floe_batch_has(batch, FLOE_F_BYTES) ? floe_batch_u64(batch, FLOE_F_BYTES) : NULL;
     const uint8_t *action =
         floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
+    const uint64_t start_bit = UINT64_C(1) << FLOE_F_START, end_bit = UINT64_C(1) << FLOE_F_END;
+    part_column cols[FLOE_KEY_MAX_PARTS];
+    for (unsigned p = 0; p < spec->nparts; p++) {
+        floe_field f = agg->plan[p].field;
+        cols[p].values = floe_batch_has(batch, f) ? batch->values[f] : NULL;
+        cols[p].null_bit = UINT64_C(1) << f;
+    }
     key_buf *k = &agg->scratch;
-    for (uint32_t r = 0; r < nrows; r++) {
-        uint32_t row = rows != NULL ? rows[r] : r;
-        bool has_start = start != NULL && !floe_batch_is_null(batch, FLOE_F_START, row);
-        bool has_end = end != NULL && !floe_batch_is_null(batch, FLOE_F_END, row);
-        int64_t window = has_start && spec->window_seconds > 0
-                             ? start[row] - start[row] % spec->window_seconds
-                             : 0;
+
+    for (uint32_t base = 0; base < nrows; base += KEY_CHUNK) {
+        uint32_t n = nrows - base < KEY_CHUNK ? nrows - base : KEY_CHUNK;
+        /* Pass 1: keys and hashes. */
         k->len = 0;
-        if (!key_reserve(k, WINDOW_BYTES)) return FLOE_ERR_NOMEM;
-        put_be(k, (uint64_t)window, WINDOW_BYTES);
-        for (unsigned p = 0; p < spec->nparts; p++)
-            if (!encode_part(k, &spec->parts[p], batch, row)) return FLOE_ERR_NOMEM;
-        if (k->len > UINT32_MAX) return FLOE_ERR_INVALID;
-        entry *e = find_or_add(agg, k->data, (uint32_t)k->len);
-        if (e == NULL) return FLOE_ERR_NOMEM;
-        floe_agg_measures *m = &e->m;
-        m->flows++;
-        if (packets != NULL) m->packets += packets[row];
-        if (bytes != NULL) m->bytes += bytes[row];
-        if (action != NULL) {
-            m->accepted += action[row] == FLOE_ACTION_ACCEPT;
-            m->rejected += action[row] == FLOE_ACTION_REJECT;
+        if (!agg->has_strings && !key_reserve(k, (size_t)n * agg->fixed_key_max))
+            return FLOE_ERR_NOMEM;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t row = rows != NULL ? rows[base + i] : base + i;
+            if (agg->has_strings && !key_reserve(k, key_bound(agg, cols, row)))
+                return FLOE_ERR_NOMEM;
+            bool has_start = start != NULL && (batch->nulls[row] & start_bit) == 0;
+            int64_t window = has_start && spec->window_seconds > 0
+                                 ? start[row] - start[row] % spec->window_seconds
+                                 : 0;
+            size_t len = encode_key(agg, cols, batch, row, window, k->data + k->len);
+            if (len > UINT32_MAX) return FLOE_ERR_INVALID;
+            agg->key_off[i] = k->len;
+            agg->key_len[i] = (uint32_t)len;
+            agg->key_hash[i] = hash_key(k->data + k->len, len);
+            k->len += len;
         }
-        if (has_start && start[row] < m->first_seen) m->first_seen = start[row];
-        if (has_end && end[row] > m->last_seen) m->last_seen = end[row];
-        for (unsigned d = 0; d < spec->ndistinct; d++) {
-            uint64_t value_hash;
-            if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
-            floe_status status =
-                floe_distinct_add(&agg->sketches[(size_t)e->id * spec->ndistinct + d], value_hash);
-            if (status != FLOE_OK) return status;
+        /* Pass 2: look up and add, with the slots of the rows ahead being fetched. */
+        for (uint32_t i = 0; i < n; i++) {
+            if (i + PREFETCH_AHEAD < n)
+                __builtin_prefetch(
+                    &agg->slots[agg->key_hash[i + PREFETCH_AHEAD] & (agg->capacity - 1)]);
+            uint32_t row = rows != NULL ? rows[base + i] : base + i;
+            entry *e = find_or_add_hashed(agg, k->data + agg->key_off[i], agg->key_len[i],
+                                          agg->key_hash[i]);
+            if (e == NULL) return FLOE_ERR_NOMEM;
+            floe_agg_measures *m = &e->m;
+            m->flows++;
+            if (packets != NULL) m->packets += packets[row];
+            if (bytes != NULL) m->bytes += bytes[row];
+            if (action != NULL) {
+                m->accepted += action[row] == FLOE_ACTION_ACCEPT;
+                m->rejected += action[row] == FLOE_ACTION_REJECT;
+            }
+            const uint64_t nulls = batch->nulls[row];
+            if (start != NULL && (nulls & start_bit) == 0 && start[row] < m->first_seen)
+                m->first_seen = start[row];
+            if (end != NULL && (nulls & end_bit) == 0 && end[row] > m->last_seen)
+                m->last_seen = end[row];
+            for (unsigned d = 0; d < spec->ndistinct; d++) {
+                uint64_t value_hash;
+                if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
+                floe_status status = floe_distinct_add(
+                    &agg->sketches[(size_t)e->id * spec->ndistinct + d], value_hash);
+                if (status != FLOE_OK) return status;
+            }
         }
     }
     return FLOE_OK;
@@ -399,7 +511,9 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
     for (size_t i = 0; i < from->capacity; i++) {
         const entry *src = &from->slots[i];
         if (src->key_len == 0) continue;
-        entry *e = find_or_add(into, from->arena.data + src->key_off, src->key_len);
+        /* Same key bytes, same hash: no need to hash them again. */
+        entry *e = find_or_add_hashed(into, from->arena.data + src->key_off, src->key_len,
+                                      src->hash);
         if (e == NULL) return FLOE_ERR_NOMEM;
         measures_add(&e->m, &src->m);
         const size_t nd = into->spec.ndistinct;
