@@ -72,13 +72,21 @@ floe_status floe_key_spec_parse_distinct(const char *text, size_t text_len, floe
 
 /* ---- key encoding -------------------------------------------------------------------------- */
 
-/* A group's key bytes: the window as 8 big-endian bytes, then per part a presence byte (0 null,
- * 1 present) and, when present, the value big-endian (addresses in network order, masked;
- * strings as their bytes and a 0 byte, a 0 inside a string stored as 1). memcmp over these
- * bytes orders groups by window, then by each part's value, nulls first; and no encoding is a
- * prefix of another, so keys of different lengths compare correctly too. */
+/* A group's key bytes: the window as 8 big-endian bytes, then per part a tag byte and the value:
+ *   tag 0: null (no value follows);
+ *   tag 1: present, the value big-endian (1, 2 or 8 bytes by type); for addresses, tag 1 is
+ *          IPv4 (4 bytes) and tag 2 IPv6 (16 bytes), both masked to the part's prefix;
+ *   strings: tag 1, their bytes, then a 0 (a 0 inside a string is stored as 1).
+ * memcmp over these bytes orders groups by window, then by each part's value (nulls first,
+ * IPv4 before IPv6, numbers by value); no encoding is a prefix of another, so keys of
+ * different lengths compare correctly too. IPv4 takes 5 bytes rather than 17, which keeps the
+ * common keys short: the 5-tuple with a window is 25 bytes. */
 #define WINDOW_BYTES    8
 #define KEY_SCRATCH_MIN 256
+#define TAG_NULL        0
+#define TAG_VALUE       1
+#define TAG_V4          1
+#define TAG_V6          2
 
 typedef struct key_buf {
     uint8_t *data;
@@ -98,19 +106,6 @@ static bool key_reserve(key_buf *k, size_t more) {
     return true;
 }
 
-/* key_reserve for the arena, which grows large: floe_mem blocks (floe_mem.h). */
-static bool arena_reserve(key_buf *k, size_t more) {
-    if (k->len + more <= k->cap) return true;
-    size_t cap = k->cap ? k->cap : 64 * 1024;
-    while (cap < k->len + more)
-        cap *= 2;
-    uint8_t *grown = floe_mem_grow(k->data, k->cap, cap);
-    if (grown == NULL) return false;
-    k->data = grown;
-    k->cap = cap;
-    return true;
-}
-
 /* A 16-byte mask keeping the first `bits` bits. */
 static void prefix_mask(unsigned bits, uint8_t mask[16]) {
     for (unsigned byte = 0; byte < 16; byte++) {
@@ -123,13 +118,32 @@ static void prefix_mask(unsigned bits, uint8_t mask[16]) {
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-typedef struct entry {
-    uint64_t hash;
-    uint64_t key_off; /* in the key arena */
-    uint32_t key_len; /* 0: empty slot (a key always holds the window) */
-    uint32_t id;      /* creation order: the group's sketches are sketches[id * ndistinct...] */
+/* Groups are records in an arena of fixed-size blocks, in creation order, each
+ *     [measures][id][key_len][key bytes][padding to 8]
+ * so a lookup that finds its slot reads the key and updates the measures in one place, and
+ * records never move (their addresses stay valid while the table lives). The slot array holds
+ * one 8-byte word a slot: the record's reference (block and 8-byte unit) in the low 40 bits
+ * and 24 bits of the key's hash above, so most mismatches are rejected without touching the
+ * record. 0 is an empty slot (references start at 1). */
+typedef struct record {
     floe_agg_measures m;
-} entry;
+    uint32_t id; /* creation order: the group's sketches are sketches[id * ndistinct ...] */
+    uint32_t key_len;
+    uint8_t key[];
+} record;
+
+#define BLOCK_SHIFT   24 /* 16 MiB blocks */
+#define BLOCK_SIZE    ((size_t)1 << BLOCK_SHIFT)
+#define UNIT_SHIFT    3 /* records are 8-byte aligned */
+#define REF_BITS      40
+#define REF_MASK      ((UINT64_C(1) << REF_BITS) - 1)
+#define TAG_SHIFT     REF_BITS
+#define MAX_BLOCKS    ((size_t)1 << (REF_BITS - (BLOCK_SHIFT - UNIT_SHIFT)))
+#define MAX_KEY_BYTES (BLOCK_SIZE - sizeof(record) - 8)
+
+static size_t record_size(uint32_t key_len) {
+    return (sizeof(record) + key_len + 7) & ~(size_t)7;
+}
 
 /* How a key part is encoded, worked out once per table. */
 typedef struct part_plan {
@@ -155,17 +169,36 @@ struct floe_agg {
     size_t key_off[KEY_CHUNK];
     uint32_t key_len[KEY_CHUNK];
     uint64_t key_hash[KEY_CHUNK];
-    entry *slots; /* open addressing, linear probing; capacity a power of two */
+    key_buf scratch; /* the keys being built */
+
+    uint64_t *slots; /* open addressing, linear probing; capacity a power of two */
     size_t capacity;
     size_t count;
-    key_buf arena;           /* every group's key bytes */
-    key_buf scratch;         /* the key being built */
+    uint8_t **blocks; /* the record arena */
+    size_t nblocks;
+    size_t blocks_cap;
+    size_t block_used; /* bytes used in the last block */
+
     floe_agg_group *sorted;  /* floe_agg_sorted's result, dropped when the table changes */
+    size_t sorted_size;      /* its bytes (a floe_mem block) */
     floe_distinct *sketches; /* spec.ndistinct per group, by group id */
     size_t sketches_cap;     /* groups the sketch array has room for */
 };
 
 #define INITIAL_CAPACITY 1024
+
+static void drop_sorted(floe_agg *agg) {
+    floe_mem_free(agg->sorted, agg->sorted_size);
+    agg->sorted = NULL;
+    agg->sorted_size = 0;
+}
+
+static record *record_at(const floe_agg *agg, uint64_t ref) {
+    ref = (ref & REF_MASK) - 1;
+    size_t block = (size_t)(ref >> (BLOCK_SHIFT - UNIT_SHIFT));
+    size_t off = (size_t)(ref & ((BLOCK_SIZE >> UNIT_SHIFT) - 1)) << UNIT_SHIFT;
+    return (record *)(agg->blocks[block] + off);
+}
 
 floe_agg *floe_agg_new(const floe_key_spec *spec) {
     floe_agg *agg = calloc(1, sizeof(*agg));
@@ -198,14 +231,24 @@ void floe_agg_free(floe_agg *agg) {
         floe_distinct_free(&agg->sketches[i]);
     free(agg->sketches);
     floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
-    floe_mem_free(agg->arena.data, agg->arena.cap);
+    for (size_t b = 0; b < agg->nblocks; b++)
+        floe_mem_free(agg->blocks[b], BLOCK_SIZE);
+    free(agg->blocks);
     free(agg->scratch.data);
-    free(agg->sorted);
+    drop_sorted(agg);
     free(agg);
 }
 
 size_t floe_agg_count(const floe_agg *agg) {
     return agg->count;
+}
+
+size_t floe_agg_memory(const floe_agg *agg) {
+    size_t bytes = agg->capacity * sizeof(*agg->slots) + agg->nblocks * BLOCK_SIZE;
+    bytes += agg->sketches_cap * agg->spec.ndistinct * sizeof(floe_distinct);
+    for (size_t i = 0; i < agg->count * agg->spec.ndistinct; i++)
+        bytes += floe_distinct_heap_bytes(&agg->sketches[i]);
+    return bytes;
 }
 
 /* 8 bytes at a time, multiply and xor-shift: keys are short and built by us, so speed matters
@@ -226,17 +269,47 @@ static uint64_t hash_key(const uint8_t *p, size_t n) {
     return h ^ (h >> 32);
 }
 
+static uint64_t slot_tag(uint64_t hash) {
+    return (hash >> TAG_SHIFT) << TAG_SHIFT;
+}
+
+/* Walks the records in creation order (the arena front to back): start with *blk = *off = 0;
+ * returns NULL after the last. *ref gets the record's reference when ref is not NULL. */
+static record *next_record(const floe_agg *agg, size_t *blk, size_t *off, uint64_t *ref) {
+    while (*blk < agg->nblocks) {
+        size_t used = *blk + 1 == agg->nblocks ? agg->block_used : BLOCK_SIZE;
+        record *rec = (record *)(agg->blocks[*blk] + *off);
+        /* Blocks are zeroed: a key_len of 0 is the unused tail of a block. */
+        if (*off + sizeof(record) > used || rec->key_len == 0) {
+            ++*blk;
+            *off = 0;
+            continue;
+        }
+        if (ref != NULL)
+            *ref = ((uint64_t)*blk << (BLOCK_SHIFT - UNIT_SHIFT) | (*off >> UNIT_SHIFT)) + 1;
+        *off += record_size(rec->key_len);
+        return rec;
+    }
+    return NULL;
+}
+
+static uint64_t record_ref(size_t block, size_t off) {
+    return ((uint64_t)block << (BLOCK_SHIFT - UNIT_SHIFT) | (off >> UNIT_SHIFT)) + 1;
+}
+
+/* Doubles the slot array and re-inserts every record, reading the arena in order. */
 static floe_status grow_table(floe_agg *agg) {
     size_t capacity = agg->capacity * 2;
-    entry *slots = floe_mem_alloc(capacity * sizeof(*slots));
+    uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
     if (slots == NULL) return FLOE_ERR_NOMEM;
-    for (size_t i = 0; i < agg->capacity; i++) {
-        const entry *e = &agg->slots[i];
-        if (e->key_len == 0) continue;
-        size_t at = (size_t)e->hash & (capacity - 1);
-        while (slots[at].key_len != 0)
+    size_t blk = 0, off = 0;
+    uint64_t ref;
+    for (const record *rec; (rec = next_record(agg, &blk, &off, &ref)) != NULL;) {
+        uint64_t hash = hash_key(rec->key, rec->key_len);
+        size_t at = (size_t)hash & (capacity - 1);
+        while (slots[at] != 0)
             at = (at + 1) & (capacity - 1);
-        slots[at] = *e;
+        slots[at] = slot_tag(hash) | ref;
     }
     floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
     agg->slots = slots;
@@ -260,23 +333,49 @@ static void measures_add(floe_agg_measures *into, const floe_agg_measures *from)
     if (from->last_seen > into->last_seen) into->last_seen = from->last_seen;
 }
 
-/* The group with these key bytes, created empty when new. NULL when out of memory. */
-static entry *find_or_add_hashed(floe_agg *agg, const uint8_t *key, uint32_t key_len,
-                                 uint64_t hash) {
+/* Room for a record of key_len bytes at the end of the arena; NULL when out of memory. */
+static record *new_record(floe_agg *agg, uint32_t key_len, uint64_t *ref) {
+    size_t size = record_size(key_len);
+    if (agg->nblocks == 0 || agg->block_used + size > BLOCK_SIZE) {
+        if (agg->nblocks == MAX_BLOCKS) return NULL;
+        if (agg->nblocks == agg->blocks_cap) {
+            size_t cap = agg->blocks_cap ? agg->blocks_cap * 2 : 16;
+            uint8_t **grown = realloc(agg->blocks, cap * sizeof(*grown));
+            if (grown == NULL) return NULL;
+            agg->blocks = grown;
+            agg->blocks_cap = cap;
+        }
+        /* Zeroed, so a block's unused tail reads as key_len 0 (FOR_EACH_RECORD's end). */
+        uint8_t *block = floe_mem_alloc(BLOCK_SIZE);
+        if (block == NULL) return NULL;
+        agg->blocks[agg->nblocks++] = block;
+        agg->block_used = 0;
+    }
+    size_t block = agg->nblocks - 1;
+    *ref = record_ref(block, agg->block_used);
+    record *rec = (record *)(agg->blocks[block] + agg->block_used);
+    agg->block_used += size;
+    return rec;
+}
+
+/* The group with these key bytes and hash, created empty when new. NULL when out of memory. */
+static record *find_or_add_hashed(floe_agg *agg, const uint8_t *key, uint32_t key_len,
+                                  uint64_t hash) {
     size_t mask = agg->capacity - 1;
+    const uint64_t tag = slot_tag(hash);
     for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
-        entry *e = &agg->slots[at];
-        if (e->key_len == 0) break;
-        if (e->hash == hash && e->key_len == key_len &&
-            memcmp(agg->arena.data + e->key_off, key, key_len) == 0)
-            return e;
+        uint64_t slot = agg->slots[at];
+        if (slot == 0) break;
+        if ((slot & ~REF_MASK) != tag) continue;
+        record *rec = record_at(agg, slot);
+        if (rec->key_len == key_len && memcmp(rec->key, key, key_len) == 0) return rec;
     }
     /* New group: keep the load under 70% so probes stay short. */
+    if (key_len > MAX_KEY_BYTES) return NULL;
     if ((agg->count + 1) * 10 > agg->capacity * 7) {
         if (grow_table(agg) != FLOE_OK) return NULL;
         mask = agg->capacity - 1;
     }
-    if (!arena_reserve(&agg->arena, key_len)) return NULL;
     const size_t nd = agg->spec.ndistinct;
     if (nd > 0 && agg->count == agg->sketches_cap) {
         size_t cap = agg->sketches_cap ? agg->sketches_cap * 2 : 1024;
@@ -285,23 +384,22 @@ static entry *find_or_add_hashed(floe_agg *agg, const uint8_t *key, uint32_t key
         agg->sketches = grown;
         agg->sketches_cap = cap;
     }
+    uint64_t ref;
+    record *rec = new_record(agg, key_len, &ref);
+    if (rec == NULL) return NULL;
     for (size_t d = 0; d < nd; d++)
         floe_distinct_init(&agg->sketches[agg->count * nd + d]);
+    measures_empty(&rec->m);
+    rec->id = (uint32_t)agg->count;
+    rec->key_len = key_len;
+    memcpy(rec->key, key, key_len);
     size_t at = (size_t)hash & mask;
-    while (agg->slots[at].key_len != 0)
+    while (agg->slots[at] != 0)
         at = (at + 1) & mask;
-    entry *e = &agg->slots[at];
-    e->hash = hash;
-    e->key_off = agg->arena.len;
-    e->key_len = key_len;
-    e->id = (uint32_t)agg->count;
-    measures_empty(&e->m);
-    memcpy(agg->arena.data + agg->arena.len, key, key_len);
-    agg->arena.len += key_len;
+    agg->slots[at] = tag | ref;
     agg->count++;
-    free(agg->sorted);
-    agg->sorted = NULL;
-    return e;
+    if (agg->sorted != NULL) drop_sorted(agg);
+    return rec;
 }
 
 /* The hash a distinct count keeps for a row's value of field f; false when null. Addresses
@@ -354,6 +452,40 @@ static inline void put_be64(uint8_t *p, uint64_t v) {
     memcpy(p, &v, 8);
 }
 
+static inline uint64_t get_be64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+}
+
+/* Writes an address value (after its prefix mask) with its tag; returns the bytes written. */
+static inline size_t put_addr(uint8_t *k, const floe_addr *addr, const part_plan *plan) {
+    uint8_t bytes[16];
+    if (plan->masked) {
+        const uint8_t *mask = floe_addr_is_v4(addr) ? plan->mask_v4 : plan->mask_v6;
+        uint64_t lo, hi, mlo, mhi;
+        memcpy(&lo, addr->bytes, 8);
+        memcpy(&hi, addr->bytes + 8, 8);
+        memcpy(&mlo, mask, 8);
+        memcpy(&mhi, mask + 8, 8);
+        lo &= mlo;
+        hi &= mhi;
+        memcpy(bytes, &lo, 8);
+        memcpy(bytes + 8, &hi, 8);
+    } else {
+        memcpy(bytes, addr->bytes, 16);
+    }
+    const floe_addr *value = (const floe_addr *)bytes;
+    if (floe_addr_is_v4(value)) {
+        k[0] = TAG_V4;
+        memcpy(k + 1, bytes + 12, 4);
+        return 5;
+    }
+    k[0] = TAG_V6;
+    memcpy(k + 1, bytes, 16);
+    return 17;
+}
+
 /* Encodes row `row`'s key at out (room for its bound) and returns its length. */
 static size_t encode_key(const floe_agg *agg, const part_column *cols, const floe_batch *batch,
                          uint32_t row, int64_t window, uint8_t *out) {
@@ -365,49 +497,37 @@ static size_t encode_key(const floe_agg *agg, const part_column *cols, const flo
         const part_plan *plan = &agg->plan[p];
         const void *col = cols[p].values;
         if (col == NULL || (nulls & cols[p].null_bit) != 0) {
-            *k++ = 0;
+            *k++ = TAG_NULL;
             continue;
         }
-        *k++ = 1;
         switch (plan->type) {
         case FLOE_T_U8:
         case FLOE_T_ENUM:
-            *k++ = ((const uint8_t *)col)[row];
-            break;
-        case FLOE_T_U16:
-            put_be16(k, ((const uint16_t *)col)[row]);
+            k[0] = TAG_VALUE;
+            k[1] = ((const uint8_t *)col)[row];
             k += 2;
             break;
+        case FLOE_T_U16:
+            k[0] = TAG_VALUE;
+            put_be16(k + 1, ((const uint16_t *)col)[row]);
+            k += 3;
+            break;
         case FLOE_T_U64:
-            put_be64(k, ((const uint64_t *)col)[row]);
-            k += 8;
+            k[0] = TAG_VALUE;
+            put_be64(k + 1, ((const uint64_t *)col)[row]);
+            k += 9;
             break;
         case FLOE_T_TIME:
-            put_be64(k, (uint64_t)((const int64_t *)col)[row]);
-            k += 8;
+            k[0] = TAG_VALUE;
+            put_be64(k + 1, (uint64_t)((const int64_t *)col)[row]);
+            k += 9;
             break;
-        case FLOE_T_ADDR: {
-            const floe_addr *addr = &((const floe_addr *)col)[row];
-            if (!plan->masked) {
-                memcpy(k, addr->bytes, 16);
-            } else {
-                const uint8_t *mask = floe_addr_is_v4(addr) ? plan->mask_v4 : plan->mask_v6;
-                uint64_t lo, hi, mlo, mhi;
-                memcpy(&lo, addr->bytes, 8);
-                memcpy(&hi, addr->bytes + 8, 8);
-                memcpy(&mlo, mask, 8);
-                memcpy(&mhi, mask + 8, 8);
-                lo &= mlo;
-                hi &= mhi;
-                memcpy(k, &lo, 8);
-                memcpy(k + 8, &hi, 8);
-            }
-            k += 16;
+        case FLOE_T_ADDR:
+            k += put_addr(k, &((const floe_addr *)col)[row], plan);
             break;
-        }
         case FLOE_T_STR: {
-            /* The bytes, then 0; a 0 inside becomes 1, so no key is a prefix of another. */
             floe_slice s = ((const floe_slice *)col)[row];
+            *k++ = TAG_VALUE;
             for (uint32_t i = 0; i < s.len; i++)
                 *k++ = s.ptr[i] != 0 ? (uint8_t)s.ptr[i] : 1;
             *k++ = 0;
@@ -465,7 +585,7 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
                                  ? start[row] - start[row] % spec->window_seconds
                                  : 0;
             size_t len = encode_key(agg, cols, batch, row, window, k->data + k->len);
-            if (len > UINT32_MAX) return FLOE_ERR_INVALID;
+            if (len > MAX_KEY_BYTES) return FLOE_ERR_INVALID;
             agg->key_off[i] = k->len;
             agg->key_len[i] = (uint32_t)len;
             agg->key_hash[i] = hash_key(k->data + k->len, len);
@@ -477,10 +597,10 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
                 __builtin_prefetch(
                     &agg->slots[agg->key_hash[i + PREFETCH_AHEAD] & (agg->capacity - 1)]);
             uint32_t row = rows != NULL ? rows[base + i] : base + i;
-            entry *e = find_or_add_hashed(agg, k->data + agg->key_off[i], agg->key_len[i],
-                                          agg->key_hash[i]);
-            if (e == NULL) return FLOE_ERR_NOMEM;
-            floe_agg_measures *m = &e->m;
+            record *rec = find_or_add_hashed(agg, k->data + agg->key_off[i], agg->key_len[i],
+                                             agg->key_hash[i]);
+            if (rec == NULL) return FLOE_ERR_NOMEM;
+            floe_agg_measures *m = &rec->m;
             m->flows++;
             if (packets != NULL) m->packets += packets[row];
             if (bytes != NULL) m->bytes += bytes[row];
@@ -497,7 +617,7 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
                 uint64_t value_hash;
                 if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
                 floe_status status = floe_distinct_add(
-                    &agg->sketches[(size_t)e->id * spec->ndistinct + d], value_hash);
+                    &agg->sketches[(size_t)rec->id * spec->ndistinct + d], value_hash);
                 if (status != FLOE_OK) return status;
             }
         }
@@ -508,52 +628,170 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
     if (into == from || memcmp(&into->spec, &from->spec, sizeof(into->spec)) != 0)
         return FLOE_ERR_INVALID;
-    for (size_t i = 0; i < from->capacity; i++) {
-        const entry *src = &from->slots[i];
-        if (src->key_len == 0) continue;
-        /* Same key bytes, same hash: no need to hash them again. */
-        entry *e = find_or_add_hashed(into, from->arena.data + src->key_off, src->key_len,
-                                      src->hash);
-        if (e == NULL) return FLOE_ERR_NOMEM;
-        measures_add(&e->m, &src->m);
-        const size_t nd = into->spec.ndistinct;
-        for (size_t d = 0; d < nd; d++) {
-            floe_status status = floe_distinct_merge(&into->sketches[(size_t)e->id * nd + d],
-                                                     &from->sketches[(size_t)src->id * nd + d]);
-            if (status != FLOE_OK) return status;
+    const size_t nd = into->spec.ndistinct;
+    /* In chunks, as floe_agg_add_rows does: hashes first, then lookups with prefetching. */
+    const record *chunk[KEY_CHUNK];
+    size_t blk = 0, off = 0;
+    for (bool more = true; more;) {
+        uint32_t n = 0;
+        while (n < KEY_CHUNK) {
+            const record *rec = next_record(from, &blk, &off, NULL);
+            if (rec == NULL) break;
+            chunk[n] = rec;
+            into->key_hash[n] = hash_key(rec->key, rec->key_len);
+            n++;
+        }
+        more = n == KEY_CHUNK;
+        for (uint32_t i = 0; i < n; i++) {
+            if (i + PREFETCH_AHEAD < n)
+                __builtin_prefetch(
+                    &into->slots[into->key_hash[i + PREFETCH_AHEAD] & (into->capacity - 1)]);
+            const record *src = chunk[i];
+            record *dst = find_or_add_hashed(into, src->key, src->key_len, into->key_hash[i]);
+            if (dst == NULL) return FLOE_ERR_NOMEM;
+            measures_add(&dst->m, &src->m);
+            for (size_t d = 0; d < nd; d++) {
+                floe_status status = floe_distinct_merge(&into->sketches[(size_t)dst->id * nd + d],
+                                                         &from->sketches[(size_t)src->id * nd + d]);
+                if (status != FLOE_OK) return status;
+            }
         }
     }
     return FLOE_OK;
 }
 
-static int compare_groups(const void *a, const void *b) {
-    const floe_agg_group *x = a, *y = b;
-    /* Compare the full encodings: the window bytes sit just before each key. */
-    const uint8_t *xk = x->key - WINDOW_BYTES, *yk = y->key - WINDOW_BYTES;
-    size_t xn = x->key_len + WINDOW_BYTES, yn = y->key_len + WINDOW_BYTES;
-    int order = memcmp(xk, yk, xn < yn ? xn : yn);
-    return order != 0 ? order : (xn > yn) - (xn < yn);
+/* ---- order ------------------------------------------------------------------------------- */
+
+/* Sorting compares the first 16 key bytes as two integers (the window and the start of the
+ * values), which decides almost every comparison without touching the records; only ties fall
+ * back to the whole keys. Zero padding of a key shorter than 16 bytes keeps the order memcmp
+ * gives, since no key is a prefix of another. */
+typedef struct sort_item {
+    uint64_t p0, p1;
+    const record *rec;
+} sort_item;
+
+static int compare_records(const record *x, const record *y) {
+    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+    int order = memcmp(x->key, y->key, n);
+    return order != 0 ? order : (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+static inline bool item_less(const sort_item *x, const sort_item *y) {
+    if (x->p0 != y->p0) return x->p0 < y->p0;
+    if (x->p1 != y->p1) return x->p1 < y->p1;
+    return compare_records(x->rec, y->rec) < 0;
+}
+
+static inline void swap_items(sort_item *a, sort_item *b) {
+    sort_item t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void insertion_sort(sort_item *a, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        sort_item x = a[i];
+        size_t j = i;
+        for (; j > 0 && item_less(&x, &a[j - 1]); j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+static void sift_down(sort_item *a, size_t root, size_t n) {
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= n) return;
+        if (child + 1 < n && item_less(&a[child], &a[child + 1])) child++;
+        if (!item_less(&a[root], &a[child])) return;
+        swap_items(&a[root], &a[child]);
+        root = child;
+    }
+}
+
+static void heap_sort(sort_item *a, size_t n) {
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(a, i, n);
+    for (size_t end = n; end-- > 1;) {
+        swap_items(&a[0], &a[end]);
+        sift_down(a, 0, end);
+    }
+}
+
+/* Introsort: quicksort with a median-of-three pivot, insertion sort for short ranges, heap sort
+ * when the recursion gets too deep. qsort would call a comparator through a pointer for each of
+ * the ~n log n comparisons; inlined, the common case is two integer compares. Keys are unique,
+ * so the order is total and the result is the same whatever the algorithm. */
+static void sort_items(sort_item *a, size_t n, unsigned depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            heap_sort(a, n);
+            return;
+        }
+        size_t mid = n / 2;
+        if (item_less(&a[mid], &a[0])) swap_items(&a[mid], &a[0]);
+        if (item_less(&a[n - 1], &a[0])) swap_items(&a[n - 1], &a[0]);
+        if (item_less(&a[n - 1], &a[mid])) swap_items(&a[n - 1], &a[mid]);
+        sort_item pivot = a[mid];
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (item_less(&a[i], &pivot))
+                i++;
+            while (item_less(&pivot, &a[j]))
+                j--;
+            if (i >= j) break;
+            swap_items(&a[i], &a[j]);
+            i++;
+            j--;
+        }
+        /* a[0..j] <= pivot <= a[j+1..n): recurse into the smaller side, loop on the larger. */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_items(a, left, depth);
+            a += left;
+            n -= left;
+        } else {
+            sort_items(a + left, n - left, depth);
+            n = left;
+        }
+    }
+    insertion_sort(a, n);
+}
+
+static floe_agg_group group_of(const floe_agg *agg, const record *rec) {
+    const floe_distinct *sketches =
+        agg->spec.ndistinct > 0 ? &agg->sketches[(size_t)rec->id * agg->spec.ndistinct] : NULL;
+    return (floe_agg_group){(int64_t)get_be64(rec->key), rec->key + WINDOW_BYTES,
+                            rec->key_len - WINDOW_BYTES, &rec->m, sketches};
 }
 
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {
     if (agg->sorted == NULL && agg->count > 0) {
-        agg->sorted = malloc(agg->count * sizeof(*agg->sorted));
-        if (agg->sorted == NULL) return FLOE_ERR_NOMEM;
-        size_t n = 0;
-        for (size_t i = 0; i < agg->capacity; i++) {
-            const entry *e = &agg->slots[i];
-            if (e->key_len == 0) continue;
-            const uint8_t *key = agg->arena.data + e->key_off;
-            int64_t window = 0;
-            for (int b = 0; b < WINDOW_BYTES; b++)
-                window = (int64_t)((uint64_t)window << 8 | key[b]);
-            const floe_distinct *sketches =
-                agg->spec.ndistinct > 0 ? &agg->sketches[(size_t)e->id * agg->spec.ndistinct]
-                                        : NULL;
-            agg->sorted[n++] = (floe_agg_group){window, key + WINDOW_BYTES,
-                                                e->key_len - WINDOW_BYTES, e->m, sketches};
+        /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
+        size_t items_size = agg->count * sizeof(sort_item);
+        sort_item *items = floe_mem_alloc(items_size);
+        agg->sorted_size = agg->count * sizeof(*agg->sorted);
+        agg->sorted = floe_mem_alloc(agg->sorted_size);
+        if (items == NULL || agg->sorted == NULL) {
+            floe_mem_free(items, items_size);
+            drop_sorted(agg);
+            return FLOE_ERR_NOMEM;
         }
-        qsort(agg->sorted, n, sizeof(*agg->sorted), compare_groups);
+        size_t n = 0;
+        size_t blk = 0, off = 0;
+        for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;) {
+            uint8_t head[16] = {0};
+            memcpy(head, rec->key, rec->key_len < 16 ? rec->key_len : 16);
+            items[n++] = (sort_item){get_be64(head), get_be64(head + 8), rec};
+        }
+        unsigned depth = 2;
+        for (size_t m = n; m > 1; m >>= 1)
+            depth += 2;
+        sort_items(items, n, depth);
+        for (size_t i = 0; i < n; i++)
+            agg->sorted[i] = group_of(agg, items[i].rec);
+        floe_mem_free(items, items_size);
     }
     *groups = agg->sorted;
     *count = agg->count;
@@ -567,8 +805,8 @@ static uint64_t get_be(const uint8_t *p, unsigned nbytes) {
     return value;
 }
 
-/* Bytes the present value of a part takes in the key (strings: up to their 0 byte). */
-static size_t value_len(floe_type type, const uint8_t *p) {
+/* Bytes a present value takes after its tag (strings: up to and with their 0 byte). */
+static size_t value_len(floe_type type, uint8_t tag, const uint8_t *p) {
     switch (type) {
     case FLOE_T_U8:
     case FLOE_T_ENUM:
@@ -579,7 +817,7 @@ static size_t value_len(floe_type type, const uint8_t *p) {
     case FLOE_T_TIME:
         return 8;
     case FLOE_T_ADDR:
-        return 16;
+        return tag == TAG_V4 ? 4 : 16;
     case FLOE_T_STR:
         return strlen((const char *)p) + 1;
     }
@@ -591,13 +829,13 @@ bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsign
     if (part >= agg->spec.nparts) return false;
     const uint8_t *p = group->key;
     for (unsigned i = 0;; i++) {
-        floe_type type = floe_field_type(agg->spec.parts[i].field);
-        bool present = *p++ != 0;
+        floe_type type = agg->plan[i].type;
+        uint8_t tag = *p++;
         if (i < part) {
-            if (present) p += value_len(type, p);
+            if (tag != TAG_NULL) p += value_len(type, tag, p);
             continue;
         }
-        if (!present) return false;
+        if (tag == TAG_NULL) return false;
         switch (type) {
         case FLOE_T_U8:
         case FLOE_T_ENUM:
@@ -613,7 +851,10 @@ bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsign
             *(int64_t *)value = (int64_t)get_be(p, 8);
             break;
         case FLOE_T_ADDR:
-            memcpy(((floe_addr *)value)->bytes, p, 16);
+            if (tag == TAG_V4)
+                floe_addr_from_v4((uint32_t)get_be(p, 4), (floe_addr *)value);
+            else
+                memcpy(((floe_addr *)value)->bytes, p, 16);
             break;
         case FLOE_T_STR:
             *(floe_slice *)value = (floe_slice){(const char *)p, (uint32_t)strlen((const char *)p)};
@@ -623,18 +864,70 @@ bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsign
     }
 }
 
+void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_key_value *values) {
+    const uint8_t *p = group->key;
+    for (unsigned i = 0; i < agg->spec.nparts; i++) {
+        floe_key_value *out = &values[i];
+        uint8_t tag = *p++;
+        out->null = tag == TAG_NULL;
+        if (out->null) continue;
+        switch (agg->plan[i].type) {
+        case FLOE_T_U8:
+        case FLOE_T_ENUM:
+            out->v.u8 = p[0];
+            p += 1;
+            break;
+        case FLOE_T_U16:
+            out->v.u16 = (uint16_t)(p[0] << 8 | p[1]);
+            p += 2;
+            break;
+        case FLOE_T_U64:
+            out->v.u64 = get_be64(p);
+            p += 8;
+            break;
+        case FLOE_T_TIME:
+            out->v.time = (int64_t)get_be64(p);
+            p += 8;
+            break;
+        case FLOE_T_ADDR:
+            if (tag == TAG_V4) {
+                floe_addr_from_v4((uint32_t)get_be(p, 4), &out->v.addr);
+                p += 4;
+            } else {
+                memcpy(out->v.addr.bytes, p, 16);
+                p += 16;
+            }
+            break;
+        case FLOE_T_STR: {
+            size_t len = strlen((const char *)p);
+            out->v.str = (floe_slice){(const char *)p, (uint32_t)len};
+            p += len + 1;
+            break;
+        }
+        }
+    }
+}
+
 /* ---- top N ---------------------------------------------------------------------------------- */
 
 static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
     switch (order) {
     case FLOE_AGG_ORDER_FLOWS:
-        return g->m.flows;
+        return g->m->flows;
     case FLOE_AGG_ORDER_PACKETS:
-        return g->m.packets;
+        return g->m->packets;
     case FLOE_AGG_ORDER_BYTES:
-        return g->m.bytes;
+        return g->m->bytes;
     }
     return 0;
+}
+
+static int compare_groups(const floe_agg_group *x, const floe_agg_group *y) {
+    /* The full encodings: the window bytes sit just before each key. */
+    const uint8_t *xk = x->key - WINDOW_BYTES, *yk = y->key - WINDOW_BYTES;
+    size_t xn = x->key_len + WINDOW_BYTES, yn = y->key_len + WINDOW_BYTES;
+    int order = memcmp(xk, yk, xn < yn ? xn : yn);
+    return order != 0 ? order : (xn > yn) - (xn < yn);
 }
 
 static int compare_top(const void *a, const void *b, void *ctx) {
@@ -642,23 +935,22 @@ static int compare_top(const void *a, const void *b, void *ctx) {
     floe_agg_order order = *(const floe_agg_order *)ctx;
     uint64_t vx = order_value(x, order), vy = order_value(y, order);
     if (vx != vy) return vx > vy ? -1 : 1;
-    return compare_groups(a, b);
+    return compare_groups(x, y);
 }
 
 floe_status floe_agg_top(floe_agg *agg, floe_agg_order order, size_t n, floe_agg_group **groups,
                          size_t *count) {
     *groups = NULL;
     *count = 0;
-    const floe_agg_group *all;
-    size_t total;
-    floe_status status = floe_agg_sorted(agg, &all, &total);
-    if (status != FLOE_OK) return status;
-    if (total == 0) return FLOE_OK;
-    floe_agg_group *copy = malloc(total * sizeof(*copy));
-    if (copy == NULL) return FLOE_ERR_NOMEM;
-    memcpy(copy, all, total * sizeof(*copy));
-    qsort_r(copy, total, sizeof(*copy), compare_top, &order);
-    *groups = copy;
+    if (agg->count == 0 || n == 0) return FLOE_OK;
+    floe_agg_group *all = malloc(agg->count * sizeof(*all));
+    if (all == NULL) return FLOE_ERR_NOMEM;
+    size_t total = 0;
+    size_t blk = 0, off = 0;
+    for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;)
+        all[total++] = group_of(agg, rec);
+    qsort_r(all, total, sizeof(*all), compare_top, &order);
+    *groups = all;
     *count = n < total ? n : total;
     return FLOE_OK;
 }

@@ -65,12 +65,13 @@ typedef struct floe_agg_measures {
     int64_t last_seen;  /* largest end; INT64_MIN when no record had one */
 } floe_agg_measures;
 
-/* One group: its window, its key (encoded; read it with floe_agg_key_value) and measures. */
+/* One group: its window, its key (encoded; read it with floe_agg_key_value) and measures,
+ * pointing into the table: valid while the table lives (groups never move). */
 typedef struct floe_agg_group {
     int64_t window_start; /* Unix seconds; 0 when the records have no start field */
     const uint8_t *key;
     uint32_t key_len;
-    floe_agg_measures m;
+    const floe_agg_measures *m;    /* in the table */
     const floe_distinct *distinct; /* spec.ndistinct sketches, in the spec's order */
 } floe_agg_group;
 
@@ -90,9 +91,27 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
 
 size_t floe_agg_count(const floe_agg *agg);
+/* Bytes the table holds (slots, records, sketches). */
+size_t floe_agg_memory(const floe_agg *agg);
 const floe_key_spec *floe_agg_spec(const floe_agg *agg);
 /* The groups in the canonical order, as an array valid until the table next changes. */
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count);
+
+/* One key part's value, decoded. */
+typedef struct floe_key_value {
+    bool null;
+    union {
+        uint8_t u8; /* FLOE_T_U8, FLOE_T_ENUM */
+        uint16_t u16;
+        uint64_t u64;
+        int64_t time;
+        floe_addr addr; /* masked to the part's prefix */
+        floe_slice str; /* points into the table */
+    } v;
+} floe_key_value;
+
+/* Every key part of a group in one pass: values[0..spec.nparts). */
+void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_key_value *values);
 
 /* What floe_agg_top ranks by. Values are pinned. */
 typedef enum floe_agg_order {

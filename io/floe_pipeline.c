@@ -710,7 +710,9 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     for (unsigned i = 0; i < p->nlanes; i++)
         if (p->lanes[i].started) pthread_join(p->lanes[i].thread, NULL);
     if (status == FLOE_OK) status = (floe_status)atomic_load(&p->failed);
+    double merge_start = now_seconds();
     floe_status reduced = reduce(p, out);
+    out->merge_seconds = now_seconds() - merge_start;
     if (status == FLOE_OK) status = reduced;
 
     floe_reader_free(p->reader);

@@ -75,41 +75,41 @@ static void test_groups_by_window_and_key_with_every_measure(void **state) {
     assert_int_equal(g[0].window_start, 1700000400);
     floe_addr unused;
     assert_false(floe_agg_key_value(agg, &g[0], 0, &unused));
-    assert_int_equal(g[0].m.flows, 1);
-    assert_int_equal(g[0].m.packets, 0);
+    assert_int_equal(g[0].m->flows, 1);
+    assert_int_equal(g[0].m->packets, 0);
     uint16_t port;
     assert_true(floe_agg_key_value(agg, &g[1], 2, &port));
     assert_int_equal(port, 80);
-    assert_int_equal(g[1].m.accepted, 1);
+    assert_int_equal(g[1].m->accepted, 1);
     /* 443 ACCEPT and 443 REJECT are different keys (action is in the key). */
     uint8_t action;
     assert_true(floe_agg_key_value(agg, &g[2], 4, &action));
     assert_int_equal(action, FLOE_ACTION_ACCEPT);
-    assert_int_equal(g[2].m.flows, 1);
-    assert_int_equal(g[2].m.bytes, 1000);
-    assert_int_equal(g[2].m.first_seen, 1700000410);
-    assert_int_equal(g[2].m.last_seen, 1700000470);
+    assert_int_equal(g[2].m->flows, 1);
+    assert_int_equal(g[2].m->bytes, 1000);
+    assert_int_equal(g[2].m->first_seen, 1700000410);
+    assert_int_equal(g[2].m->last_seen, 1700000470);
     assert_true(floe_agg_key_value(agg, &g[3], 4, &action));
     assert_int_equal(action, FLOE_ACTION_REJECT);
-    assert_int_equal(g[3].m.rejected, 1);
+    assert_int_equal(g[3].m->rejected, 1);
     /* A flow crossing the window's end stays whole in its start's window. */
-    assert_int_equal(g[3].m.last_seen, 1700001200);
+    assert_int_equal(g[3].m->last_seen, 1700001200);
     assert_addr_part(agg, &g[3], 0, "10.0.0.1");
     assert_int_equal(g[4].window_start, 1700001000);
-    assert_int_equal(g[4].m.packets, 2);
+    assert_int_equal(g[4].m->packets, 2);
     floe_agg_free(agg);
 
     /* Without action in the key the two 443 flows of the first window are one group. */
     agg = agg_of("dstport", 600, &batch);
     g = sorted(agg, &n);
     assert_int_equal(n, 4); /* null, 80, 443 | 443 */
-    assert_int_equal(g[2].m.flows, 2);
-    assert_int_equal(g[2].m.packets, 15);
-    assert_int_equal(g[2].m.bytes, 1300);
-    assert_int_equal(g[2].m.accepted, 1);
-    assert_int_equal(g[2].m.rejected, 1);
-    assert_int_equal(g[2].m.first_seen, 1700000410);
-    assert_int_equal(g[2].m.last_seen, 1700001200);
+    assert_int_equal(g[2].m->flows, 2);
+    assert_int_equal(g[2].m->packets, 15);
+    assert_int_equal(g[2].m->bytes, 1300);
+    assert_int_equal(g[2].m->accepted, 1);
+    assert_int_equal(g[2].m->rejected, 1);
+    assert_int_equal(g[2].m->first_seen, 1700000410);
+    assert_int_equal(g[2].m->last_seen, 1700001200);
     floe_agg_free(agg);
     floe_batch_free(&batch);
 }
@@ -128,10 +128,10 @@ static void test_address_prefixes_group_networks(void **state) {
     assert_int_equal(n, 4);
     /* IPv4 (stored as ::ffff:a.b.c.d) sorts before 2001:... by byte value. */
     assert_addr_part(agg, &g[0], 0, "10.1.2.0");
-    assert_int_equal(g[0].m.flows, 2);
+    assert_int_equal(g[0].m->flows, 2);
     assert_addr_part(agg, &g[1], 0, "10.1.3.0");
     assert_addr_part(agg, &g[2], 0, "2001:db8:1:2::");
-    assert_int_equal(g[2].m.flows, 2);
+    assert_int_equal(g[2].m->flows, 2);
     assert_addr_part(agg, &g[3], 0, "2001:db8:1:3::");
     floe_agg_free(agg);
 
@@ -154,15 +154,15 @@ static void test_string_keys_and_missing_fields(void **state) {
     assert_int_equal(g[0].window_start, 0); /* no start field */
     floe_slice s;
     assert_false(floe_agg_key_value(agg, &g[0], 0, &s));
-    assert_int_equal(g[0].m.bytes, 4);
+    assert_int_equal(g[0].m->bytes, 4);
     assert_true(floe_agg_key_value(agg, &g[1], 0, &s));
     assert_int_equal(s.len, 5);
     assert_memory_equal(s.ptr, "eni-a", 5);
     assert_true(floe_agg_key_value(agg, &g[2], 0, &s));
     assert_memory_equal(s.ptr, "eni-b", 5);
-    assert_int_equal(g[2].m.bytes, 4);
+    assert_int_equal(g[2].m->bytes, 4);
     assert_false(floe_agg_key_value(agg, &g[2], 1, &s));
-    assert_int_equal(g[2].m.first_seen, INT64_MAX); /* no start: no first seen */
+    assert_int_equal(g[2].m->first_seen, INT64_MAX); /* no start: no first seen */
     floe_agg_free(agg);
     floe_batch_free(&batch);
 }
@@ -224,11 +224,11 @@ static void test_partials_merge_in_any_order_to_the_whole(void **state) {
         assert_int_equal(gf[i].window_start, gw[i].window_start);
         assert_int_equal(gf[i].key_len, gw[i].key_len);
         assert_memory_equal(gf[i].key, gw[i].key, gw[i].key_len);
-        assert_memory_equal(&gf[i].m, &gw[i].m, sizeof(gw[i].m));
+        assert_memory_equal(gf[i].m, gw[i].m, sizeof(*gw[i].m));
         assert_memory_equal(gb[i].key, gw[i].key, gw[i].key_len);
-        assert_memory_equal(&gb[i].m, &gw[i].m, sizeof(gw[i].m));
+        assert_memory_equal(gb[i].m, gw[i].m, sizeof(*gw[i].m));
         if (i > 0) assert_true(gw[i - 1].window_start <= gw[i].window_start);
-        flows += gw[i].m.flows;
+        flows += gw[i].m->flows;
     }
     assert_int_equal(flows, (uint64_t)rows);
     for (int p = 0; p < 3; p++)
@@ -270,9 +270,9 @@ static void test_window_zero_puts_every_record_in_one_window(void **state) {
     const floe_agg_group *g = sorted(agg, &n);
     assert_int_equal(n, 1);
     assert_int_equal(g[0].window_start, 0);
-    assert_int_equal(g[0].m.flows, 2);
-    assert_int_equal(g[0].m.first_seen, 1700000410);
-    assert_int_equal(g[0].m.last_seen, 1800001200);
+    assert_int_equal(g[0].m->flows, 2);
+    assert_int_equal(g[0].m->first_seen, 1700000410);
+    assert_int_equal(g[0].m->last_seen, 1800001200);
     floe_agg_free(agg);
     floe_batch_free(&batch);
 }
@@ -294,7 +294,7 @@ static void test_top_ranks_by_measure_then_key_and_selected_rows_only(void **sta
     size_t n;
     assert_int_equal(floe_agg_top(agg, FLOE_AGG_ORDER_BYTES, 2, &top, &n), FLOE_OK);
     assert_int_equal(n, 2);
-    assert_int_equal(top[0].m.bytes, 900);
+    assert_int_equal(top[0].m->bytes, 900);
     assert_addr_part(agg, &top[0], 0, "10.0.0.2");
     /* 10.0.0.1 and 10.0.0.3 tie on bytes: the key order decides. */
     assert_addr_part(agg, &top[1], 0, "10.0.0.1");

@@ -32,6 +32,8 @@ typedef struct floe_cli_run_info {
     const char *io;        /* "uring" or "pread" */
     uint64_t records_kept; /* after filters */
     uint64_t groups;       /* rows of the aggregate table */
+    double merge_seconds;  /* merging the workers' partial results */
+    double output_seconds; /* sorting and writing the table */
 } floe_cli_run_info;
 
 /* Lines, files and archives skipped: what --strict turns into a failure. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "floe_cli.h"
@@ -321,6 +322,12 @@ static bool choose_table_format(const analyze_args *args, floe_table_options *ta
     return true;
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- progress -------------------------------------------------------------------------------- */
 
 static void show_progress(void *ctx, const floe_progress *p) {
@@ -384,14 +391,15 @@ static int write_table(const analyze_args *args, const floe_table_options *table
 }
 
 static int write_stats(const char *path, const floe_pipeline_result *result,
-                       const floe_walk_result *walk) {
+                       const floe_walk_result *walk, double output_seconds) {
     floe_outfile out;
     int err = 0;
     floe_status status = floe_outfile_open(path, &out, &err);
     if (status == FLOE_OK) {
         floe_cli_run_info run = {result->threads, floe_io_kind_name(result->io),
                                  result->records_kept,
-                                 result->agg != NULL ? floe_agg_count(result->agg) : 0};
+                                 result->agg != NULL ? floe_agg_count(result->agg) : 0,
+                                 result->merge_seconds, output_seconds};
         floe_cli_summary_json(out.fp, &result->totals, walk, result->seconds, &run);
         status = floe_outfile_commit(&out, &err);
     }
@@ -501,6 +509,7 @@ int floe_cli_analyze(int argc, char **argv) {
     if (status == FLOE_OK) status = floe_pipeline_run(inputs, ninputs, &options, &result);
     if (show) fputs("\r\033[K", stderr);
 
+    double output_seconds = 0;
     if (status != FLOE_OK) {
         if (status == FLOE_ERR_UNSUPPORTED)
             fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
@@ -516,10 +525,12 @@ int floe_cli_analyze(int argc, char **argv) {
             fputs("floe analyze: no input files found\n", stderr);
             exit_code = FLOE_EXIT_SKIPPED;
         } else {
+            double output_start = now_seconds();
             exit_code = write_table(&args, &table, result.agg);
+            output_seconds = now_seconds() - output_start;
         }
         if (args.stats != NULL) {
-            int stats_code = write_stats(args.stats, &result, &walk);
+            int stats_code = write_stats(args.stats, &result, &walk, output_seconds);
             if (exit_code == FLOE_EXIT_OK) exit_code = stats_code;
         }
         if (!args.quiet) {

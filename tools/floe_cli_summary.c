@@ -227,6 +227,10 @@ void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_resu
         fputs(",\n", out);
         json_u64(out, 2, "records_kept", run->records_kept, false);
         json_u64(out, 2, "groups", run->groups, false);
+        json_key(out, 2, "merge_seconds");
+        fprintf(out, "%.6f,\n", run->merge_seconds);
+        json_key(out, 2, "output_seconds");
+        fprintf(out, "%.6f,\n", run->output_seconds);
     }
     json_u64(out, 2, "files", t->files, false);
     json_key(out, 2, "files_by_codec");
