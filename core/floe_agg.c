@@ -662,25 +662,26 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
 
 /* ---- order ------------------------------------------------------------------------------- */
 
-/* Sorting compares the first 16 key bytes as two integers (the window and the start of the
- * values), which decides almost every comparison without touching the records; only ties fall
- * back to the whole keys. Zero padding of a key shorter than 16 bytes keeps the order memcmp
- * gives, since no key is a prefix of another. */
+/* Sorting compares the first 24 key bytes as three integers (the window and the start of the
+ * values: the whole of an IPv4 5-tuple but its last byte), which decides almost every
+ * comparison without touching the records; only ties fall back to the whole keys. Zero padding
+ * of a shorter key keeps the order memcmp gives, since no key is a prefix of another. Each
+ * item carries its finished group, so the records are read once, in arena order, and the
+ * sorted items are then packed in place into the result array (a group is smaller than an
+ * item, so packing front to back never overwrites an item not yet moved). */
+#define SORT_WORDS 3
+
 typedef struct sort_item {
-    uint64_t p0, p1;
-    const record *rec;
+    uint64_t k[SORT_WORDS];
+    floe_agg_group g;
 } sort_item;
 
-static int compare_records(const record *x, const record *y) {
-    size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int order = memcmp(x->key, y->key, n);
-    return order != 0 ? order : (x->key_len > y->key_len) - (x->key_len < y->key_len);
-}
+static int compare_groups(const floe_agg_group *x, const floe_agg_group *y);
 
 static inline bool item_less(const sort_item *x, const sort_item *y) {
-    if (x->p0 != y->p0) return x->p0 < y->p0;
-    if (x->p1 != y->p1) return x->p1 < y->p1;
-    return compare_records(x->rec, y->rec) < 0;
+    for (int i = 0; i < SORT_WORDS; i++)
+        if (x->k[i] != y->k[i]) return x->k[i] < y->k[i];
+    return compare_groups(&x->g, &y->g) < 0;
 }
 
 static inline void swap_items(sort_item *a, sort_item *b) {
@@ -768,30 +769,28 @@ static floe_agg_group group_of(const floe_agg *agg, const record *rec) {
 
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {
     if (agg->sorted == NULL && agg->count > 0) {
+        _Static_assert(sizeof(floe_agg_group) <= sizeof(sort_item), "groups pack into items");
         /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
-        size_t items_size = agg->count * sizeof(sort_item);
-        sort_item *items = floe_mem_alloc(items_size);
-        agg->sorted_size = agg->count * sizeof(*agg->sorted);
-        agg->sorted = floe_mem_alloc(agg->sorted_size);
-        if (items == NULL || agg->sorted == NULL) {
-            floe_mem_free(items, items_size);
-            drop_sorted(agg);
-            return FLOE_ERR_NOMEM;
-        }
-        size_t n = 0;
-        size_t blk = 0, off = 0;
-        for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;) {
-            uint8_t head[16] = {0};
-            memcpy(head, rec->key, rec->key_len < 16 ? rec->key_len : 16);
-            items[n++] = (sort_item){get_be64(head), get_be64(head + 8), rec};
+        size_t size = agg->count * sizeof(sort_item);
+        sort_item *items = floe_mem_alloc(size);
+        if (items == NULL) return FLOE_ERR_NOMEM;
+        size_t n = 0, blk = 0, off = 0;
+        for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL; n++) {
+            uint8_t head[SORT_WORDS * 8] = {0};
+            memcpy(head, rec->key, rec->key_len < sizeof(head) ? rec->key_len : sizeof(head));
+            for (int i = 0; i < SORT_WORDS; i++)
+                items[n].k[i] = get_be64(head + 8 * i);
+            items[n].g = group_of(agg, rec);
         }
         unsigned depth = 2;
         for (size_t m = n; m > 1; m >>= 1)
             depth += 2;
         sort_items(items, n, depth);
-        for (size_t i = 0; i < n; i++)
-            agg->sorted[i] = group_of(agg, items[i].rec);
-        floe_mem_free(items, items_size);
+        floe_agg_group *packed = (floe_agg_group *)items;
+        for (size_t i = 0; i < n; i++) /* item 0's group overlaps its new place */
+            memmove(&packed[i], &items[i].g, sizeof(*packed));
+        agg->sorted = packed;
+        agg->sorted_size = size;
     }
     *groups = agg->sorted;
     *count = agg->count;
@@ -938,20 +937,53 @@ static int compare_top(const void *a, const void *b, void *ctx) {
     return compare_groups(x, y);
 }
 
+/* True when x ranks after y: a smaller measure, or an equal one and a later key. */
+static bool ranks_after(const floe_agg_group *x, const floe_agg_group *y, floe_agg_order order) {
+    uint64_t vx = order_value(x, order), vy = order_value(y, order);
+    if (vx != vy) return vx < vy;
+    return compare_groups(x, y) > 0;
+}
+
+/* Restores the heap below `root`: a heap whose top ranks after every other element. */
+static void top_sift(floe_agg_group *heap, size_t n, size_t root, floe_agg_order order) {
+    for (;;) {
+        size_t worst = root, left = 2 * root + 1, right = left + 1;
+        if (left < n && ranks_after(&heap[left], &heap[worst], order)) worst = left;
+        if (right < n && ranks_after(&heap[right], &heap[worst], order)) worst = right;
+        if (worst == root) return;
+        floe_agg_group t = heap[root];
+        heap[root] = heap[worst];
+        heap[worst] = t;
+        root = worst;
+    }
+}
+
 floe_status floe_agg_top(floe_agg *agg, floe_agg_order order, size_t n, floe_agg_group **groups,
                          size_t *count) {
     *groups = NULL;
     *count = 0;
     if (agg->count == 0 || n == 0) return FLOE_OK;
-    floe_agg_group *all = malloc(agg->count * sizeof(*all));
-    if (all == NULL) return FLOE_ERR_NOMEM;
-    size_t total = 0;
-    size_t blk = 0, off = 0;
-    for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;)
-        all[total++] = group_of(agg, rec);
-    qsort_r(all, total, sizeof(*all), compare_top, &order);
-    *groups = all;
-    *count = n < total ? n : total;
+    if (n > agg->count) n = agg->count;
+    /* The n best so far in a heap whose top is the worst of them: one pass over the table,
+     * O(groups log n), rather than sorting every group. */
+    floe_agg_group *heap = malloc(n * sizeof(*heap));
+    if (heap == NULL) return FLOE_ERR_NOMEM;
+    size_t size = 0, blk = 0, off = 0;
+    for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;) {
+        floe_agg_group g = group_of(agg, rec);
+        if (size < n) {
+            heap[size++] = g;
+            if (size == n)
+                for (size_t i = n / 2; i-- > 0;)
+                    top_sift(heap, n, i, order);
+        } else if (ranks_after(&heap[0], &g, order)) {
+            heap[0] = g;
+            top_sift(heap, n, 0, order);
+        }
+    }
+    qsort_r(heap, size, sizeof(*heap), compare_top, &order);
+    *groups = heap;
+    *count = size;
     return FLOE_OK;
 }
 

@@ -249,6 +249,32 @@ lost=$(($(jq .totals.records "$truth") - $(jq .records "$work/bad.json")))
     fail "analyze and totals disagree on the truncated tree"
 pass "truncated archive: named with offset $(jq '.decode_errors[0].offset' "$work/bad.json"), $((full - lost)) of its $full records kept, exit 0 (1 with --strict)"
 
+# ---- discovery: what the S3 keys say ---------------------------------------------------------
+"$gen" -o "$work/hive" --seed 13 --size 2M --layout hive --hourly --org-id o-abcdefghij1 -q
+"$gen" -o "$work/cw" --seed 14 --size 1M --layout cloudwatch -q
+for t in gzip:default v5:default hive:hive cw:cloudwatch; do
+    dir=$work/${t%%:*}
+    "$floe" files --json "$dir" >"$work/files.jsonl"
+    want_files=$(jq .totals.files "$dir/truth.json")
+    got=$(jq -s "map(select(.layout == \"${t#*:}\")) | length" "$work/files.jsonl")
+    [ "$got" = "$want_files" ] || fail "floe files: $got ${t#*:} files in $dir, truth $want_files"
+    if [ "${t#*:}" != cloudwatch ]; then
+        want=$(jq -c '[.accounts[] | [.account_id, .region, .flow_log_id]] | sort' "$dir/truth.json")
+        got=$(jq -sc '[.[] | select(.account) | [.account, .region, .flow_log_id]] | unique' "$work/files.jsonl")
+        [ "$got" = "$want" ] || fail "floe files: accounts/regions/flow logs $got, truth $want"
+        [ "$(jq -s 'map(select(.time)) | length' "$work/files.jsonl")" = "$want_files" ] ||
+            fail "floe files: file times missing in $dir"
+    fi
+done
+[ "$(jq -s 'map(select(.org_id == "o-abcdefghij1" and .hourly)) | length' <("$floe" files --json "$work/hive"))" = \
+    "$(jq .totals.files "$work/hive/truth.json")" ] || fail "hive tree: org id or hour folder not seen"
+"$floe" analyze "$work/hive/AWSLogs" -o "$work/h.csv" 2>"$work/summary.txt"
+grep -q "^layout .* hive, .* 3 account(s)" "$work/summary.txt" || {
+    cat "$work/summary.txt" >&2
+    fail "summary has no layout line"
+}
+pass "S3 key layouts (default, hourly, Hive with org id, CloudWatch export): accounts, regions, flow logs and times match the truth"
+
 # ---- usage errors --------------------------------------------------------------------------------
 for args in "--window 7q" "--by nope" "--by dstport/24" "--action maybe" "--log-status x" \
     "--top 0" "--order-by size" "-o out.txt" "--io fast" "--threads 0" "--read-size 1000"; do

@@ -16,6 +16,7 @@ enum {
 
 int floe_cli_totals(int argc, char **argv);
 int floe_cli_analyze(int argc, char **argv);
+int floe_cli_files(int argc, char **argv);
 
 /* ---- the end-of-run summary (floe_cli_summary.c) ---- */
 
@@ -33,7 +34,8 @@ typedef struct floe_cli_run_info {
     uint64_t records_kept; /* after filters */
     uint64_t groups;       /* rows of the aggregate table */
     double merge_seconds;  /* merging the workers' partial results */
-    double output_seconds; /* sorting and writing the table */
+    double sort_seconds;   /* ordering the table (or picking the top N) */
+    double output_seconds; /* ordering and writing the table */
 } floe_cli_run_info;
 
 /* Lines, files and archives skipped: what --strict turns into a failure. */
@@ -42,6 +44,10 @@ void floe_cli_summary_text(FILE *out, const floe_totals *t, const floe_walk_resu
                            double seconds);
 void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_result *walk,
                            double seconds, const floe_cli_run_info *run);
+/* One line on the inputs' S3 key layouts, accounts, regions, flow logs and time span. */
+void floe_cli_describe_inputs(FILE *out, const floe_walk_result *walk);
+/* s as a JSON string (quoted, escaped, non-UTF-8 bytes as U+FFFD). */
+void floe_cli_json_string(FILE *out, const char *s);
 /* Machine names of the bad-line reasons, index = floe_bad_reason ("field_count", ...). */
 extern const char *const floe_cli_reason_keys[];
 

@@ -349,7 +349,9 @@ static void show_progress(void *ctx, const floe_progress *p) {
  */
 
 /* Writes the table to args->output (temporary name, then rename). Returns an exit code. */
-static int write_table(const analyze_args *args, const floe_table_options *table, floe_agg *agg) {
+static int write_table(const analyze_args *args, const floe_table_options *table, floe_agg *agg,
+                       double *sort_seconds) {
+    double sort_start = now_seconds();
     floe_agg_group *top = NULL;
     const floe_agg_group *groups = NULL;
     size_t count = 0;
@@ -365,6 +367,7 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     } else {
         status = floe_agg_sorted(agg, &groups, &count);
     }
+    *sort_seconds = now_seconds() - sort_start;
     if (status != FLOE_OK) {
         fprintf(stderr, "floe analyze: %s\n", floe_status_str(status));
         return FLOE_EXIT_SKIPPED;
@@ -391,15 +394,16 @@ static int write_table(const analyze_args *args, const floe_table_options *table
 }
 
 static int write_stats(const char *path, const floe_pipeline_result *result,
-                       const floe_walk_result *walk, double output_seconds) {
+                       const floe_walk_result *walk, double sort_seconds, double output_seconds) {
     floe_outfile out;
     int err = 0;
     floe_status status = floe_outfile_open(path, &out, &err);
     if (status == FLOE_OK) {
-        floe_cli_run_info run = {result->threads, floe_io_kind_name(result->io),
-                                 result->records_kept,
-                                 result->agg != NULL ? floe_agg_count(result->agg) : 0,
-                                 result->merge_seconds, output_seconds};
+        floe_cli_run_info run = {
+            result->threads,       floe_io_kind_name(result->io),
+            result->records_kept,  result->agg != NULL ? floe_agg_count(result->agg) : 0,
+            result->merge_seconds, sort_seconds,
+            output_seconds};
         floe_cli_summary_json(out.fp, &result->totals, walk, result->seconds, &run);
         status = floe_outfile_commit(&out, &err);
     }
@@ -509,7 +513,7 @@ int floe_cli_analyze(int argc, char **argv) {
     if (status == FLOE_OK) status = floe_pipeline_run(inputs, ninputs, &options, &result);
     if (show) fputs("\r\033[K", stderr);
 
-    double output_seconds = 0;
+    double output_seconds = 0, sort_seconds = 0;
     if (status != FLOE_OK) {
         if (status == FLOE_ERR_UNSUPPORTED)
             fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
@@ -526,15 +530,16 @@ int floe_cli_analyze(int argc, char **argv) {
             exit_code = FLOE_EXIT_SKIPPED;
         } else {
             double output_start = now_seconds();
-            exit_code = write_table(&args, &table, result.agg);
+            exit_code = write_table(&args, &table, result.agg, &sort_seconds);
             output_seconds = now_seconds() - output_start;
         }
         if (args.stats != NULL) {
-            int stats_code = write_stats(args.stats, &result, &walk, output_seconds);
+            int stats_code = write_stats(args.stats, &result, &walk, sort_seconds, output_seconds);
             if (exit_code == FLOE_EXIT_OK) exit_code = stats_code;
         }
         if (!args.quiet) {
             floe_cli_summary_text(stderr, &result.totals, &walk, result.seconds);
+            floe_cli_describe_inputs(stderr, &walk);
             fprintf(stderr,
                     "groups        %zu (%" PRIu64 " records after filters, %u threads, %s)\n",
                     floe_agg_count(result.agg), result.records_kept, result.threads,

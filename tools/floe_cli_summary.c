@@ -229,6 +229,8 @@ void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_resu
         json_u64(out, 2, "groups", run->groups, false);
         json_key(out, 2, "merge_seconds");
         fprintf(out, "%.6f,\n", run->merge_seconds);
+        json_key(out, 2, "sort_seconds");
+        fprintf(out, "%.6f,\n", run->sort_seconds);
         json_key(out, 2, "output_seconds");
         fprintf(out, "%.6f,\n", run->output_seconds);
     }
@@ -350,4 +352,8 @@ void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_resu
     json_key(out, 2, "decoded_mb_per_s");
     fprintf(out, "%.3f\n", seconds > 0 ? (double)t->decoded_bytes / 1e6 / seconds : 0.0);
     fputs("}\n", out);
+}
+
+void floe_cli_json_string(FILE *out, const char *s) {
+    json_string(out, s);
 }

@@ -11,6 +11,8 @@ static void print_usage(FILE *out) {
           "commands:\n"
           "  analyze  read flow-log trees and aggregate them by time window and key (flows,\n"
           "           packets, bytes, accepted/rejected, first/last seen) to CSV or JSON Lines\n"
+          "  files    list the files analyze would read, with the account, region, flow log\n"
+          "           and time their S3 keys carry\n"
           "  totals   read flow-log files (gzip, zstd or plain; directories recursively) and\n"
           "           print record, packet and byte totals, bad lines and decode errors\n"
           "\n"
@@ -37,6 +39,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(command, "totals") == 0) return floe_cli_totals(argc - 1, argv + 1);
     if (strcmp(command, "analyze") == 0) return floe_cli_analyze(argc - 1, argv + 1);
+    if (strcmp(command, "files") == 0) return floe_cli_files(argc - 1, argv + 1);
     fprintf(stderr, "floe: unknown command '%s'\n", command);
     print_usage(stderr);
     return FLOE_EXIT_USAGE;
