@@ -12,7 +12,13 @@ gen=$1
 floe=$2
 quick=${3:-}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+uring_switch=/proc/sys/kernel/io_uring_disabled
+uring_was=
+cleanup() {
+    if [ -n "$uring_was" ]; then echo "$uring_was" >"$uring_switch"; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 export LC_ALL=C
 
 fail() {
@@ -214,6 +220,31 @@ for codec in zstd plain; do
     cmp -s "$work/base.csv" "$work/c.csv" || fail "$codec copy gives other output than gzip"
 done
 pass "gzip, zstd and plain copies give identical output"
+
+# ---- io_uring refused (as under a container's seccomp profile) ----------------------------------
+# kernel.io_uring_disabled=2 makes io_uring_setup fail with EPERM, exactly what a seccomp profile
+# does. Needs root; restored on exit. Other tests running meanwhile just fall back as well.
+if [ -w "$uring_switch" ]; then
+    uring_was=$(cat "$uring_switch")
+    echo 2 >"$uring_switch"
+    # shellcheck disable=SC2086
+    "$floe" analyze "$tree" $same -o "$work/refused.csv" 2>"$work/refused.err"
+    set +e
+    "$floe" analyze "$tree" --io uring -o "$work/forced.csv" -q 2>"$work/forced.err"
+    forced=$?
+    set -e
+    echo "$uring_was" >"$uring_switch"
+    uring_was=
+    [ "$(grep -c "io_uring unavailable (Operation not permitted); reading with pread" "$work/refused.err")" = 1 ] ||
+        { cat "$work/refused.err" >&2; fail "no single fallback message when io_uring is refused"; }
+    cmp -s "$work/base.csv" "$work/refused.csv" || fail "pread fallback output differs"
+    [ "$forced" = 1 ] && grep -q "refuses io_uring" "$work/forced.err" ||
+        fail "--io uring when refused: exit $forced, want 1 with a message"
+    [ ! -e "$work/forced.csv" ] || fail "--io uring when refused left an output file"
+    pass "io_uring refused (EPERM): one message, pread fallback, same output; --io uring fails cleanly"
+else
+    echo "skip - io_uring refusal (needs root to set $uring_switch)"
+fi
 
 # ---- standard input ----------------------------------------------------------------------------
 one=$(find "$tree" -type f | sort | sed -n 1p) # sed, not head: head may exit before sort has written all, and pipefail would see SIGPIPE
