@@ -1,5 +1,7 @@
 #include "floe_agg.h"
 
+#include "floe_agg_sort.h"
+#include "floe_agg_table.h"
 #include "floe_mem.h"
 
 #include <stdlib.h>
@@ -81,7 +83,7 @@ floe_status floe_key_spec_parse_distinct(const char *text, size_t text_len, floe
  * IPv4 before IPv6, numbers by value); no encoding is a prefix of another, so keys of
  * different lengths compare correctly too. IPv4 takes 5 bytes rather than 17, which keeps the
  * common keys short: the 5-tuple with a window is 25 bytes. */
-#define WINDOW_BYTES    8
+#define WINDOW_BYTES    FLOE_AGG_WINDOW_BYTES
 #define KEY_SCRATCH_MIN 256
 #define TAG_NULL        0
 #define TAG_VALUE       1
@@ -116,36 +118,9 @@ static void prefix_mask(unsigned bits, uint8_t mask[16]) {
     }
 }
 
-/* ---- the table ----------------------------------------------------------------------------- */
+/* ---- the aggregate ------------------------------------------------------------------------ */
 
-/* Groups are records in an arena of fixed-size blocks, in creation order, each
- *     [measures][id][key_len][key bytes][padding to 8]
- * so a lookup that finds its slot reads the key and updates the measures in one place, and
- * records never move (their addresses stay valid while the table lives). The slot array holds
- * one 8-byte word a slot: the record's reference (block and 8-byte unit) in the low 40 bits
- * and 24 bits of the key's hash above, so most mismatches are rejected without touching the
- * record. 0 is an empty slot (references start at 1). */
-typedef struct record {
-    floe_agg_measures m;
-    uint32_t id; /* creation order: the group's sketches are sketches[id * ndistinct ...] */
-    uint32_t key_len;
-    uint8_t key[];
-} record;
-
-#define BLOCK_SHIFT   24 /* 16 MiB blocks */
-#define BLOCK_SIZE    ((size_t)1 << BLOCK_SHIFT)
-#define UNIT_SHIFT    3 /* records are 8-byte aligned */
-#define REF_BITS      40
-#define REF_MASK      ((UINT64_C(1) << REF_BITS) - 1)
-#define TAG_SHIFT     REF_BITS
-#define MAX_BLOCKS    ((size_t)1 << (REF_BITS - (BLOCK_SHIFT - UNIT_SHIFT)))
-#define MAX_KEY_BYTES (BLOCK_SIZE - sizeof(record) - 8)
-
-static size_t record_size(uint32_t key_len) {
-    return (sizeof(record) + key_len + 7) & ~(size_t)7;
-}
-
-/* How a key part is encoded, worked out once per table. */
+/* How a key part is encoded, worked out once per aggregate. */
 typedef struct part_plan {
     floe_field field;
     floe_type type;
@@ -160,44 +135,48 @@ typedef struct part_plan {
 #define KEY_CHUNK      256
 #define PREFETCH_AHEAD 8
 
+/* A group's partition: the top bits of its key's hash (the slots use the low bits). */
+#define PARTITION_SHIFT (64 - 4)
+_Static_assert(FLOE_AGG_PARTITIONS == 1 << (64 - PARTITION_SHIFT), "partition bits");
+
 struct floe_agg {
     floe_key_spec spec;
     part_plan plan[FLOE_KEY_MAX_PARTS];
     bool has_strings;     /* a string part: keys vary in length beyond the fixed bound */
     size_t fixed_key_max; /* longest key without string parts */
-    /* Per chunk of rows: key offsets in scratch, lengths, hashes. */
+    /* floe_agg_add_rows' scratch, per chunk of rows: key offsets, lengths, hashes. */
     size_t key_off[KEY_CHUNK];
     uint32_t key_len[KEY_CHUNK];
     uint64_t key_hash[KEY_CHUNK];
-    key_buf scratch; /* the keys being built */
+    key_buf scratch;
 
-    uint64_t *slots; /* open addressing, linear probing; capacity a power of two */
-    size_t capacity;
-    size_t count;
-    uint8_t **blocks; /* the record arena */
-    size_t nblocks;
-    size_t blocks_cap;
-    size_t block_used; /* bytes used in the last block */
-
-    floe_agg_group *sorted;  /* floe_agg_sorted's result, dropped when the table changes */
-    size_t sorted_size;      /* its bytes (a floe_mem block) */
-    floe_distinct *sketches; /* spec.ndistinct per group, by group id */
-    size_t sketches_cap;     /* groups the sketch array has room for */
+    floe_agg_table tables[FLOE_AGG_PARTITIONS];
+    /* Sorting: a partition's sorted items (floe_agg_sort_partition), and the merged result.
+     * gen[p] counts changes to partition p; items and the result remember the gens they
+     * were built from, so a change makes them stale without any shared flag. */
+    uint64_t gen[FLOE_AGG_PARTITIONS];
+    floe_agg_sort_item *items[FLOE_AGG_PARTITIONS];
+    size_t nitems[FLOE_AGG_PARTITIONS];
+    uint64_t items_gen[FLOE_AGG_PARTITIONS];
+    floe_agg_group *sorted;
+    size_t sorted_size; /* bytes (a floe_mem block) */
+    uint64_t sorted_gen[FLOE_AGG_PARTITIONS];
 };
 
-#define INITIAL_CAPACITY 1024
+static unsigned partition_of(uint64_t hash) {
+    return (unsigned)(hash >> PARTITION_SHIFT);
+}
+
+static void drop_items(floe_agg *agg, unsigned p) {
+    floe_mem_free(agg->items[p], agg->nitems[p] * sizeof(floe_agg_sort_item));
+    agg->items[p] = NULL;
+    agg->nitems[p] = 0;
+}
 
 static void drop_sorted(floe_agg *agg) {
     floe_mem_free(agg->sorted, agg->sorted_size);
     agg->sorted = NULL;
     agg->sorted_size = 0;
-}
-
-static record *record_at(const floe_agg *agg, uint64_t ref) {
-    ref = (ref & REF_MASK) - 1;
-    size_t block = (size_t)(ref >> (BLOCK_SHIFT - UNIT_SHIFT));
-    size_t off = (size_t)(ref & ((BLOCK_SIZE >> UNIT_SHIFT) - 1)) << UNIT_SHIFT;
-    return (record *)(agg->blocks[block] + off);
 }
 
 floe_agg *floe_agg_new(const floe_key_spec *spec) {
@@ -216,190 +195,42 @@ floe_agg *floe_agg_new(const floe_key_spec *spec) {
         prefix_mask(96u + spec->parts[p].v4_prefix, plan->mask_v4);
         prefix_mask(spec->parts[p].v6_prefix, plan->mask_v6);
     }
-    agg->capacity = INITIAL_CAPACITY;
-    agg->slots = floe_mem_alloc(agg->capacity * sizeof(*agg->slots));
-    if (agg->slots == NULL) {
-        free(agg);
-        return NULL;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        if (floe_agg_table_init(&agg->tables[p], spec->ndistinct) != FLOE_OK) {
+            floe_agg_free(agg);
+            return NULL;
+        }
     }
     return agg;
 }
 
 void floe_agg_free(floe_agg *agg) {
     if (agg == NULL) return;
-    for (size_t i = 0; i < agg->count * agg->spec.ndistinct; i++)
-        floe_distinct_free(&agg->sketches[i]);
-    free(agg->sketches);
-    floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
-    for (size_t b = 0; b < agg->nblocks; b++)
-        floe_mem_free(agg->blocks[b], BLOCK_SIZE);
-    free(agg->blocks);
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        floe_agg_table_free(&agg->tables[p]);
+        drop_items(agg, p);
+    }
     free(agg->scratch.data);
     drop_sorted(agg);
     free(agg);
 }
 
 size_t floe_agg_count(const floe_agg *agg) {
-    return agg->count;
+    size_t count = 0;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        count += agg->tables[p].count;
+    return count;
 }
 
 size_t floe_agg_memory(const floe_agg *agg) {
-    size_t bytes = agg->capacity * sizeof(*agg->slots) + agg->nblocks * BLOCK_SIZE;
-    bytes += agg->sketches_cap * agg->spec.ndistinct * sizeof(floe_distinct);
-    for (size_t i = 0; i < agg->count * agg->spec.ndistinct; i++)
-        bytes += floe_distinct_heap_bytes(&agg->sketches[i]);
+    size_t bytes = 0;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        bytes += floe_agg_table_memory(&agg->tables[p]);
     return bytes;
 }
 
-/* 8 bytes at a time, multiply and xor-shift: keys are short and built by us, so speed matters
- * more than resistance to chosen inputs. */
-static uint64_t hash_key(const uint8_t *p, size_t n) {
-    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
-    for (; n >= 8; p += 8, n -= 8) {
-        uint64_t word;
-        memcpy(&word, p, 8);
-        h = (h ^ word) * UINT64_C(0xbf58476d1ce4e5b9);
-        h ^= h >> 31;
-    }
-    uint64_t tail = 0;
-    memcpy(&tail, p, n);
-    h = (h ^ tail) * UINT64_C(0x94d049bb133111eb);
-    h ^= h >> 29;
-    h *= UINT64_C(0xbf58476d1ce4e5b9);
-    return h ^ (h >> 32);
-}
-
-static uint64_t slot_tag(uint64_t hash) {
-    return (hash >> TAG_SHIFT) << TAG_SHIFT;
-}
-
-/* Walks the records in creation order (the arena front to back): start with *blk = *off = 0;
- * returns NULL after the last. *ref gets the record's reference when ref is not NULL. */
-static record *next_record(const floe_agg *agg, size_t *blk, size_t *off, uint64_t *ref) {
-    while (*blk < agg->nblocks) {
-        size_t used = *blk + 1 == agg->nblocks ? agg->block_used : BLOCK_SIZE;
-        record *rec = (record *)(agg->blocks[*blk] + *off);
-        /* Blocks are zeroed: a key_len of 0 is the unused tail of a block. */
-        if (*off + sizeof(record) > used || rec->key_len == 0) {
-            ++*blk;
-            *off = 0;
-            continue;
-        }
-        if (ref != NULL)
-            *ref = ((uint64_t)*blk << (BLOCK_SHIFT - UNIT_SHIFT) | (*off >> UNIT_SHIFT)) + 1;
-        *off += record_size(rec->key_len);
-        return rec;
-    }
-    return NULL;
-}
-
-static uint64_t record_ref(size_t block, size_t off) {
-    return ((uint64_t)block << (BLOCK_SHIFT - UNIT_SHIFT) | (off >> UNIT_SHIFT)) + 1;
-}
-
-/* Doubles the slot array and re-inserts every record, reading the arena in order. */
-static floe_status grow_table(floe_agg *agg) {
-    size_t capacity = agg->capacity * 2;
-    uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
-    if (slots == NULL) return FLOE_ERR_NOMEM;
-    size_t blk = 0, off = 0;
-    uint64_t ref;
-    for (const record *rec; (rec = next_record(agg, &blk, &off, &ref)) != NULL;) {
-        uint64_t hash = hash_key(rec->key, rec->key_len);
-        size_t at = (size_t)hash & (capacity - 1);
-        while (slots[at] != 0)
-            at = (at + 1) & (capacity - 1);
-        slots[at] = slot_tag(hash) | ref;
-    }
-    floe_mem_free(agg->slots, agg->capacity * sizeof(*agg->slots));
-    agg->slots = slots;
-    agg->capacity = capacity;
-    return FLOE_OK;
-}
-
-static void measures_empty(floe_agg_measures *m) {
-    memset(m, 0, sizeof(*m));
-    m->first_seen = INT64_MAX;
-    m->last_seen = INT64_MIN;
-}
-
-static void measures_add(floe_agg_measures *into, const floe_agg_measures *from) {
-    into->flows += from->flows;
-    into->packets += from->packets;
-    into->bytes += from->bytes;
-    into->accepted += from->accepted;
-    into->rejected += from->rejected;
-    if (from->first_seen < into->first_seen) into->first_seen = from->first_seen;
-    if (from->last_seen > into->last_seen) into->last_seen = from->last_seen;
-}
-
-/* Room for a record of key_len bytes at the end of the arena; NULL when out of memory. */
-static record *new_record(floe_agg *agg, uint32_t key_len, uint64_t *ref) {
-    size_t size = record_size(key_len);
-    if (agg->nblocks == 0 || agg->block_used + size > BLOCK_SIZE) {
-        if (agg->nblocks == MAX_BLOCKS) return NULL;
-        if (agg->nblocks == agg->blocks_cap) {
-            size_t cap = agg->blocks_cap ? agg->blocks_cap * 2 : 16;
-            uint8_t **grown = realloc(agg->blocks, cap * sizeof(*grown));
-            if (grown == NULL) return NULL;
-            agg->blocks = grown;
-            agg->blocks_cap = cap;
-        }
-        /* Zeroed, so a block's unused tail reads as key_len 0 (FOR_EACH_RECORD's end). */
-        uint8_t *block = floe_mem_alloc(BLOCK_SIZE);
-        if (block == NULL) return NULL;
-        agg->blocks[agg->nblocks++] = block;
-        agg->block_used = 0;
-    }
-    size_t block = agg->nblocks - 1;
-    *ref = record_ref(block, agg->block_used);
-    record *rec = (record *)(agg->blocks[block] + agg->block_used);
-    agg->block_used += size;
-    return rec;
-}
-
-/* The group with these key bytes and hash, created empty when new. NULL when out of memory. */
-static record *find_or_add_hashed(floe_agg *agg, const uint8_t *key, uint32_t key_len,
-                                  uint64_t hash) {
-    size_t mask = agg->capacity - 1;
-    const uint64_t tag = slot_tag(hash);
-    for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
-        uint64_t slot = agg->slots[at];
-        if (slot == 0) break;
-        if ((slot & ~REF_MASK) != tag) continue;
-        record *rec = record_at(agg, slot);
-        if (rec->key_len == key_len && memcmp(rec->key, key, key_len) == 0) return rec;
-    }
-    /* New group: keep the load under 70% so probes stay short. */
-    if (key_len > MAX_KEY_BYTES) return NULL;
-    if ((agg->count + 1) * 10 > agg->capacity * 7) {
-        if (grow_table(agg) != FLOE_OK) return NULL;
-        mask = agg->capacity - 1;
-    }
-    const size_t nd = agg->spec.ndistinct;
-    if (nd > 0 && agg->count == agg->sketches_cap) {
-        size_t cap = agg->sketches_cap ? agg->sketches_cap * 2 : 1024;
-        floe_distinct *grown = realloc(agg->sketches, cap * nd * sizeof(*grown));
-        if (grown == NULL) return NULL;
-        agg->sketches = grown;
-        agg->sketches_cap = cap;
-    }
-    uint64_t ref;
-    record *rec = new_record(agg, key_len, &ref);
-    if (rec == NULL) return NULL;
-    for (size_t d = 0; d < nd; d++)
-        floe_distinct_init(&agg->sketches[agg->count * nd + d]);
-    measures_empty(&rec->m);
-    rec->id = (uint32_t)agg->count;
-    rec->key_len = key_len;
-    memcpy(rec->key, key, key_len);
-    size_t at = (size_t)hash & mask;
-    while (agg->slots[at] != 0)
-        at = (at + 1) & mask;
-    agg->slots[at] = tag | ref;
-    agg->count++;
-    if (agg->sorted != NULL) drop_sorted(agg);
-    return rec;
+const floe_key_spec *floe_agg_spec(const floe_agg *agg) {
+    return &agg->spec;
 }
 
 /* The hash a distinct count keeps for a row's value of field f; false when null. Addresses
@@ -432,9 +263,8 @@ static bool distinct_hash(const floe_batch *batch, floe_field f, uint32_t row, u
     return false;
 }
 
-floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
-    return floe_agg_add_rows(agg, batch, NULL, batch->count);
-}
+/* ---- adding rows ------------------------------------------------------------------------------
+ */
 
 /* A key part's column in the current batch. */
 typedef struct part_column {
@@ -548,6 +378,10 @@ static size_t key_bound(const floe_agg *agg, const part_column *cols, uint32_t r
     return bound;
 }
 
+floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
+    return floe_agg_add_rows(agg, batch, NULL, batch->count);
+}
+
 floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
                               uint32_t nrows) {
     const floe_key_spec *spec = &agg->spec;
@@ -585,20 +419,24 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
                                  ? start[row] - start[row] % spec->window_seconds
                                  : 0;
             size_t len = encode_key(agg, cols, batch, row, window, k->data + k->len);
-            if (len > MAX_KEY_BYTES) return FLOE_ERR_INVALID;
+            if (len > FLOE_AGG_MAX_KEY_BYTES) return FLOE_ERR_INVALID;
             agg->key_off[i] = k->len;
             agg->key_len[i] = (uint32_t)len;
-            agg->key_hash[i] = hash_key(k->data + k->len, len);
+            agg->key_hash[i] = floe_agg_hash_key(k->data + k->len, len);
             k->len += len;
         }
         /* Pass 2: look up and add, with the slots of the rows ahead being fetched. */
         for (uint32_t i = 0; i < n; i++) {
-            if (i + PREFETCH_AHEAD < n)
-                __builtin_prefetch(
-                    &agg->slots[agg->key_hash[i + PREFETCH_AHEAD] & (agg->capacity - 1)]);
+            if (i + PREFETCH_AHEAD < n) {
+                uint64_t ahead = agg->key_hash[i + PREFETCH_AHEAD];
+                __builtin_prefetch(floe_agg_table_slot(&agg->tables[partition_of(ahead)], ahead));
+            }
             uint32_t row = rows != NULL ? rows[base + i] : base + i;
-            record *rec = find_or_add_hashed(agg, k->data + agg->key_off[i], agg->key_len[i],
-                                             agg->key_hash[i]);
+            unsigned part = partition_of(agg->key_hash[i]);
+            floe_agg_table *t = &agg->tables[part];
+            agg->gen[part]++;
+            floe_agg_record *rec = floe_agg_table_find_or_add(t, k->data + agg->key_off[i],
+                                                              agg->key_len[i], agg->key_hash[i]);
             if (rec == NULL) return FLOE_ERR_NOMEM;
             floe_agg_measures *m = &rec->m;
             m->flows++;
@@ -613,11 +451,11 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
                 m->first_seen = start[row];
             if (end != NULL && (nulls & end_bit) == 0 && end[row] > m->last_seen)
                 m->last_seen = end[row];
+            floe_distinct *sketches = floe_agg_table_sketches(t, rec);
             for (unsigned d = 0; d < spec->ndistinct; d++) {
                 uint64_t value_hash;
                 if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
-                floe_status status = floe_distinct_add(
-                    &agg->sketches[(size_t)rec->id * spec->ndistinct + d], value_hash);
+                floe_status status = floe_distinct_add(&sketches[d], value_hash);
                 if (status != FLOE_OK) return status;
             }
         }
@@ -625,34 +463,43 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
     return FLOE_OK;
 }
 
-floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
-    if (into == from || memcmp(&into->spec, &from->spec, sizeof(into->spec)) != 0)
+/* ---- merging ----------------------------------------------------------------------------------
+ */
+
+floe_status floe_agg_merge_partition(floe_agg *into, const floe_agg *from, unsigned partition) {
+    if (into == from || partition >= FLOE_AGG_PARTITIONS ||
+        memcmp(&into->spec, &from->spec, sizeof(into->spec)) != 0)
         return FLOE_ERR_INVALID;
+    floe_agg_table *dst_table = &into->tables[partition];
+    const floe_agg_table *src_table = &from->tables[partition];
     const size_t nd = into->spec.ndistinct;
-    /* In chunks, as floe_agg_add_rows does: hashes first, then lookups with prefetching. */
-    const record *chunk[KEY_CHUNK];
-    size_t blk = 0, off = 0;
+    into->gen[partition]++;
+    /* In chunks, as floe_agg_add_rows does: hashes first, then lookups with prefetching. The
+     * scratch is local: merges of different partitions may run at once. */
+    const floe_agg_record *chunk[KEY_CHUNK];
+    uint64_t hashes[KEY_CHUNK];
+    uint64_t cursor = 0;
     for (bool more = true; more;) {
         uint32_t n = 0;
         while (n < KEY_CHUNK) {
-            const record *rec = next_record(from, &blk, &off, NULL);
+            const floe_agg_record *rec = floe_agg_table_next(src_table, &cursor, NULL);
             if (rec == NULL) break;
             chunk[n] = rec;
-            into->key_hash[n] = hash_key(rec->key, rec->key_len);
-            n++;
+            hashes[n++] = floe_agg_hash_key(rec->key, rec->key_len);
         }
         more = n == KEY_CHUNK;
         for (uint32_t i = 0; i < n; i++) {
             if (i + PREFETCH_AHEAD < n)
-                __builtin_prefetch(
-                    &into->slots[into->key_hash[i + PREFETCH_AHEAD] & (into->capacity - 1)]);
-            const record *src = chunk[i];
-            record *dst = find_or_add_hashed(into, src->key, src->key_len, into->key_hash[i]);
+                __builtin_prefetch(floe_agg_table_slot(dst_table, hashes[i + PREFETCH_AHEAD]));
+            const floe_agg_record *src = chunk[i];
+            floe_agg_record *dst =
+                floe_agg_table_find_or_add(dst_table, src->key, src->key_len, hashes[i]);
             if (dst == NULL) return FLOE_ERR_NOMEM;
-            measures_add(&dst->m, &src->m);
+            floe_agg_measures_add(&dst->m, &src->m);
+            floe_distinct *into_sketches = floe_agg_table_sketches(dst_table, dst);
+            const floe_distinct *from_sketches = floe_agg_table_sketches(src_table, src);
             for (size_t d = 0; d < nd; d++) {
-                floe_status status = floe_distinct_merge(&into->sketches[(size_t)dst->id * nd + d],
-                                                         &from->sketches[(size_t)src->id * nd + d]);
+                floe_status status = floe_distinct_merge(&into_sketches[d], &from_sketches[d]);
                 if (status != FLOE_OK) return status;
             }
         }
@@ -660,207 +507,146 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
     return FLOE_OK;
 }
 
-/* ---- order ------------------------------------------------------------------------------- */
-
-/* Sorting compares the first 24 key bytes as three integers (the window and the start of the
- * values: the whole of an IPv4 5-tuple but its last byte), which decides almost every
- * comparison without touching the records; only ties fall back to the whole keys. Zero padding
- * of a shorter key keeps the order memcmp gives, since no key is a prefix of another. Each
- * item carries its finished group, so the records are read once, in arena order, and the
- * sorted items are then packed in place into the result array (a group is smaller than an
- * item, so packing front to back never overwrites an item not yet moved). */
-#define SORT_WORDS 3
-
-typedef struct sort_item {
-    uint64_t k[SORT_WORDS];
-    floe_agg_group g;
-} sort_item;
-
-static int compare_groups(const floe_agg_group *x, const floe_agg_group *y);
-
-static inline bool item_less(const sort_item *x, const sort_item *y) {
-    for (int i = 0; i < SORT_WORDS; i++)
-        if (x->k[i] != y->k[i]) return x->k[i] < y->k[i];
-    return compare_groups(&x->g, &y->g) < 0;
+void floe_agg_clear_partition(floe_agg *agg, unsigned partition) {
+    if (partition >= FLOE_AGG_PARTITIONS) return;
+    agg->gen[partition]++;
+    drop_items(agg, partition);
+    floe_agg_table_free(&agg->tables[partition]);
+    /* An empty table again; if even that cannot be had, the partition stays empty and any
+     * later add reports out of memory (a table with no slots has capacity 0: see below). */
+    (void)floe_agg_table_init(&agg->tables[partition], agg->spec.ndistinct);
 }
 
-static inline void swap_items(sort_item *a, sort_item *b) {
-    sort_item t = *a;
-    *a = *b;
-    *b = t;
-}
-
-static void insertion_sort(sort_item *a, size_t n) {
-    for (size_t i = 1; i < n; i++) {
-        sort_item x = a[i];
-        size_t j = i;
-        for (; j > 0 && item_less(&x, &a[j - 1]); j--)
-            a[j] = a[j - 1];
-        a[j] = x;
+floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        floe_status status = floe_agg_merge_partition(into, from, p);
+        if (status != FLOE_OK) return status;
     }
+    return FLOE_OK;
 }
 
-static void sift_down(sort_item *a, size_t root, size_t n) {
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n) return;
-        if (child + 1 < n && item_less(&a[child], &a[child + 1])) child++;
-        if (!item_less(&a[root], &a[child])) return;
-        swap_items(&a[root], &a[child]);
-        root = child;
-    }
-}
+/* ---- order ------------------------------------------------------------------------------------
+ */
 
-static void heap_sort(sort_item *a, size_t n) {
-    for (size_t i = n / 2; i-- > 0;)
-        sift_down(a, i, n);
-    for (size_t end = n; end-- > 1;) {
-        swap_items(&a[0], &a[end]);
-        sift_down(a, 0, end);
-    }
-}
-
-/* Introsort: quicksort with a median-of-three pivot, insertion sort for short ranges, heap sort
- * when the recursion gets too deep. qsort would call a comparator through a pointer for each of
- * the ~n log n comparisons; inlined, the common case is two integer compares. Keys are unique,
- * so the order is total and the result is the same whatever the algorithm. */
-static void sort_items(sort_item *a, size_t n, unsigned depth) {
-    while (n > 16) {
-        if (depth-- == 0) {
-            heap_sort(a, n);
-            return;
-        }
-        size_t mid = n / 2;
-        if (item_less(&a[mid], &a[0])) swap_items(&a[mid], &a[0]);
-        if (item_less(&a[n - 1], &a[0])) swap_items(&a[n - 1], &a[0]);
-        if (item_less(&a[n - 1], &a[mid])) swap_items(&a[n - 1], &a[mid]);
-        sort_item pivot = a[mid];
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (item_less(&a[i], &pivot))
-                i++;
-            while (item_less(&pivot, &a[j]))
-                j--;
-            if (i >= j) break;
-            swap_items(&a[i], &a[j]);
-            i++;
-            j--;
-        }
-        /* a[0..j] <= pivot <= a[j+1..n): recurse into the smaller side, loop on the larger. */
-        size_t left = j + 1;
-        if (left < n - left) {
-            sort_items(a, left, depth);
-            a += left;
-            n -= left;
-        } else {
-            sort_items(a + left, n - left, depth);
-            n = left;
-        }
-    }
-    insertion_sort(a, n);
-}
-
-static floe_agg_group group_of(const floe_agg *agg, const record *rec) {
-    const floe_distinct *sketches =
-        agg->spec.ndistinct > 0 ? &agg->sketches[(size_t)rec->id * agg->spec.ndistinct] : NULL;
+static floe_agg_group group_of(const floe_agg_table *t, const floe_agg_record *rec) {
     return (floe_agg_group){(int64_t)get_be64(rec->key), rec->key + WINDOW_BYTES,
-                            rec->key_len - WINDOW_BYTES, &rec->m, sketches};
+                            rec->key_len - WINDOW_BYTES, &rec->m, floe_agg_table_sketches(t, rec)};
+}
+
+floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition) {
+    if (partition >= FLOE_AGG_PARTITIONS) return FLOE_ERR_INVALID;
+    if (agg->items[partition] != NULL && agg->items_gen[partition] == agg->gen[partition])
+        return FLOE_OK;
+    drop_items(agg, partition);
+    const floe_agg_table *t = &agg->tables[partition];
+    if (t->count == 0) {
+        agg->items_gen[partition] = agg->gen[partition];
+        return FLOE_OK;
+    }
+    /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
+    floe_agg_sort_item *items = floe_mem_alloc(t->count * sizeof(*items));
+    if (items == NULL) return FLOE_ERR_NOMEM;
+    size_t n = 0;
+    uint64_t cursor = 0;
+    for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL; n++) {
+        floe_agg_sort_prefix(rec->key, rec->key_len, items[n].k);
+        items[n].g = group_of(t, rec);
+    }
+    floe_agg_sort_items(items, n);
+    agg->items[partition] = items;
+    agg->nitems[partition] = n;
+    agg->items_gen[partition] = agg->gen[partition];
+    return FLOE_OK;
+}
+
+static bool sorted_is_current(const floe_agg *agg) {
+    if (agg->sorted == NULL) return false;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        if (agg->sorted_gen[p] != agg->gen[p]) return false;
+    return true;
+}
+
+/* The partitions' sorted runs merged into one array: a heap of the runs' heads. */
+static floe_status merge_runs(floe_agg *agg, size_t total) {
+    size_t size = total * sizeof(floe_agg_group);
+    floe_agg_group *out = floe_mem_alloc(size);
+    if (out == NULL) return FLOE_ERR_NOMEM;
+    unsigned heap[FLOE_AGG_PARTITIONS];
+    size_t pos[FLOE_AGG_PARTITIONS] = {0};
+    unsigned nheap = 0;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        if (agg->nitems[p] > 0) heap[nheap++] = p;
+#define HEAD(i) (&agg->items[heap[i]][pos[heap[i]]])
+    /* Build the min-heap, then pop the least head, advance its run, sift. */
+    for (unsigned i = nheap / 2; i-- > 0;) {
+        for (unsigned root = i;;) {
+            unsigned least = root, l = 2 * root + 1, r = l + 1;
+            if (l < nheap && floe_agg_item_less(HEAD(l), HEAD(least))) least = l;
+            if (r < nheap && floe_agg_item_less(HEAD(r), HEAD(least))) least = r;
+            if (least == root) break;
+            unsigned tmp = heap[root];
+            heap[root] = heap[least];
+            heap[least] = tmp;
+            root = least;
+        }
+    }
+    for (size_t n = 0; nheap > 0; n++) {
+        out[n] = HEAD(0)->g;
+        if (++pos[heap[0]] == agg->nitems[heap[0]]) heap[0] = heap[--nheap];
+        for (unsigned root = 0;;) {
+            unsigned least = root, l = 2 * root + 1, r = l + 1;
+            if (l < nheap && floe_agg_item_less(HEAD(l), HEAD(least))) least = l;
+            if (r < nheap && floe_agg_item_less(HEAD(r), HEAD(least))) least = r;
+            if (least == root) break;
+            unsigned tmp = heap[root];
+            heap[root] = heap[least];
+            heap[least] = tmp;
+            root = least;
+        }
+    }
+#undef HEAD
+    agg->sorted = out;
+    agg->sorted_size = size;
+    return FLOE_OK;
 }
 
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {
-    if (agg->sorted == NULL && agg->count > 0) {
-        _Static_assert(sizeof(floe_agg_group) <= sizeof(sort_item), "groups pack into items");
-        /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
-        size_t size = agg->count * sizeof(sort_item);
-        sort_item *items = floe_mem_alloc(size);
-        if (items == NULL) return FLOE_ERR_NOMEM;
-        size_t n = 0, blk = 0, off = 0;
-        for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL; n++) {
-            uint8_t head[SORT_WORDS * 8] = {0};
-            memcpy(head, rec->key, rec->key_len < sizeof(head) ? rec->key_len : sizeof(head));
-            for (int i = 0; i < SORT_WORDS; i++)
-                items[n].k[i] = get_be64(head + 8 * i);
-            items[n].g = group_of(agg, rec);
+    size_t total = floe_agg_count(agg);
+    if (!sorted_is_current(agg)) {
+        drop_sorted(agg);
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+            floe_status status = floe_agg_sort_partition(agg, p);
+            if (status != FLOE_OK) return status;
         }
-        unsigned depth = 2;
-        for (size_t m = n; m > 1; m >>= 1)
-            depth += 2;
-        sort_items(items, n, depth);
-        floe_agg_group *packed = (floe_agg_group *)items;
-        for (size_t i = 0; i < n; i++) /* item 0's group overlaps its new place */
-            memmove(&packed[i], &items[i].g, sizeof(*packed));
-        agg->sorted = packed;
-        agg->sorted_size = size;
+        if (total > 0) {
+            floe_status status = merge_runs(agg, total);
+            if (status != FLOE_OK) return status;
+        }
+        /* The runs are merged: their items are not needed any more. */
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+            drop_items(agg, p);
+            agg->sorted_gen[p] = agg->gen[p];
+        }
+        if (total == 0) {
+            /* Nothing to sort: an empty result that is current until the next change. */
+            *groups = NULL;
+            *count = 0;
+            return FLOE_OK;
+        }
     }
     *groups = agg->sorted;
-    *count = agg->count;
+    *count = total;
     return FLOE_OK;
 }
+
+/* ---- reading keys -----------------------------------------------------------------------------
+ */
 
 static uint64_t get_be(const uint8_t *p, unsigned nbytes) {
     uint64_t value = 0;
     for (unsigned i = 0; i < nbytes; i++)
         value = value << 8 | p[i];
     return value;
-}
-
-/* Bytes a present value takes after its tag (strings: up to and with their 0 byte). */
-static size_t value_len(floe_type type, uint8_t tag, const uint8_t *p) {
-    switch (type) {
-    case FLOE_T_U8:
-    case FLOE_T_ENUM:
-        return 1;
-    case FLOE_T_U16:
-        return 2;
-    case FLOE_T_U64:
-    case FLOE_T_TIME:
-        return 8;
-    case FLOE_T_ADDR:
-        return tag == TAG_V4 ? 4 : 16;
-    case FLOE_T_STR:
-        return strlen((const char *)p) + 1;
-    }
-    return 0;
-}
-
-bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsigned part,
-                        void *value) {
-    if (part >= agg->spec.nparts) return false;
-    const uint8_t *p = group->key;
-    for (unsigned i = 0;; i++) {
-        floe_type type = agg->plan[i].type;
-        uint8_t tag = *p++;
-        if (i < part) {
-            if (tag != TAG_NULL) p += value_len(type, tag, p);
-            continue;
-        }
-        if (tag == TAG_NULL) return false;
-        switch (type) {
-        case FLOE_T_U8:
-        case FLOE_T_ENUM:
-            *(uint8_t *)value = p[0];
-            break;
-        case FLOE_T_U16:
-            *(uint16_t *)value = (uint16_t)get_be(p, 2);
-            break;
-        case FLOE_T_U64:
-            *(uint64_t *)value = get_be(p, 8);
-            break;
-        case FLOE_T_TIME:
-            *(int64_t *)value = (int64_t)get_be(p, 8);
-            break;
-        case FLOE_T_ADDR:
-            if (tag == TAG_V4)
-                floe_addr_from_v4((uint32_t)get_be(p, 4), (floe_addr *)value);
-            else
-                memcpy(((floe_addr *)value)->bytes, p, 16);
-            break;
-        case FLOE_T_STR:
-            *(floe_slice *)value = (floe_slice){(const char *)p, (uint32_t)strlen((const char *)p)};
-            break;
-        }
-        return true;
-    }
 }
 
 void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_key_value *values) {
@@ -907,7 +693,38 @@ void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_
     }
 }
 
-/* ---- top N ---------------------------------------------------------------------------------- */
+bool floe_agg_key_value(const floe_agg *agg, const floe_agg_group *group, unsigned part,
+                        void *value) {
+    if (part >= agg->spec.nparts) return false;
+    floe_key_value values[FLOE_KEY_MAX_PARTS];
+    floe_agg_key_decode(agg, group, values);
+    if (values[part].null) return false;
+    switch (agg->plan[part].type) {
+    case FLOE_T_U8:
+    case FLOE_T_ENUM:
+        *(uint8_t *)value = values[part].v.u8;
+        break;
+    case FLOE_T_U16:
+        *(uint16_t *)value = values[part].v.u16;
+        break;
+    case FLOE_T_U64:
+        *(uint64_t *)value = values[part].v.u64;
+        break;
+    case FLOE_T_TIME:
+        *(int64_t *)value = values[part].v.time;
+        break;
+    case FLOE_T_ADDR:
+        *(floe_addr *)value = values[part].v.addr;
+        break;
+    case FLOE_T_STR:
+        *(floe_slice *)value = values[part].v.str;
+        break;
+    }
+    return true;
+}
+
+/* ---- top N ------------------------------------------------------------------------------------
+ */
 
 static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
     switch (order) {
@@ -921,27 +738,19 @@ static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
     return 0;
 }
 
-static int compare_groups(const floe_agg_group *x, const floe_agg_group *y) {
-    /* The full encodings: the window bytes sit just before each key. */
-    const uint8_t *xk = x->key - WINDOW_BYTES, *yk = y->key - WINDOW_BYTES;
-    size_t xn = x->key_len + WINDOW_BYTES, yn = y->key_len + WINDOW_BYTES;
-    int order = memcmp(xk, yk, xn < yn ? xn : yn);
-    return order != 0 ? order : (xn > yn) - (xn < yn);
-}
-
 static int compare_top(const void *a, const void *b, void *ctx) {
     const floe_agg_group *x = a, *y = b;
     floe_agg_order order = *(const floe_agg_order *)ctx;
     uint64_t vx = order_value(x, order), vy = order_value(y, order);
     if (vx != vy) return vx > vy ? -1 : 1;
-    return compare_groups(x, y);
+    return floe_agg_compare_keys(x, y);
 }
 
 /* True when x ranks after y: a smaller measure, or an equal one and a later key. */
 static bool ranks_after(const floe_agg_group *x, const floe_agg_group *y, floe_agg_order order) {
     uint64_t vx = order_value(x, order), vy = order_value(y, order);
     if (vx != vy) return vx < vy;
-    return compare_groups(x, y) > 0;
+    return floe_agg_compare_keys(x, y) > 0;
 }
 
 /* Restores the heap below `root`: a heap whose top ranks after every other element. */
@@ -962,31 +771,32 @@ floe_status floe_agg_top(floe_agg *agg, floe_agg_order order, size_t n, floe_agg
                          size_t *count) {
     *groups = NULL;
     *count = 0;
-    if (agg->count == 0 || n == 0) return FLOE_OK;
-    if (n > agg->count) n = agg->count;
+    size_t total = floe_agg_count(agg);
+    if (total == 0 || n == 0) return FLOE_OK;
+    if (n > total) n = total;
     /* The n best so far in a heap whose top is the worst of them: one pass over the table,
      * O(groups log n), rather than sorting every group. */
     floe_agg_group *heap = malloc(n * sizeof(*heap));
     if (heap == NULL) return FLOE_ERR_NOMEM;
-    size_t size = 0, blk = 0, off = 0;
-    for (const record *rec; (rec = next_record(agg, &blk, &off, NULL)) != NULL;) {
-        floe_agg_group g = group_of(agg, rec);
-        if (size < n) {
-            heap[size++] = g;
-            if (size == n)
-                for (size_t i = n / 2; i-- > 0;)
-                    top_sift(heap, n, i, order);
-        } else if (ranks_after(&heap[0], &g, order)) {
-            heap[0] = g;
-            top_sift(heap, n, 0, order);
+    size_t size = 0;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        const floe_agg_table *t = &agg->tables[p];
+        uint64_t cursor = 0;
+        for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL;) {
+            floe_agg_group g = group_of(t, rec);
+            if (size < n) {
+                heap[size++] = g;
+                if (size == n)
+                    for (size_t i = n / 2; i-- > 0;)
+                        top_sift(heap, n, i, order);
+            } else if (ranks_after(&heap[0], &g, order)) {
+                heap[0] = g;
+                top_sift(heap, n, 0, order);
+            }
         }
     }
     qsort_r(heap, size, sizeof(*heap), compare_top, &order);
     *groups = heap;
     *count = size;
     return FLOE_OK;
-}
-
-const floe_key_spec *floe_agg_spec(const floe_agg *agg) {
-    return &agg->spec;
 }

@@ -90,6 +90,16 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
 /* Adds every group of `from` (same key spec) into `into`. */
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
 
+/* Groups live in FLOE_AGG_PARTITIONS partitions by key hash, so the slow steps of a big table
+ * can run on several threads: merging and sorting one partition touch nothing of another, and
+ * calls for different partitions of the same tables may run at once. */
+#define FLOE_AGG_PARTITIONS 16
+floe_status floe_agg_merge_partition(floe_agg *into, const floe_agg *from, unsigned partition);
+/* Empties one partition (after merging it elsewhere), giving its memory back. */
+void floe_agg_clear_partition(floe_agg *agg, unsigned partition);
+/* Sorts one partition ahead of floe_agg_sorted, which then only merges the sorted runs. */
+floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition);
+
 size_t floe_agg_count(const floe_agg *agg);
 /* Bytes the table holds (slots, records, sketches). */
 size_t floe_agg_memory(const floe_agg *agg);

@@ -620,7 +620,35 @@ static floe_status pool_init(floe_pipeline *p) {
     return FLOE_OK;
 }
 
-/* Merges every worker's table into the largest (cheapest: it moves the fewest groups). */
+/* The reducer's threads: each merges its share of the partitions (p = t, t + n, ...) from every
+ * worker's table into the largest, then sorts them when the caller wants the table in order.
+ * Partitions are disjoint, so the threads share nothing. */
+typedef struct reduce_job {
+    floe_pipeline *p;
+    floe_agg *into;
+    unsigned first, step;
+    floe_status status;
+    pthread_t thread;
+} reduce_job;
+
+static void *reduce_main(void *arg) {
+    reduce_job *job = arg;
+    floe_pipeline *p = job->p;
+    for (unsigned part = job->first; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
+         part += job->step) {
+        for (unsigned i = 0; i < p->nlanes && job->status == FLOE_OK; i++) {
+            floe_agg *from = p->lanes[i].agg;
+            if (from == NULL || from == job->into) continue;
+            job->status = floe_agg_merge_partition(job->into, from, part);
+            /* Merged: give its memory back now, so the peak is not both tables whole. */
+            floe_agg_clear_partition(from, part);
+        }
+        if (job->status == FLOE_OK && p->options.sort_result)
+            job->status = floe_agg_sort_partition(job->into, part);
+    }
+    return NULL;
+}
+
 static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
     floe_status status = floe_totals_merge(&out->totals, &p->reader_totals);
     for (unsigned i = 0; i < p->nlanes; i++) {
@@ -630,17 +658,27 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
         out->records_kept += l->records_kept;
     }
     if (p->options.key == NULL || status != FLOE_OK) return status;
+    /* Into the largest table: it moves the fewest groups. */
     unsigned largest = 0;
     for (unsigned i = 1; i < p->nlanes; i++)
         if (floe_agg_count(p->lanes[i].agg) > floe_agg_count(p->lanes[largest].agg)) largest = i;
-    out->agg = p->lanes[largest].agg;
-    p->lanes[largest].agg = NULL;
-    for (unsigned i = 0; i < p->nlanes && status == FLOE_OK; i++) {
-        if (p->lanes[i].agg == NULL) continue;
-        status = floe_agg_merge(out->agg, p->lanes[i].agg);
-        floe_agg_free(p->lanes[i].agg);
-        p->lanes[i].agg = NULL;
+    floe_agg *into = p->lanes[largest].agg;
+    unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
+    reduce_job jobs[FLOE_AGG_PARTITIONS];
+    bool started[FLOE_AGG_PARTITIONS] = {false};
+    for (unsigned t = 0; t < nthreads; t++) {
+        jobs[t] = (reduce_job){p, into, t, nthreads, FLOE_OK, 0};
+        /* Job 0 runs on this thread; so does any job whose thread could not start. */
+        if (t > 0) started[t] = pthread_create(&jobs[t].thread, NULL, reduce_main, &jobs[t]) == 0;
     }
+    for (unsigned t = 0; t < nthreads; t++)
+        if (!started[t]) reduce_main(&jobs[t]);
+    for (unsigned t = 1; t < nthreads; t++)
+        if (started[t]) pthread_join(jobs[t].thread, NULL);
+    for (unsigned t = 0; t < nthreads; t++)
+        if (status == FLOE_OK) status = jobs[t].status;
+    out->agg = into;
+    p->lanes[largest].agg = NULL;
     return status;
 }
 

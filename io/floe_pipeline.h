@@ -42,6 +42,7 @@ typedef struct floe_pipeline_options {
     floe_stream_options stream; /* format, line mode, sizes; on_batch is the pipeline's own */
     const floe_key_spec *key;   /* aggregation key; NULL: totals only */
     floe_filter filter;         /* applied before aggregation */
+    bool sort_result;           /* sort the table's partitions on the reducer's threads */
     uint32_t keep_bad_lines;    /* bad lines kept with their place */
     /* Called on the calling thread about every progress_ms while the run goes on. */
     void (*on_progress)(void *ctx, const floe_progress *progress);

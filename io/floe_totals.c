@@ -221,6 +221,12 @@ static floe_status move_list(void **into_list, size_t *n_into, void **from_list,
     return FLOE_OK;
 }
 
+/* qsort, but an empty list may be NULL (qsort's pointer must not be). */
+static void sort_list(void *list, size_t n, size_t elem_size,
+                      int (*compare)(const void *, const void *)) {
+    if (n > 1) qsort(list, n, elem_size, compare);
+}
+
 floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
     into->files += from->files;
     for (int c = 0; c < FLOE_CODEC_COUNT; c++)
@@ -259,14 +265,14 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
                   sizeof(floe_file_failure)) != FLOE_OK)
         status = FLOE_ERR_NOMEM;
 
-    qsort(into->bad_places, into->nbad_places, sizeof(floe_bad_place), compare_bad);
+    sort_list(into->bad_places, into->nbad_places, sizeof(floe_bad_place), compare_bad);
     while (into->nbad_places > into->keep_bad_lines) {
         floe_bad_place *drop = &into->bad_places[--into->nbad_places];
         free(drop->file);
         free(drop->excerpt);
     }
     /* One notice per name: its first place. */
-    qsort(into->unknown, into->nunknown, sizeof(floe_unknown_notice), compare_unknown);
+    sort_list(into->unknown, into->nunknown, sizeof(floe_unknown_notice), compare_unknown);
     size_t kept = 0;
     for (size_t i = 0; i < into->nunknown; i++) {
         bool seen = false;
@@ -280,10 +286,10 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
         }
     }
     into->nunknown = kept;
-    qsort(into->decode_failures, into->ndecode_failures, sizeof(floe_decode_failure),
-          compare_decode_failure);
-    qsort(into->file_failures, into->nfile_failures, sizeof(floe_file_failure),
-          compare_file_failure);
+    sort_list(into->decode_failures, into->ndecode_failures, sizeof(floe_decode_failure),
+              compare_decode_failure);
+    sort_list(into->file_failures, into->nfile_failures, sizeof(floe_file_failure),
+              compare_file_failure);
     floe_totals_free(from);
     floe_totals_init(from, from->keep_bad_lines);
     return status;

@@ -207,10 +207,17 @@ static void test_partials_merge_in_any_order_to_the_whole(void **state) {
     }
     floe_agg *forward = agg_of("srcaddr,dstport", 600, NULL);
     floe_agg *backward = agg_of("srcaddr,dstport", 600, NULL);
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 3; p++)
         assert_int_equal(floe_agg_merge(forward, part[p]), FLOE_OK);
-        assert_int_equal(floe_agg_merge(backward, part[2 - p]), FLOE_OK);
+    /* Backward, one partition at a time, last partition first, each sorted ahead as the
+     * reducer's threads do: the same table and the same order. */
+    for (unsigned q = FLOE_AGG_PARTITIONS; q-- > 0;) {
+        for (int p = 0; p < 3; p++)
+            assert_int_equal(floe_agg_merge_partition(backward, part[2 - p], q), FLOE_OK);
+        if (q % 2) assert_int_equal(floe_agg_sort_partition(backward, q), FLOE_OK);
     }
+    assert_int_equal(floe_agg_merge_partition(backward, part[0], FLOE_AGG_PARTITIONS),
+                     FLOE_ERR_INVALID);
     assert_int_equal(floe_agg_merge(forward, forward), FLOE_ERR_INVALID);
     size_t n_whole, n_forward, n_backward;
     const floe_agg_group *gw = sorted(whole, &n_whole);
@@ -367,6 +374,35 @@ static void test_distinct_counts_per_group_survive_merges(void **state) {
     floe_batch_free(&batch);
 }
 
+static void test_sorted_order_follows_later_changes(void **state) {
+    (void)state;
+    static char text[4096];
+    snprintf(text, sizeof(text), "%s%s", header,
+             "2 1 eni-a 10.0.0.5 10.0.0.9 1 443 6 1 500 1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 1 443 6 1 500 1700000410 1700000470 ACCEPT OK\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_agg *agg = agg_of("srcaddr", 0, NULL);
+    const uint32_t first[] = {0}, second[] = {1};
+    assert_int_equal(floe_agg_add_rows(agg, &batch, first, 1), FLOE_OK);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 1);
+    /* A new group after sorting: the next sorted call sees it, in its place. */
+    assert_int_equal(floe_agg_add_rows(agg, &batch, second, 1), FLOE_OK);
+    g = sorted(agg, &n);
+    assert_int_equal(n, 2);
+    assert_addr_part(agg, &g[0], 0, "10.0.0.1");
+    assert_addr_part(agg, &g[1], 0, "10.0.0.5");
+    /* An empty table sorts to nothing. */
+    floe_agg *empty = agg_of("srcaddr", 0, NULL);
+    g = sorted(empty, &n);
+    assert_int_equal(n, 0);
+    floe_agg_free(empty);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_by_window_and_key_with_every_measure),
@@ -377,6 +413,7 @@ int main(void) {
         cmocka_unit_test(test_window_zero_puts_every_record_in_one_window),
         cmocka_unit_test(test_top_ranks_by_measure_then_key_and_selected_rows_only),
         cmocka_unit_test(test_distinct_counts_per_group_survive_merges),
+        cmocka_unit_test(test_sorted_order_follows_later_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

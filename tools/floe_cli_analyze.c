@@ -473,6 +473,7 @@ int floe_cli_analyze(int argc, char **argv) {
         return usage_error("--distinct: not a list of up to %d known fields, each once: '%s'",
                            FLOE_DISTINCT_MAX_FIELDS, args.distinct);
     options.key = &key;
+    options.sort_result = args.top == 0; /* --top picks its groups without sorting them all */
     if (args.action != NULL && floe_filter_parse_action(args.action, &options.filter) != FLOE_OK)
         return usage_error("--action: accept, reject or all, not '%s'", args.action);
     if (args.log_status != NULL &&

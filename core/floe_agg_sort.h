@@ -1,0 +1,38 @@
+/* floe_agg_sort.h: ordering groups by key (private to core/floe_agg*.c).
+ *
+ * Sorting compares the first 24 key bytes as three integers (the window and the start of the
+ * values: the whole of an IPv4 5-tuple but its last byte), which decides almost every
+ * comparison without touching the records; only ties fall back to the whole keys. Zero padding
+ * of a shorter key keeps the order memcmp gives, since no key is a prefix of another. Each item
+ * carries its finished group, so sorted items turn into the result without reading the records
+ * again. */
+#ifndef FLOE_AGG_SORT_H
+#define FLOE_AGG_SORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe_agg.h"
+
+#define FLOE_AGG_SORT_WORDS 3
+/* The window's bytes in front of every key (floe_agg_group.key points after them). */
+#define FLOE_AGG_WINDOW_BYTES 8
+
+typedef struct floe_agg_sort_item {
+    uint64_t k[FLOE_AGG_SORT_WORDS];
+    floe_agg_group g;
+} floe_agg_sort_item;
+
+/* The prefix words of a full key (window included). */
+void floe_agg_sort_prefix(const uint8_t *key, size_t key_len, uint64_t k[FLOE_AGG_SORT_WORDS]);
+
+/* memcmp order of the full keys (window, then values). */
+int floe_agg_compare_keys(const floe_agg_group *x, const floe_agg_group *y);
+
+bool floe_agg_item_less(const floe_agg_sort_item *x, const floe_agg_sort_item *y);
+
+/* Sorts items[0..n) by key. */
+void floe_agg_sort_items(floe_agg_sort_item *items, size_t n);
+
+#endif

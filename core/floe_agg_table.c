@@ -1,0 +1,214 @@
+#include "floe_agg_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe_mem.h"
+
+#define FIRST_BLOCK   ((size_t)256 << 10)
+#define BLOCK_SHIFT   24 /* later blocks: 16 MiB */
+#define BLOCK_SIZE    ((size_t)1 << BLOCK_SHIFT)
+#define UNIT_SHIFT    3 /* records are 8-byte aligned */
+#define REF_BITS      40
+#define REF_MASK      ((UINT64_C(1) << REF_BITS) - 1)
+#define OFF_UNITS     (BLOCK_SIZE >> UNIT_SHIFT)
+#define MAX_BLOCKS    ((size_t)1 << (REF_BITS - (BLOCK_SHIFT - UNIT_SHIFT)))
+#define INITIAL_SLOTS 256
+
+_Static_assert(FLOE_AGG_MAX_KEY_BYTES + sizeof(floe_agg_record) + 8 <= BLOCK_SIZE,
+               "a record of the longest key fits a block");
+
+static size_t block_size(size_t block) {
+    return block == 0 ? FIRST_BLOCK : BLOCK_SIZE;
+}
+
+static size_t record_size(uint32_t key_len) {
+    return (sizeof(floe_agg_record) + key_len + 7) & ~(size_t)7;
+}
+
+static uint64_t make_ref(size_t block, size_t off) {
+    return ((uint64_t)block * OFF_UNITS | (off >> UNIT_SHIFT)) + 1;
+}
+
+static floe_agg_record *record_at(const floe_agg_table *t, uint64_t slot) {
+    uint64_t ref = (slot & REF_MASK) - 1;
+    return (floe_agg_record *)(t->blocks[ref / OFF_UNITS] + ((ref % OFF_UNITS) << UNIT_SHIFT));
+}
+
+static uint64_t slot_tag(uint64_t hash) {
+    return hash & ~REF_MASK;
+}
+
+floe_status floe_agg_table_init(floe_agg_table *t, unsigned ndistinct) {
+    memset(t, 0, sizeof(*t));
+    t->ndistinct = ndistinct;
+    t->slots = floe_mem_alloc(INITIAL_SLOTS * sizeof(*t->slots));
+    if (t->slots == NULL) return FLOE_ERR_NOMEM; /* capacity 0: find_or_add tries again */
+    t->capacity = INITIAL_SLOTS;
+    return FLOE_OK;
+}
+
+void floe_agg_table_free(floe_agg_table *t) {
+    for (size_t i = 0; i < t->count * t->ndistinct; i++)
+        floe_distinct_free(&t->sketches[i]);
+    free(t->sketches);
+    floe_mem_free(t->slots, t->capacity * sizeof(*t->slots));
+    for (size_t b = 0; b < t->nblocks; b++)
+        floe_mem_free(t->blocks[b], block_size(b));
+    free(t->blocks);
+    memset(t, 0, sizeof(*t));
+}
+
+size_t floe_agg_table_memory(const floe_agg_table *t) {
+    size_t bytes = t->capacity * sizeof(*t->slots);
+    for (size_t b = 0; b < t->nblocks; b++)
+        bytes += block_size(b);
+    bytes += t->sketches_cap * t->ndistinct * sizeof(floe_distinct);
+    for (size_t i = 0; i < t->count * t->ndistinct; i++)
+        bytes += floe_distinct_heap_bytes(&t->sketches[i]);
+    return bytes;
+}
+
+uint64_t floe_agg_hash_key(const uint8_t *p, size_t n) {
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        h = (h ^ word) * UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 31;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, n);
+    h = (h ^ tail) * UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 29;
+    h *= UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 32);
+}
+
+floe_agg_record *floe_agg_table_next(const floe_agg_table *t, uint64_t *cursor, uint64_t *ref) {
+    for (;;) {
+        size_t block = (size_t)(*cursor / OFF_UNITS);
+        size_t off = (size_t)(*cursor % OFF_UNITS) << UNIT_SHIFT;
+        if (block >= t->nblocks) return NULL;
+        size_t used = block + 1 == t->nblocks ? t->block_used : block_size(block);
+        floe_agg_record *rec = (floe_agg_record *)(t->blocks[block] + off);
+        /* Blocks are zeroed: a key_len of 0 is the unused tail of a block. */
+        if (off + sizeof(floe_agg_record) > used || rec->key_len == 0) {
+            *cursor = (uint64_t)(block + 1) * OFF_UNITS;
+            continue;
+        }
+        if (ref != NULL) *ref = make_ref(block, off);
+        *cursor += record_size(rec->key_len) >> UNIT_SHIFT;
+        return rec;
+    }
+}
+
+/* Doubles the slot array and re-inserts every record, reading the arena in order. */
+static floe_status grow_slots(floe_agg_table *t) {
+    size_t capacity = t->capacity * 2;
+    uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
+    if (slots == NULL) return FLOE_ERR_NOMEM;
+    uint64_t cursor = 0, ref;
+    for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, &ref)) != NULL;) {
+        uint64_t hash = floe_agg_hash_key(rec->key, rec->key_len);
+        size_t at = (size_t)hash & (capacity - 1);
+        while (slots[at] != 0)
+            at = (at + 1) & (capacity - 1);
+        slots[at] = slot_tag(hash) | ref;
+    }
+    floe_mem_free(t->slots, t->capacity * sizeof(*t->slots));
+    t->slots = slots;
+    t->capacity = capacity;
+    return FLOE_OK;
+}
+
+/* Room for a record of key_len bytes at the end of the arena; NULL when out of memory. */
+static floe_agg_record *new_record(floe_agg_table *t, uint32_t key_len, uint64_t *ref) {
+    size_t size = record_size(key_len);
+    if (t->nblocks == 0 || t->block_used + size > block_size(t->nblocks - 1)) {
+        if (t->nblocks == MAX_BLOCKS) return NULL;
+        if (t->nblocks == t->blocks_cap) {
+            size_t cap = t->blocks_cap ? t->blocks_cap * 2 : 8;
+            uint8_t **grown = realloc(t->blocks, cap * sizeof(*grown));
+            if (grown == NULL) return NULL;
+            t->blocks = grown;
+            t->blocks_cap = cap;
+        }
+        /* A record too big for the small first block starts the big ones at once. */
+        if (t->nblocks == 0 && size > FIRST_BLOCK) {
+            t->blocks[t->nblocks++] = floe_mem_alloc(FIRST_BLOCK);
+            if (t->blocks[0] == NULL) {
+                t->nblocks = 0;
+                return NULL;
+            }
+        }
+        /* Zeroed, so a block's unused tail reads as key_len 0 (floe_agg_table_next's end). */
+        uint8_t *block = floe_mem_alloc(block_size(t->nblocks));
+        if (block == NULL) return NULL;
+        t->blocks[t->nblocks++] = block;
+        t->block_used = 0;
+    }
+    size_t block = t->nblocks - 1;
+    *ref = make_ref(block, t->block_used);
+    floe_agg_record *rec = (floe_agg_record *)(t->blocks[block] + t->block_used);
+    t->block_used += size;
+    return rec;
+}
+
+static void measures_empty(floe_agg_measures *m) {
+    memset(m, 0, sizeof(*m));
+    m->first_seen = INT64_MAX;
+    m->last_seen = INT64_MIN;
+}
+
+void floe_agg_measures_add(floe_agg_measures *into, const floe_agg_measures *from) {
+    into->flows += from->flows;
+    into->packets += from->packets;
+    into->bytes += from->bytes;
+    into->accepted += from->accepted;
+    into->rejected += from->rejected;
+    if (from->first_seen < into->first_seen) into->first_seen = from->first_seen;
+    if (from->last_seen > into->last_seen) into->last_seen = from->last_seen;
+}
+
+floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *key, uint32_t key_len,
+                                            uint64_t hash) {
+    size_t mask = t->capacity - 1;
+    const uint64_t tag = slot_tag(hash);
+    for (size_t at = (size_t)hash & mask;; at = (at + 1) & mask) {
+        uint64_t slot = t->slots[at];
+        if (slot == 0) break;
+        if ((slot & ~REF_MASK) != tag) continue;
+        floe_agg_record *rec = record_at(t, slot);
+        if (rec->key_len == key_len && memcmp(rec->key, key, key_len) == 0) return rec;
+    }
+    /* New group: keep the load under 70% so probes stay short. */
+    if (key_len == 0 || key_len > FLOE_AGG_MAX_KEY_BYTES) return NULL;
+    if ((t->count + 1) * 10 > t->capacity * 7) {
+        if (grow_slots(t) != FLOE_OK) return NULL;
+        mask = t->capacity - 1;
+    }
+    const size_t nd = t->ndistinct;
+    if (nd > 0 && t->count == t->sketches_cap) {
+        size_t cap = t->sketches_cap ? t->sketches_cap * 2 : 64;
+        floe_distinct *grown = realloc(t->sketches, cap * nd * sizeof(*grown));
+        if (grown == NULL) return NULL;
+        t->sketches = grown;
+        t->sketches_cap = cap;
+    }
+    uint64_t ref;
+    floe_agg_record *rec = new_record(t, key_len, &ref);
+    if (rec == NULL) return NULL;
+    for (size_t d = 0; d < nd; d++)
+        floe_distinct_init(&t->sketches[t->count * nd + d]);
+    measures_empty(&rec->m);
+    rec->id = (uint32_t)t->count;
+    rec->key_len = key_len;
+    memcpy(rec->key, key, key_len);
+    size_t at = (size_t)hash & mask;
+    while (t->slots[at] != 0)
+        at = (at + 1) & mask;
+    t->slots[at] = tag | ref;
+    t->count++;
+    return rec;
+}
