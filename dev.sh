@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dev.sh: one entry point for a fresh Debian 12 machine.
-#   ./dev.sh sample   install what is missing, build, generate a sample tree, run floe on it
+#   ./dev.sh sample   install what is missing, build, generate a sample tree, analyze it
 #   ./dev.sh test     install what is missing, build, run every test (release, ASan+UBSan, TSan)
 #   ./dev.sh bench    install, build, run the parser benchmark on generated data
 #   ./dev.sh setup    only install what is missing
@@ -39,8 +39,11 @@ sample() {
     rm -rf "$out"
     log "generating a sample tree in $out"
     ./build/release/tools/floe-gen -o "$out" --seed 1 --size 64M --codec gzip
-    log "floe totals over it (the generator's truth is in $out/truth.json)"
-    ./build/release/tools/floe totals "$out/AWSLogs"
+    log "floe analyze: 10-minute windows by the default key -> $out/flows_10m.csv"
+    ./build/release/tools/floe analyze "$out/AWSLogs" -o "$out/flows_10m.csv" --stats "$out/run.json"
+    log "floe analyze: the top 10 sources by bytes"
+    ./build/release/tools/floe analyze "$out/AWSLogs" --window all --by srcaddr --top 10 -q -o -
+    jq -r '"floe read: \(.files) files, \(.records) records, \(.bad_lines) bad lines, \(.groups) groups"' "$out/run.json"
     jq -r '.totals | "the generator wrote: \(.files) files, \(.records) records, ACCEPT \(.action.ACCEPT.records), REJECT \(.action.REJECT.records), - \(.action["-"].records)"' "$out/truth.json"
 }
 
