@@ -103,7 +103,12 @@ void floe_decoder_free(floe_decoder *dec) {
 static void gzip_new_member(floe_decoder *dec) {
     memset(&dec->header, 0, sizeof(dec->header));
     dec->header.phase = GZ_FIXED;
-    isal_inflate_reset(&dec->inflate);
+    /* Wiped, not just reset: ISA-L accepts a corrupt back-reference reaching before the start
+     * of the member and copies from its history buffer, which a reset keeps. Zeroed history
+     * makes such damage decode the same whatever this decoder read before (another file, on
+     * another worker), so results cannot depend on which worker got which file. */
+    memset(&dec->inflate, 0, sizeof(dec->inflate));
+    isal_inflate_init(&dec->inflate);
     /* Set after every reset: floe reads the header itself (gzip_read_header); ISA-L inflates
      * the deflate data and checks the trailer's CRC-32 and length. hist_bits 0 = the full
      * 32 KiB window. */
@@ -122,7 +127,6 @@ floe_status floe_decoder_start(floe_decoder *dec, const uint8_t *first_bytes, si
     dec->error_offset = 0;
     switch (dec->codec) {
     case FLOE_CODEC_GZIP:
-        isal_inflate_init(&dec->inflate);
         gzip_new_member(dec);
         break;
     case FLOE_CODEC_ZSTD:

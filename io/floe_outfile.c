@@ -1,10 +1,13 @@
 #include "floe_outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static floe_status open_beside(const char *path, floe_outfile *out, int *err);
 
 floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
     memset(out, 0, sizeof(*out));
@@ -13,6 +16,30 @@ floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
         out->fp = stdout;
         return FLOE_OK;
     }
+    struct stat st;
+    char *resolved = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        resolved = realpath(path, NULL); /* NULL for a dangling link: written directly below */
+        if (resolved != NULL) path = resolved;
+    }
+    if ((resolved == NULL && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) ||
+        (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
+        out->fp = fopen(path, "w");
+        free(resolved);
+        if (out->fp == NULL) {
+            *err = errno;
+            return FLOE_ERR_IO;
+        }
+        out->direct = true;
+        return FLOE_OK;
+    }
+    floe_status status = open_beside(path, out, err);
+    free(resolved);
+    return status;
+}
+
+/* Opens a temporary beside path, which is a regular file or does not exist yet. */
+static floe_status open_beside(const char *path, floe_outfile *out, int *err) {
     /* "dir/name" -> "dir/.name.tmp-XXXXXX": hidden, so a walk over the directory skips it. */
     const char *slash = strrchr(path, '/');
     size_t dir_len = slash != NULL ? (size_t)(slash - path) + 1 : 0;
@@ -49,6 +76,16 @@ floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
 
 floe_status floe_outfile_commit(floe_outfile *file, int *err) {
     *err = 0;
+    if (file->direct) {
+        bool ok = fflush(file->fp) == 0 && !ferror(file->fp);
+        if (!ok) *err = errno != 0 ? errno : EIO;
+        if (fclose(file->fp) != 0 && ok) {
+            ok = false;
+            *err = errno;
+        }
+        memset(file, 0, sizeof(*file));
+        return ok ? FLOE_OK : FLOE_ERR_IO;
+    }
     if (file->final_path == NULL) {
         if (fflush(file->fp) != 0 || ferror(file->fp)) *err = errno != 0 ? errno : EIO;
         file->fp = NULL;
@@ -65,7 +102,20 @@ floe_status floe_outfile_commit(floe_outfile *file, int *err) {
         ok = false;
         *err = errno;
     }
-    if (!ok) unlink(file->tmp_path);
+    if (!ok) {
+        unlink(file->tmp_path);
+    } else {
+        /* The rename itself reaches the disk with the directory's next sync: ask for it now,
+         * so a crash right after the run does not lose the name. Best effort. */
+        char *slash = strrchr(file->final_path, '/');
+        if (slash != NULL) *slash = 0;
+        int dir = open(slash != NULL ? (file->final_path[0] ? file->final_path : "/") : ".",
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir >= 0) {
+            (void)fsync(dir);
+            close(dir);
+        }
+    }
     free(file->tmp_path);
     free(file->final_path);
     file->tmp_path = file->final_path = NULL;

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -213,7 +214,11 @@ static floe_status process_chunk(lane *l, const chunk *c) {
         status = floe_stream_begin(l->stream, p->inputs[c->file].path, c->file, &l->totals, c->data,
                                    c->len);
     if (status != FLOE_OK) return status;
-    if (c->flags & CHUNK_CUT) return floe_stream_cut(l->stream, c->err);
+    if (c->flags & CHUNK_CUT) {
+        /* A shrunken file's last chunk still carries the bytes read before the end. */
+        if (c->len > 0) status = floe_stream_feed(l->stream, c->data, c->len, false);
+        return status == FLOE_OK ? floe_stream_cut(l->stream, c->err) : status;
+    }
     return floe_stream_feed(l->stream, c->data, c->len, (c->flags & CHUNK_LAST) != 0);
 }
 
@@ -347,8 +352,15 @@ static void read_in_order(floe_pipeline *p, file_state *f, chunk *c) {
     while (got < p->options.read_size) {
         ssize_t r = read(f->fd, c->data + got, p->options.read_size - got);
         if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A non-blocking standard input: wait for it rather than spin. */
+            struct pollfd wait_in = {f->fd, POLLIN, 0};
+            (void)poll(&wait_in, 1, -1);
+            continue;
+        }
         if (r < 0) {
             c->err = errno;
+            f->all_queued = true; /* nothing after an error counts */
             break;
         }
         if (r == 0) {
@@ -377,6 +389,13 @@ static floe_status feed_lane(floe_pipeline *p, lane *l, bool *progressed) {
         }
         uint32_t index = (uint32_t)l->file;
         file_state *f = &p->files[index];
+        if (f->dead || atomic_load(&p->failed) != FLOE_OK) {
+            /* The file ended early (or the run is stopping): queue no more of it. */
+            f->all_queued = true;
+            l->file = -1;
+            if (f->reads == 0 && f->finished) close_file(f);
+            continue;
+        }
         chunk *c = take_chunk(p, l);
         c->file = index;
         c->offset = f->offset;
@@ -435,15 +454,13 @@ static floe_status pass_on(floe_pipeline *p, lane *l, bool *progressed) {
             if (f->reads == 0) close_file(f);
             continue;
         }
-        if (c->err != 0 || c->len < c->asked) {
-            /* The file failed or ended early (it shrank while read): nothing after this chunk
-             * counts. A non-regular input's short read just means the pipe had less. */
-            bool ended = c->err != 0 || (f->regular && c->len < c->asked);
-            if (ended) {
-                f->dead = true;
-                if (c->err == 0) c->flags |= CHUNK_LAST;
-            }
+        if (f->regular && c->err == 0 && c->len < c->asked) {
+            /* The file shrank while being read: the bytes up to here count, like a read
+             * error's, and the line the end cut off is dropped (a cut number would still
+             * parse, wrongly). */
+            c->err = FLOE_FILE_SHRANK;
         }
+        if (c->err != 0) f->dead = true; /* nothing after this chunk counts */
         if (c->err != 0 && !f->pushed) {
             floe_status status = fail_unstarted(p, c->file, c->err, true);
             give_back(p, l, c);
@@ -658,6 +675,8 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
         out->records_kept += l->records_kept;
     }
     if (p->options.key == NULL || status != FLOE_OK) return status;
+    for (unsigned i = 0; i < p->nlanes; i++)
+        if (p->lanes[i].agg == NULL) return FLOE_OK; /* set-up failed: nothing to merge */
     /* Into the largest table: it moves the fewest groups. */
     unsigned largest = 0;
     for (unsigned i = 1; i < p->nlanes; i++)

@@ -31,12 +31,14 @@ typedef struct request {
     size_t done;
     uint64_t tag;
     uint32_t next_free; /* free list link */
+    bool busy;          /* queued or in flight */
 } request;
 
 struct floe_reader {
     floe_io_kind kind;
     int fallback_errno;
     bool uring_ready; /* ring set up (freed in floe_reader_free) */
+    bool broken;      /* the ring failed: every pending read is reported as failed */
     bool fixed;       /* pool registered: reads use IORING_OP_READ_FIXED */
     uint8_t *pool;
     size_t pool_len;
@@ -145,7 +147,7 @@ void floe_reader_queue(floe_reader *r, int fd, void *buf, size_t len, uint64_t o
     uint32_t id = r->free_head;
     request *q = &r->requests[id];
     r->free_head = q->next_free;
-    *q = (request){fd, buf, len, offset, 0, tag, UINT32_MAX};
+    *q = (request){fd, buf, len, offset, 0, tag, UINT32_MAX, true};
     r->pending++;
     if (r->kind == FLOE_IO_URING) {
         prepare_sqe(r, id);
@@ -155,19 +157,33 @@ void floe_reader_queue(floe_reader *r, int fd, void *buf, size_t len, uint64_t o
     }
 }
 
+/* The ring failed in a way a retry will not mend. Tearing it down cancels the reads in flight
+ * and waits for them, so the kernel writes into no buffer afterwards; floe_reader_complete then
+ * reports every pending read as failed (EIO), and the caller's run can end. */
+static void break_ring(floe_reader *r) {
+    if (r->uring_ready) io_uring_queue_exit(&r->ring);
+    r->uring_ready = false;
+    r->broken = true;
+    r->unsubmitted = 0;
+}
+
 floe_status floe_reader_submit(floe_reader *r) {
-    while (r->kind == FLOE_IO_URING && r->unsubmitted > 0) {
+    while (r->kind == FLOE_IO_URING && !r->broken && r->unsubmitted > 0) {
         int ret = io_uring_submit(&r->ring);
         if (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY) continue;
-        if (ret < 0) return FLOE_ERR_IO;
+        if (ret < 0) {
+            break_ring(r);
+            return FLOE_ERR_IO;
+        }
         r->unsubmitted -= (unsigned)ret < r->unsubmitted ? (unsigned)ret : r->unsubmitted;
     }
-    return FLOE_OK;
+    return r->broken ? FLOE_ERR_IO : FLOE_OK;
 }
 
 static void release(floe_reader *r, uint32_t id, floe_read_done *done) {
     request *q = &r->requests[id];
     done->tag = q->tag;
+    q->busy = false;
     q->next_free = r->free_head;
     r->free_head = id;
     r->pending--;
@@ -204,8 +220,12 @@ unsigned floe_reader_complete(floe_reader *r, floe_read_done *done, unsigned max
         return n;
     }
     if (floe_reader_submit(r) != FLOE_OK) {
-        /* The kernel took none of them: report the unsubmitted reads as failed. Not expected
-         * after a successful setup, but it must not leave the caller waiting forever. */
+        /* The ring is gone (break_ring): every pending read failed. */
+        for (uint32_t id = 0; id < r->depth && n < max; id++) {
+            if (!r->requests[id].busy) continue;
+            release(r, id, &done[n]);
+            done[n++].result = -EIO;
+        }
         return n;
     }
     while (n < max && r->pending > 0) {
@@ -229,10 +249,9 @@ unsigned floe_reader_complete(floe_reader *r, floe_read_done *done, unsigned max
             /* Interrupted or short: read the rest, keeping the request pending. */
             if (res > 0) q->done += (size_t)res;
             prepare_sqe(r, id);
-            if (floe_reader_submit(r) != FLOE_OK) {
-                release(r, id, &done[n]);
-                done[n++].result = -EIO;
-            }
+            /* On failure the ring is torn down; the loop's next turn reports every pending
+             * read, this one included, as failed. */
+            if (floe_reader_submit(r) != FLOE_OK) return n;
             continue;
         }
         if (res > 0) q->done += (size_t)res;

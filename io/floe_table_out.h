@@ -4,7 +4,8 @@
  * Columns: window_start when the key has a window, then one column per key part named like
  * the field with '-' as '_' (Athena's convention: log-status -> log_status), then flows,
  * packets, bytes, accepted, rejected, first_seen, last_seen, and distinct_<field> for each
- * distinct count (exact up to 32 values, then a HyperLogLog estimate, ~1.6% error). Times are ISO-8601 UTC
+ * distinct count (exact up to 32 values, then a HyperLogLog estimate, ~1.6% error). Times are
+ * ISO-8601 UTC
  * ("2026-11-29T19:00:00Z"), or Unix seconds when asked (as the flow log's start and end are); enum
  * fields are their words (ACCEPT); an address masked to a prefix shorter than the whole address is
  * written with it ("10.0.1.0/24"). A null value is an empty CSV field / JSON null. Output is a pure

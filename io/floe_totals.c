@@ -210,7 +210,12 @@ static int compare_file_failure(const void *a, const void *b) {
 static floe_status move_list(void **into_list, size_t *n_into, void **from_list, size_t *n_from,
                              size_t elem_size) {
     for (size_t i = 0; i < *n_from; i++) {
-        if (list_reserve(into_list, *n_into, elem_size) != FLOE_OK) return FLOE_ERR_NOMEM;
+        if (list_reserve(into_list, *n_into, elem_size) != FLOE_OK) {
+            /* Keep in `from` only what did not move, so each element has one owner. */
+            memmove(*from_list, (char *)*from_list + i * elem_size, (*n_from - i) * elem_size);
+            *n_from -= i;
+            return FLOE_ERR_NOMEM;
+        }
         memcpy((char *)*into_list + *n_into * elem_size, (char *)*from_list + i * elem_size,
                elem_size);
         ++*n_into;
@@ -290,8 +295,9 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
               compare_decode_failure);
     sort_list(into->file_failures, into->nfile_failures, sizeof(floe_file_failure),
               compare_file_failure);
+    uint32_t keep = from->keep_bad_lines;
     floe_totals_free(from);
-    floe_totals_init(from, from->keep_bad_lines);
+    floe_totals_init(from, keep);
     return status;
 }
 

@@ -13,6 +13,7 @@
 #ifndef FLOE_TOTALS_H
 #define FLOE_TOTALS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,10 @@ typedef struct floe_decode_failure {
     floe_status status; /* FLOE_ERR_CORRUPT, FLOE_ERR_TRUNCATED, FLOE_ERR_UNSUPPORTED */
     uint64_t offset;    /* in the compressed file; see floe_decoder_error_offset */
 } floe_decode_failure;
+
+/* The errno recorded for a file that got shorter while it was read: the bytes before the new
+ * end counted, the line the end cut off did not. */
+#define FLOE_FILE_SHRANK ENODATA
 
 /* A file that could not be opened or read to its end. */
 typedef struct floe_file_failure {

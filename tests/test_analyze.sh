@@ -11,6 +11,7 @@ set -euo pipefail
 gen=$1
 floe=$2
 quick=${3:-}
+export QUICK=$quick # read by awk below
 work=$(mktemp -d)
 uring_switch=/proc/sys/kernel/io_uring_disabled
 uring_was=
@@ -179,10 +180,13 @@ join -t, -j1 <(awk -F, '{print $1"|"$2","$3}' "$work/ref_distinct.csv" | sort) \
     fail "--distinct: groups differ from awk's"
 awk -F, '{ want = $2; got = $3
            if (want <= 32 && got != want) { print "exact count " got " != " want ": " $1; bad = 1 }
-           if (want > 32) { big++; d = (got - want) / want; if (d < 0) d = -d
-                            if (d > 0.05) { print "estimate " got " vs " want ": " $1; bad = 1 } } }
-         END { if (big == 0) { print "no group above 32 values"; bad = 1 } exit bad }' \
-    "$work/joined.csv" >&2 || fail "--distinct counts off"
+           # Above 32 a sketch estimates: 5% is 3 standard errors, and just above 32 two
+           # values sharing a register (a few in a hundred groups) can cost 2-3 counts.
+           if (want > 32) { big++; d = got - want; if (d < 0) d = -d
+                            if (d > 3 && d / want > 0.05) { print "estimate " got " vs " want ": " $1; bad = 1 } } }
+         END { if (big == 0 && ENVIRON["QUICK"] == "") { print "no group above 32 values"; bad = 1 }
+               exit bad }' \
+    "$work/joined.csv" >&2 || fail "--distinct counts off" # (the quick tree may have none past 32)
 pass "--distinct dstport: $(wc -l <"$work/joined.csv") groups exact up to 32, within 5% above ($(awk -F, '$2 > 32' "$work/joined.csv" | wc -l) groups)"
 
 # --log-status: NODATA rows only.
@@ -253,7 +257,23 @@ one=$(find "$tree" -type f | sort | sed -n 1p) # sed, not head: head may exit be
 cmp -s "$work/file.csv" "$work/stdin.csv" || fail "'-' (stdin) differs from the file"
 gzip -dc "$one" | "$floe" analyze - --by dstport -o "$work/pipe.csv" -q
 cmp -s "$work/file.csv" "$work/pipe.csv" || fail "plain text through a pipe differs"
-pass "'-' reads standard input (gzip from a file, plain from a pipe)"
+set +e
+timeout 60 "$floe" analyze - --by dstport -o "$work/dir_stdin.csv" -q --stats "$work/dir_stdin.json" <"$work"
+code=$?
+set -e
+[ "$code" = 0 ] || fail "standard input that cannot be read (a directory): exit $code, want 0 (124: hung)"
+[ "$(jq '.unreadable | length' "$work/dir_stdin.json")" = 1 ] || fail "unreadable stdin not reported"
+pass "'-' reads standard input (gzip from a file, plain from a pipe; a read error is reported, not a hang)"
+
+# Outputs: a symlink keeps being a link (its target is replaced); a device is written in place.
+: >"$work/target.csv"
+ln -s "$work/target.csv" "$work/link.csv"
+"$floe" analyze "$one" --by dstport -o "$work/link.csv" -q
+[ -L "$work/link.csv" ] && cmp -s "$work/target.csv" "$work/file.csv" ||
+    fail "-o through a symlink: the link was replaced or the target not written"
+"$floe" analyze "$one" --by dstport -o /dev/null --output-format csv -q --stats /dev/null
+[ -c /dev/null ] || fail "-o /dev/null replaced the device with a file"
+pass "-o through a symlink writes its target; -o /dev/null writes to the device"
 
 # ---- a truncated archive: named with its offset, the records before it counted, run goes on --
 mkdir -p "$work/bad"

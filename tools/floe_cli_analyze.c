@@ -337,6 +337,7 @@ static void show_progress(void *ctx, const floe_progress *p) {
     char eta[32] = "?";
     if (rate > 0 && p->bytes_total >= p->bytes_read) {
         double left = ((double)(p->bytes_total - p->bytes_read) / 1e6) / rate;
+        if (left > 99 * 3600) left = 99 * 3600; /* keeps the int conversion defined */
         snprintf(eta, sizeof(eta), "%d:%02d", (int)left / 60, (int)left % 60);
     }
     /* Compressed MB: what the disk delivers; the summary gives the decoded rate. */

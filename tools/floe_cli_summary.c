@@ -39,6 +39,10 @@ static const char *walk_error_text(const floe_walk_error *error) {
     return floe_walk_error_str(error->kind);
 }
 
+static const char *file_failure_text(const floe_file_failure *f) {
+    return f->err == FLOE_FILE_SHRANK ? "the file shrank while being read" : strerror(f->err);
+}
+
 uint64_t floe_cli_skipped_count(const floe_totals *t, const floe_walk_result *walk) {
     return t->bad_lines + t->ndecode_failures + t->nfile_failures + walk->nerrors;
 }
@@ -120,7 +124,7 @@ void floe_cli_summary_text(FILE *out, const floe_totals *t, const floe_walk_resu
         for (size_t i = 0; i < t->nfile_failures; i++)
             fprintf(out, "  %s: %s: %s\n", t->file_failures[i].file,
                     t->file_failures[i].opened ? "read" : "open",
-                    strerror(t->file_failures[i].err));
+                    file_failure_text(&t->file_failures[i]));
     }
     if (walk->skipped_hidden > 0 || walk->skipped_special > 0)
         fprintf(out, "not read      %" PRIu64 " hidden, %" PRIu64 " special files\n",
@@ -340,7 +344,7 @@ void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_resu
         fputs("    {\"file\": ", out);
         json_string(out, t->file_failures[i].file);
         fputs(", \"error\": ", out);
-        json_string(out, strerror(t->file_failures[i].err));
+        json_string(out, file_failure_text(&t->file_failures[i]));
         fprintf(out, "}%s\n", n + 1 < unreadable ? "," : "");
     }
     fputs("  ],\n", out);
