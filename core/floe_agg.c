@@ -425,11 +425,17 @@ floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint
             agg->key_hash[i] = floe_agg_hash_key(k->data + k->len, len);
             k->len += len;
         }
-        /* Pass 2: look up and add, with the slots of the rows ahead being fetched. */
+        /* Pass 2: look up and add. Two stages of prefetching hide the two dependent misses of
+         * a big table: the slot of the row 2 * PREFETCH_AHEAD ahead, and the record behind
+         * the (by now loaded) slot of the row PREFETCH_AHEAD ahead. */
         for (uint32_t i = 0; i < n; i++) {
+            if (i + 2 * PREFETCH_AHEAD < n) {
+                uint64_t ahead = agg->key_hash[i + 2 * PREFETCH_AHEAD];
+                __builtin_prefetch(floe_agg_table_slot(&agg->tables[partition_of(ahead)], ahead));
+            }
             if (i + PREFETCH_AHEAD < n) {
                 uint64_t ahead = agg->key_hash[i + PREFETCH_AHEAD];
-                __builtin_prefetch(floe_agg_table_slot(&agg->tables[partition_of(ahead)], ahead));
+                floe_agg_table_prefetch_record(&agg->tables[partition_of(ahead)], ahead);
             }
             uint32_t row = rows != NULL ? rows[base + i] : base + i;
             unsigned part = partition_of(agg->key_hash[i]);

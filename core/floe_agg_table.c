@@ -15,6 +15,8 @@
 #define MAX_BLOCKS    ((size_t)1 << (REF_BITS - (BLOCK_SHIFT - UNIT_SHIFT)))
 #define INITIAL_SLOTS 256
 
+_Static_assert(REF_BITS == 40 && OFF_UNITS == (UINT64_C(1) << 21),
+               "floe_agg_table_prefetch_record decodes references the same way");
 _Static_assert(FLOE_AGG_MAX_KEY_BYTES + sizeof(floe_agg_record) + 8 <= BLOCK_SIZE,
                "a record of the longest key fits a block");
 

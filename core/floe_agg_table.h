@@ -57,6 +57,18 @@ static inline const uint64_t *floe_agg_table_slot(const floe_agg_table *t, uint6
     return t->capacity > 0 ? &t->slots[hash & (t->capacity - 1)] : t->slots;
 }
 
+/* Second stage of prefetching (after floe_agg_table_slot's line has arrived): starts loading
+ * the record the hash's first slot points to, when its tag matches. */
+static inline void floe_agg_table_prefetch_record(const floe_agg_table *t, uint64_t hash) {
+    if (t->capacity == 0) return;
+    uint64_t slot = t->slots[hash & (t->capacity - 1)];
+    const uint64_t ref_mask = (UINT64_C(1) << 40) - 1;
+    if (slot == 0 || ((slot ^ hash) & ~ref_mask) != 0) return;
+    uint64_t ref = (slot & ref_mask) - 1;
+    const uint64_t units = UINT64_C(1) << 21; /* 16 MiB blocks of 8-byte units */
+    __builtin_prefetch(t->blocks[ref / units] + ((ref % units) << 3));
+}
+
 /* The group with these key bytes (and their hash), created empty (measures empty, sketches
  * empty) when new. NULL when out of memory or the key is longer than FLOE_AGG_MAX_KEY_BYTES. */
 floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *key, uint32_t key_len,

@@ -66,6 +66,17 @@ done
     fail "records_kept without filters"
 pass "totals equal truth.json (files, headers, records, per action and log status)"
 
+# ---- a person at a terminal: progress line and closing summary -------------------------------
+"$floe" analyze "$tree" --by dstport -o "$work/p.csv" --progress 2>"$work/progress.err"
+grep -q "files [0-9]*/[0-9]*  [0-9.]* MB read  [0-9.]* MB/s  ETA" "$work/progress.err" ||
+    fail "--progress printed no progress line"
+for line in "^files " "^records " "^time .* MB/s" "^layout " "^groups "; do
+    grep -q "$line" "$work/progress.err" || fail "summary lacks '$line'"
+done
+"$floe" analyze "$tree" --by dstport -o "$work/p.csv" -q 2>"$work/quiet.err"
+[ ! -s "$work/quiet.err" ] || fail "-q still printed to standard error"
+pass "progress line (forced with --progress off a TTY) and closing summary; -q silences both"
+
 # ---- the table against awk -------------------------------------------------------------------
 # ref_agg WINDOW_SECONDS KEYS ACTION_FILTER < text: the reference aggregation. KEYS are field
 # names, an address optionally with /N (IPv4 prefix). Prints rows as floe's CSV with
