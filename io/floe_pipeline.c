@@ -509,7 +509,8 @@ static floe_status run_reader(floe_pipeline *p) {
     floe_status fatal = FLOE_OK;
     floe_read_done done[64];
     const unsigned timeout_ms = p->options.progress_ms > 0 ? p->options.progress_ms : 1000;
-    double last_progress = p->start;
+    /* The first line at once: a person sees the run has started and how much it will read. */
+    double last_progress = p->start - p->options.progress_ms / 1000.0;
     for (;;) {
         unsigned epoch = atomic_load(&p->back_epoch);
         bool progressed = reclaim(p) > 0;
