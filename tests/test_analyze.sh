@@ -67,7 +67,8 @@ done
 pass "totals equal truth.json (files, headers, records, per action and log status)"
 
 # ---- a person at a terminal: progress line and closing summary -------------------------------
-"$floe" analyze "$tree" --by dstport -o "$work/p.csv" --progress 2>"$work/progress.err"
+"$floe" analyze "$tree" --by dstport -o "$work/p.csv" --progress 2>&1 >/dev/null |
+    sed 's/\x1b\[K//g' | tr '\r' '\n' >"$work/progress.err" # as the terminal would show it
 grep -q "files [0-9]*/[0-9]*  [0-9.]* MB read  [0-9.]* MB/s  ETA" "$work/progress.err" ||
     fail "--progress printed no progress line"
 for line in "^files " "^records " "^time .* MB/s" "^layout " "^groups "; do
