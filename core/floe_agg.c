@@ -480,6 +480,9 @@ floe_status floe_agg_merge_partition(floe_agg *into, const floe_agg *from, unsig
     const floe_agg_table *src_table = &from->tables[partition];
     const size_t nd = into->spec.ndistinct;
     into->gen[partition]++;
+    /* Room for the worst case (no key in common) at once: one rehash, not one per doubling. */
+    floe_status reserved = floe_agg_table_reserve(dst_table, dst_table->count + src_table->count);
+    if (reserved != FLOE_OK) return reserved;
     /* In chunks, as floe_agg_add_rows does: hashes first, then lookups with prefetching. The
      * scratch is local: merges of different partitions may run at once. */
     const floe_agg_record *chunk[KEY_CHUNK];

@@ -105,9 +105,9 @@ floe_agg_record *floe_agg_table_next(const floe_agg_table *t, uint64_t *cursor, 
     }
 }
 
-/* Doubles the slot array and re-inserts every record, reading the arena in order. */
-static floe_status grow_slots(floe_agg_table *t) {
-    size_t capacity = t->capacity * 2;
+/* Grows the slot array to `capacity` and re-inserts every record, reading the arena in
+ * order. */
+static floe_status rehash(floe_agg_table *t, size_t capacity) {
     uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
     if (slots == NULL) return FLOE_ERR_NOMEM;
     uint64_t cursor = 0, ref;
@@ -122,6 +122,20 @@ static floe_status grow_slots(floe_agg_table *t) {
     t->slots = slots;
     t->capacity = capacity;
     return FLOE_OK;
+}
+
+floe_status floe_agg_table_reserve(floe_agg_table *t, size_t groups) {
+    size_t capacity = t->capacity > 0 ? t->capacity : INITIAL_SLOTS;
+    while (groups * 10 > capacity * 7)
+        capacity *= 2;
+    if (capacity == t->capacity) return FLOE_OK;
+    if (t->capacity == 0) {
+        t->slots = floe_mem_alloc(capacity * sizeof(*t->slots));
+        if (t->slots == NULL) return FLOE_ERR_NOMEM;
+        t->capacity = capacity;
+        return FLOE_OK;
+    }
+    return rehash(t, capacity);
 }
 
 /* Room for a record of key_len bytes at the end of the arena; NULL when out of memory. */
@@ -187,7 +201,7 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
     /* New group: keep the load under 70% so probes stay short. */
     if (key_len == 0 || key_len > FLOE_AGG_MAX_KEY_BYTES) return NULL;
     if ((t->count + 1) * 10 > t->capacity * 7) {
-        if (grow_slots(t) != FLOE_OK) return NULL;
+        if (rehash(t, t->capacity * 2) != FLOE_OK) return NULL;
         mask = t->capacity - 1;
     }
     const size_t nd = t->ndistinct;

@@ -74,6 +74,10 @@ static inline void floe_agg_table_prefetch_record(const floe_agg_table *t, uint6
 floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *key, uint32_t key_len,
                                             uint64_t hash);
 
+/* Makes room for `groups` groups in all without another growth (one rehash now rather than
+ * several while they arrive). FLOE_OK or FLOE_ERR_NOMEM. */
+floe_status floe_agg_table_reserve(floe_agg_table *t, size_t groups);
+
 /* Walks the records in creation order: start with *cursor = 0; NULL after the last. *ref (when
  * not NULL) gets the record's reference, as slots hold it. */
 floe_agg_record *floe_agg_table_next(const floe_agg_table *t, uint64_t *cursor, uint64_t *ref);

@@ -1,6 +1,7 @@
 #include "floe_table_out.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,17 @@ static void flush(outbuf *o) {
     o->len = 0;
 }
 
-/* Makes room for n more bytes (flushing, or growing for a huge row). */
+/* Makes room for n more bytes: flushing to the file, or, for a buffer that collects a chunk
+ * (no file), growing. */
 static bool ensure(outbuf *o, size_t n) {
     if (o->len + n <= o->cap) return true;
-    flush(o);
-    if (n <= o->cap) return true;
-    char *grown = realloc(o->data, n);
+    if (o->fp != NULL) flush(o);
+    if (o->len + n <= o->cap) return true;
+    size_t cap = o->cap * 2 > o->len + n ? o->cap * 2 : o->len + n;
+    char *grown = realloc(o->data, cap);
     if (grown == NULL) return false;
     o->data = grown;
-    o->cap = n;
+    o->cap = cap;
     return true;
 }
 
@@ -361,8 +364,147 @@ static bool write_row(outbuf *o, const layout *l, const floe_agg_group *g) {
     if (json) *p++ = '}';
     *p++ = '\n';
     o->len = (size_t)(p - o->data);
-    if (o->len >= FLUSH_AT) flush(o);
+    if (o->fp != NULL && o->len >= FLUSH_AT) flush(o);
     return true;
+}
+
+/* ---- writing on several threads ----------------------------------------------------------- */
+
+/* Rows are cut into chunks of CHUNK_ROWS; thread t formats chunks t, t + threads, ... into a
+ * ring of buffers, and the calling thread writes the chunks to the file in order. A slot is
+ * reused only after its chunk was written, so memory stays at RING_PER_THREAD buffers a
+ * thread, and the bytes are exactly those one thread would write. */
+#define CHUNK_ROWS      16384
+#define RING_PER_THREAD 2
+
+typedef struct chunk_slot {
+    outbuf buf;
+    size_t chunk; /* which chunk the buffer holds or is being filled with */
+    bool ready;   /* formatted, waiting to be written */
+} chunk_slot;
+
+typedef struct writer {
+    const layout *l;
+    const floe_agg_group *groups;
+    size_t n, nchunks;
+    unsigned threads;
+    bool unix_time;
+    chunk_slot *slots;
+    size_t nslots;
+    size_t written; /* chunks written to the file so far */
+    bool stop;      /* an error: everyone stops */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+} writer;
+
+typedef struct format_job {
+    writer *w;
+    unsigned index;
+    pthread_t thread;
+    bool started;
+} format_job;
+
+static void *format_main(void *arg) {
+    format_job *job = arg;
+    writer *w = job->w;
+    outbuf local = {.fp = NULL, .unix_time = w->unix_time, .day = INT64_MIN};
+    for (size_t k = job->index; k < w->nchunks; k += w->threads) {
+        chunk_slot *slot = &w->slots[k % w->nslots];
+        /* Wait until the slot's previous chunk is written. */
+        pthread_mutex_lock(&w->lock);
+        while (!w->stop && w->written + w->nslots <= k)
+            pthread_cond_wait(&w->changed, &w->lock);
+        bool stop = w->stop;
+        pthread_mutex_unlock(&w->lock);
+        if (stop) break;
+        /* The slot is ours until we mark it ready: format into it without the lock. */
+        local.data = slot->buf.data;
+        local.cap = slot->buf.cap;
+        local.len = 0;
+        bool ok = true;
+        size_t end = (k + 1) * CHUNK_ROWS < w->n ? (k + 1) * CHUNK_ROWS : w->n;
+        for (size_t i = k * CHUNK_ROWS; i < end && ok; i++)
+            ok = write_row(&local, w->l, &w->groups[i]);
+        pthread_mutex_lock(&w->lock);
+        slot->buf.data = local.data;
+        slot->buf.cap = local.cap;
+        slot->buf.len = local.len;
+        slot->chunk = k;
+        slot->ready = ok;
+        if (!ok) w->stop = true;
+        pthread_cond_broadcast(&w->changed);
+        pthread_mutex_unlock(&w->lock);
+        if (!ok) break;
+    }
+    return NULL;
+}
+
+/* Writes the chunks in order as they become ready. Returns false on a write error or when a
+ * formatting thread failed. */
+static bool write_chunks(writer *w, FILE *out) {
+    bool ok = true;
+    for (size_t k = 0; k < w->nchunks && ok; k++) {
+        chunk_slot *slot = &w->slots[k % w->nslots];
+        pthread_mutex_lock(&w->lock);
+        while (!w->stop && !(slot->ready && slot->chunk == k))
+            pthread_cond_wait(&w->changed, &w->lock);
+        ok = !w->stop;
+        pthread_mutex_unlock(&w->lock);
+        if (!ok) break;
+        if (fwrite(slot->buf.data, 1, slot->buf.len, out) != slot->buf.len) ok = false;
+        pthread_mutex_lock(&w->lock);
+        slot->ready = false;
+        w->written = k + 1;
+        if (!ok) w->stop = true;
+        pthread_cond_broadcast(&w->changed);
+        pthread_mutex_unlock(&w->lock);
+    }
+    return ok;
+}
+
+static floe_status write_parallel(FILE *out, const layout *l, const floe_agg_group *groups,
+                                  size_t n, unsigned threads, bool unix_time) {
+    writer w = {.l = l, .groups = groups, .n = n, .threads = threads, .unix_time = unix_time};
+    w.nchunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    w.nslots = (size_t)threads * RING_PER_THREAD;
+    w.slots = calloc(w.nslots, sizeof(*w.slots));
+    format_job *jobs = calloc(threads, sizeof(*jobs));
+    bool ok = w.slots != NULL && jobs != NULL;
+    for (size_t i = 0; ok && i < w.nslots; i++) {
+        w.slots[i].buf.cap = FLUSH_AT + 64 * 1024;
+        w.slots[i].buf.data = malloc(w.slots[i].buf.cap);
+        ok = w.slots[i].buf.data != NULL;
+    }
+    floe_status status = ok ? FLOE_OK : FLOE_ERR_NOMEM;
+    if (ok) {
+        pthread_mutex_init(&w.lock, NULL);
+        pthread_cond_init(&w.changed, NULL);
+        unsigned started = 0;
+        for (unsigned t = 0; t < threads; t++) {
+            jobs[t] = (format_job){&w, t, 0, false};
+            jobs[t].started = pthread_create(&jobs[t].thread, NULL, format_main, &jobs[t]) == 0;
+            started += jobs[t].started;
+        }
+        if (started < threads) {
+            /* A chunk nobody formats would stall the writer: stop, and say so. */
+            pthread_mutex_lock(&w.lock);
+            w.stop = true;
+            pthread_cond_broadcast(&w.changed);
+            pthread_mutex_unlock(&w.lock);
+            status = FLOE_ERR_NOMEM;
+        } else if (!write_chunks(&w, out)) {
+            status = ferror(out) ? FLOE_ERR_IO : FLOE_ERR_NOMEM;
+        }
+        for (unsigned t = 0; t < threads; t++)
+            if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
+        pthread_cond_destroy(&w.changed);
+        pthread_mutex_destroy(&w.lock);
+    }
+    for (size_t i = 0; w.slots != NULL && i < w.nslots; i++)
+        free(w.slots[i].buf.data);
+    free(w.slots);
+    free(jobs);
+    return status;
 }
 
 floe_status floe_table_write(FILE *out, const floe_table_options *options, const floe_agg *agg,
@@ -375,12 +517,19 @@ floe_status floe_table_write(FILE *out, const floe_table_options *options, const
     layout_init(&l, agg, options->format == FLOE_TABLE_JSONL);
     bool ok = true;
     if (!l.json) write_header(&o, l.spec);
-    for (size_t i = 0; i < n && ok && !o.failed; i++)
-        ok = write_row(&o, &l, &groups[i]);
-    flush(&o);
+    floe_status status = FLOE_OK;
+    if (options->threads > 1 && n > CHUNK_ROWS) {
+        flush(&o);
+        if (!o.failed)
+            status = write_parallel(out, &l, groups, n, options->threads, options->unix_time);
+    } else {
+        for (size_t i = 0; i < n && ok && !o.failed; i++)
+            ok = write_row(&o, &l, &groups[i]);
+        flush(&o);
+    }
     free(o.data);
-    if (!ok) return FLOE_ERR_NOMEM;
-    if (o.failed) {
+    if (!ok || status == FLOE_ERR_NOMEM) return FLOE_ERR_NOMEM;
+    if (o.failed || status == FLOE_ERR_IO) {
         if (errno == 0) errno = EIO;
         return FLOE_ERR_IO;
     }

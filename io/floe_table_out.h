@@ -25,7 +25,8 @@ typedef enum floe_table_format { FLOE_TABLE_CSV = 0, FLOE_TABLE_JSONL = 1 } floe
 
 typedef struct floe_table_options {
     floe_table_format format;
-    bool unix_time; /* times as Unix seconds instead of ISO-8601 */
+    bool unix_time;   /* times as Unix seconds instead of ISO-8601 */
+    unsigned threads; /* threads formatting rows (0 or 1: the calling thread alone) */
 } floe_table_options;
 
 /* Writes groups[0..n) of agg. Returns FLOE_OK, or FLOE_ERR_IO when a write failed (errno

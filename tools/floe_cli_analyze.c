@@ -486,6 +486,8 @@ int floe_cli_analyze(int argc, char **argv) {
     floe_table_options table;
     if (!choose_table_format(&args, &table)) return FLOE_EXIT_USAGE;
     if (args.read_size > 0) options.read_size = (size_t)args.read_size;
+    table.threads =
+        args.threads > 0 ? (unsigned)args.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     bool show = !args.quiet && (args.progress == 1 || (args.progress == -1 && isatty(2)));
     if (show) {
         options.on_progress = show_progress;
