@@ -575,45 +575,47 @@ static bool sorted_is_current(const floe_agg *agg) {
     return true;
 }
 
-/* The partitions' sorted runs merged into one array: a heap of the runs' heads. */
+/* A heap of sorted runs (partition numbers), least head on top. */
+typedef struct run_heap {
+    const floe_agg *agg;
+    unsigned run[FLOE_AGG_PARTITIONS];
+    size_t pos[FLOE_AGG_PARTITIONS]; /* by partition: the run's next item */
+    unsigned n;
+} run_heap;
+
+static const floe_agg_sort_item *run_head(const run_heap *h, unsigned i) {
+    return &h->agg->items[h->run[i]][h->pos[h->run[i]]];
+}
+
+static void run_sift(run_heap *h, unsigned root) {
+    for (;;) {
+        unsigned least = root, l = 2 * root + 1, r = l + 1;
+        if (l < h->n && floe_agg_item_less(run_head(h, l), run_head(h, least))) least = l;
+        if (r < h->n && floe_agg_item_less(run_head(h, r), run_head(h, least))) least = r;
+        if (least == root) return;
+        unsigned tmp = h->run[root];
+        h->run[root] = h->run[least];
+        h->run[least] = tmp;
+        root = least;
+    }
+}
+
+/* The partitions' sorted runs merged into one array: pop the least head, advance its run. */
 static floe_status merge_runs(floe_agg *agg, size_t total) {
     size_t size = total * sizeof(floe_agg_group);
     floe_agg_group *out = floe_mem_alloc(size);
     if (out == NULL) return FLOE_ERR_NOMEM;
-    unsigned heap[FLOE_AGG_PARTITIONS];
-    size_t pos[FLOE_AGG_PARTITIONS] = {0};
-    unsigned nheap = 0;
+    run_heap h = {.agg = agg};
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
-        if (agg->nitems[p] > 0) heap[nheap++] = p;
-#define HEAD(i) (&agg->items[heap[i]][pos[heap[i]]])
-    /* Build the min-heap, then pop the least head, advance its run, sift. */
-    for (unsigned i = nheap / 2; i-- > 0;) {
-        for (unsigned root = i;;) {
-            unsigned least = root, l = 2 * root + 1, r = l + 1;
-            if (l < nheap && floe_agg_item_less(HEAD(l), HEAD(least))) least = l;
-            if (r < nheap && floe_agg_item_less(HEAD(r), HEAD(least))) least = r;
-            if (least == root) break;
-            unsigned tmp = heap[root];
-            heap[root] = heap[least];
-            heap[least] = tmp;
-            root = least;
-        }
+        if (agg->nitems[p] > 0) h.run[h.n++] = p;
+    for (unsigned i = h.n / 2; i-- > 0;)
+        run_sift(&h, i);
+    for (size_t n = 0; h.n > 0; n++) {
+        unsigned top = h.run[0];
+        out[n] = agg->items[top][h.pos[top]].g;
+        if (++h.pos[top] == agg->nitems[top]) h.run[0] = h.run[--h.n];
+        run_sift(&h, 0);
     }
-    for (size_t n = 0; nheap > 0; n++) {
-        out[n] = HEAD(0)->g;
-        if (++pos[heap[0]] == agg->nitems[heap[0]]) heap[0] = heap[--nheap];
-        for (unsigned root = 0;;) {
-            unsigned least = root, l = 2 * root + 1, r = l + 1;
-            if (l < nheap && floe_agg_item_less(HEAD(l), HEAD(least))) least = l;
-            if (r < nheap && floe_agg_item_less(HEAD(r), HEAD(least))) least = r;
-            if (least == root) break;
-            unsigned tmp = heap[root];
-            heap[root] = heap[least];
-            heap[least] = tmp;
-            root = least;
-        }
-    }
-#undef HEAD
     agg->sorted = out;
     agg->sorted_size = size;
     return FLOE_OK;

@@ -18,6 +18,16 @@ int floe_cli_totals(int argc, char **argv);
 int floe_cli_analyze(int argc, char **argv);
 int floe_cli_files(int argc, char **argv);
 
+/* ---- argument errors (floe_cli_args.c); both return FLOE_EXIT_USAGE ---- */
+
+#include <stdio.h>
+
+/* "floe COMMAND: bad option '-x'" (bad_short, getopt's optopt) or "... 'word'", then usage. */
+int floe_cli_bad_option(const char *command, int bad_short, const char *word,
+                        void (*usage)(FILE *out));
+/* "floe COMMAND: no PATH given", then usage. */
+int floe_cli_no_path(const char *command, void (*usage)(FILE *out));
+
 /* ---- the end-of-run summary (floe_cli_summary.c) ---- */
 
 #include <stdbool.h>

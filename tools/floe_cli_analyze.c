@@ -268,19 +268,10 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt != 0)
-                fprintf(stderr, "floe analyze: bad option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "floe analyze: bad option '%s'\n", argv[optind - 1]);
-            print_usage(stderr);
-            return FLOE_EXIT_USAGE;
+            return floe_cli_bad_option("analyze", optopt, argv[optind - 1], print_usage);
         }
     }
-    if (optind >= argc) {
-        fputs("floe analyze: no PATH given\n", stderr);
-        print_usage(stderr);
-        return FLOE_EXIT_USAGE;
-    }
+    if (optind >= argc) return floe_cli_no_path("analyze", print_usage);
     return -1;
 }
 

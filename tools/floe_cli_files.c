@@ -124,15 +124,10 @@ int floe_cli_files(int argc, char **argv) {
             print_usage(stdout);
             return FLOE_EXIT_OK;
         } else {
-            fprintf(stderr, "floe files: bad option '%s'\n", argv[optind - 1]);
-            print_usage(stderr);
-            return FLOE_EXIT_USAGE;
+            return floe_cli_bad_option("files", optopt, argv[optind - 1], print_usage);
         }
     }
-    if (optind >= argc) {
-        fputs("floe files: no PATH given\n", stderr);
-        return FLOE_EXIT_USAGE;
-    }
+    if (optind >= argc) return floe_cli_no_path("files", print_usage);
     floe_walk_options options = {hidden};
     floe_walk_result walk;
     floe_status status =

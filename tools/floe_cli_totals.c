@@ -96,21 +96,10 @@ static int parse_args(int argc, char **argv, totals_args *args) {
             fprintf(stderr, "floe totals: option '%s' needs a value\n", argv[optind - 1]);
             return FLOE_EXIT_USAGE;
         default:
-            /* optopt names a bad short option; for a bad long one it is 0 and the word that
-             * getopt just passed is the culprit. */
-            if (optopt != 0)
-                fprintf(stderr, "floe totals: bad option '-%c'\n", optopt);
-            else
-                fprintf(stderr, "floe totals: bad option '%s'\n", argv[optind - 1]);
-            print_totals_usage(stderr);
-            return FLOE_EXIT_USAGE;
+            return floe_cli_bad_option("totals", optopt, argv[optind - 1], print_totals_usage);
         }
     }
-    if (optind >= argc) {
-        fputs("floe totals: no PATH given\n", stderr);
-        print_totals_usage(stderr);
-        return FLOE_EXIT_USAGE;
-    }
+    if (optind >= argc) return floe_cli_no_path("totals", print_totals_usage);
     return -1;
 }
 

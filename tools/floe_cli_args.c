@@ -1,0 +1,22 @@
+/* What every subcommand says about its arguments when they are wrong. */
+#include <stdio.h>
+
+#include "floe_cli.h"
+
+int floe_cli_bad_option(const char *command, int bad_short, const char *word,
+                        void (*usage)(FILE *out)) {
+    /* getopt's optopt names a bad short option; for a bad long one it is 0 and the word that
+     * getopt just passed is the culprit. */
+    if (bad_short != 0)
+        fprintf(stderr, "floe %s: bad option '-%c'\n", command, bad_short);
+    else
+        fprintf(stderr, "floe %s: bad option '%s'\n", command, word);
+    usage(stderr);
+    return FLOE_EXIT_USAGE;
+}
+
+int floe_cli_no_path(const char *command, void (*usage)(FILE *out)) {
+    fprintf(stderr, "floe %s: no PATH given\n", command);
+    usage(stderr);
+    return FLOE_EXIT_USAGE;
+}
