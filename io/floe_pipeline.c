@@ -36,6 +36,8 @@
  * run's result. */
 #include "floe_pipeline.h"
 
+#include "floe_s3key.h"
+
 #include <ck_ring.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -132,6 +134,9 @@ typedef struct lane {
     floe_agg *agg;
     uint32_t *rows; /* filter selection, batch_rows long */
     uint64_t records_kept;
+    /* What the current file's S3 key says, for records whose format lacks the field. */
+    floe_slice key_region, key_account;
+    floe_slice *filled; /* batch_rows slices: a column filled from the key */
     struct floe_pipeline *pipe;
 } lane;
 
@@ -154,7 +159,8 @@ typedef struct floe_pipeline {
 
     _Alignas(64) atomic_uint back_epoch; /* bumped after each enqueue to a `back` ring */
     atomic_uint reader_sleeping;
-    atomic_int failed; /* first fatal floe_status of a worker, or FLOE_OK */
+    atomic_int failed;    /* first fatal floe_status of a worker, or FLOE_OK */
+    uint64_t fields_used; /* bit f: the key or a distinct count reads field f */
     double start;
 } floe_pipeline;
 
@@ -193,9 +199,34 @@ static void wake(atomic_uint *epoch, atomic_uint *sleeping) {
 
 /* ---- the workers -------------------------------------------------------------------------- */
 
+/* A column the format lacks but the file's S3 key carries (region: the v2 format has none, the
+ * key always does; account-id in custom formats), filled in as though every line had it, so
+ * `--by region` works over any format. A view of the batch: the parser's batch is not
+ * touched. Returns the batch to use. */
+static const floe_batch *fill_from_key(lane *l, const floe_batch *batch, floe_batch *view) {
+    const uint64_t wanted = l->pipe->fields_used;
+    const floe_field fields[2] = {FLOE_F_REGION, FLOE_F_ACCOUNT_ID};
+    const floe_slice values[2] = {l->key_region, l->key_account};
+    const floe_batch *out = batch;
+    for (int i = 0; i < 2; i++) {
+        floe_field f = fields[i];
+        if (!(wanted >> f & 1) || floe_batch_has(batch, f) || values[i].ptr == NULL) continue;
+        if (out == batch) *view = *batch;
+        for (uint32_t r = 0; r < batch->count; r++)
+            l->filled[(size_t)i * l->pipe->options.stream.batch_rows + r] = values[i];
+        view->values[f] = &l->filled[(size_t)i * l->pipe->options.stream.batch_rows];
+        view->present |= UINT64_C(1) << f;
+        /* The parser leaves the bits of absent fields clear: not null. */
+        out = view;
+    }
+    return out;
+}
+
 static floe_status on_batch(void *ctx, const floe_batch *batch) {
     lane *l = ctx;
     const floe_pipeline *p = l->pipe;
+    floe_batch view;
+    batch = fill_from_key(l, batch, &view);
     const uint32_t *rows = NULL;
     uint32_t n = batch->count;
     if (!floe_filter_is_all(&p->options.filter)) {
@@ -210,9 +241,15 @@ static floe_status on_batch(void *ctx, const floe_batch *batch) {
 static floe_status process_chunk(lane *l, const chunk *c) {
     const floe_pipeline *p = l->pipe;
     floe_status status = FLOE_OK;
-    if (c->flags & CHUNK_FIRST)
-        status = floe_stream_begin(l->stream, p->inputs[c->file].path, c->file, &l->totals, c->data,
-                                   c->len);
+    if (c->flags & CHUNK_FIRST) {
+        const char *path = p->inputs[c->file].path;
+        floe_s3key key;
+        floe_s3key_parse(path, strlen(path), &key);
+        l->key_region = (floe_slice){key.region.len ? path + key.region.off : NULL, key.region.len};
+        l->key_account =
+            (floe_slice){key.account.len ? path + key.account.off : NULL, key.account.len};
+        status = floe_stream_begin(l->stream, path, c->file, &l->totals, c->data, c->len);
+    }
     if (status != FLOE_OK) return status;
     if (c->flags & CHUNK_CUT) {
         /* A shrunken file's last chunk still carries the bytes read before the end. */
@@ -589,7 +626,9 @@ static floe_status lanes_init(floe_pipeline *p) {
         l->back_slots = calloc(ring_size, sizeof(ck_ring_buffer_t));
         l->window = calloc(o->reads_per_worker, sizeof(chunk *));
         l->rows = malloc(o->stream.batch_rows * sizeof(uint32_t));
-        if (l->in_slots == NULL || l->back_slots == NULL || l->window == NULL || l->rows == NULL)
+        l->filled = malloc(2 * (size_t)o->stream.batch_rows * sizeof(floe_slice));
+        if (l->in_slots == NULL || l->back_slots == NULL || l->window == NULL || l->rows == NULL ||
+            l->filled == NULL)
             return FLOE_ERR_NOMEM;
         ck_ring_init(&l->in, ring_size);
         ck_ring_init(&l->back, ring_size);
@@ -613,6 +652,7 @@ static void lanes_free(floe_pipeline *p) {
         free(l->back_slots);
         free(l->window);
         free(l->rows);
+        free(l->filled);
         floe_stream_free(l->stream);
         floe_totals_free(&l->totals);
         floe_agg_free(l->agg);
@@ -729,6 +769,10 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     atomic_init(&p->failed, FLOE_OK);
     floe_totals_init(&p->reader_totals, options->keep_bad_lines);
     out->threads = p->nlanes;
+    for (unsigned i = 0; options->key != NULL && i < options->key->nparts; i++)
+        p->fields_used |= UINT64_C(1) << options->key->parts[i].field;
+    for (unsigned i = 0; options->key != NULL && i < options->key->ndistinct; i++)
+        p->fields_used |= UINT64_C(1) << options->key->distinct[i];
 
     floe_status status = FLOE_OK;
     p->files = calloc(ninputs > 0 ? ninputs : 1, sizeof(file_state));
