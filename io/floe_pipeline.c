@@ -261,6 +261,7 @@ static floe_status process_chunk(lane *l, const chunk *c) {
 
 static void *worker_main(void *arg) {
     lane *l = arg;
+    pthread_setname_np(pthread_self(), "floe-worker"); /* for ps, gdb and tests */
     floe_pipeline *p = l->pipe;
     const unsigned timeout_ms = 1000;
     for (;;) {
@@ -691,6 +692,7 @@ typedef struct reduce_job {
 
 static void *reduce_main(void *arg) {
     reduce_job *job = arg;
+    if (job->first > 0) pthread_setname_np(pthread_self(), "floe-reduce"); /* job 0: caller */
     floe_pipeline *p = job->p;
     for (unsigned part = job->first; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
          part += job->step) {

@@ -406,6 +406,7 @@ typedef struct format_job {
 
 static void *format_main(void *arg) {
     format_job *job = arg;
+    pthread_setname_np(pthread_self(), "floe-format");
     writer *w = job->w;
     outbuf local = {.fp = NULL, .unix_time = w->unix_time, .day = INT64_MIN};
     for (size_t k = job->index; k < w->nchunks; k += w->threads) {
