@@ -161,6 +161,10 @@ struct floe_agg {
     floe_agg_group *sorted;
     size_t sorted_size; /* bytes (a floe_mem block) */
     uint64_t sorted_gen[FLOE_AGG_PARTITIONS];
+    /* floe_agg_merge_prepare's plan: slice t takes items cut[p][t] .. cut[p][t + 1] of every
+     * partition p's sorted run. */
+    unsigned slices;
+    size_t cut[FLOE_AGG_PARTITIONS][FLOE_AGG_MAX_SLICES + 1];
 };
 
 static unsigned partition_of(uint64_t hash) {
@@ -575,11 +579,13 @@ static bool sorted_is_current(const floe_agg *agg) {
     return true;
 }
 
-/* A heap of sorted runs (partition numbers), least head on top. */
+/* A heap of sorted runs (partition numbers), least head on top; each run is read from pos up
+ * to end. */
 typedef struct run_heap {
     const floe_agg *agg;
     unsigned run[FLOE_AGG_PARTITIONS];
-    size_t pos[FLOE_AGG_PARTITIONS]; /* by partition: the run's next item */
+    size_t pos[FLOE_AGG_PARTITIONS]; /* by partition */
+    size_t end[FLOE_AGG_PARTITIONS];
     unsigned n;
 } run_heap;
 
@@ -600,58 +606,96 @@ static void run_sift(run_heap *h, unsigned root) {
     }
 }
 
-/* The partitions' sorted runs merged into one array: pop the least head, advance its run. */
-static floe_status merge_runs(floe_agg *agg, size_t total) {
-    size_t size = total * sizeof(floe_agg_group);
-    floe_agg_group *out = floe_mem_alloc(size);
-    if (out == NULL) return FLOE_ERR_NOMEM;
+/* The first position in run p whose item is not less than `bound`. */
+static size_t lower_bound(const floe_agg *agg, unsigned p, const floe_agg_sort_item *bound) {
+    size_t lo = 0, hi = agg->nitems[p];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (floe_agg_item_less(&agg->items[p][mid], bound))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices) {
+    if (slices == 0 || slices > FLOE_AGG_MAX_SLICES) return FLOE_ERR_INVALID;
+    drop_sorted(agg);
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        floe_status status = floe_agg_sort_partition(agg, p);
+        if (status != FLOE_OK) return status;
+    }
+    size_t total = 0;
+    unsigned largest = 0;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        total += agg->nitems[p];
+        if (agg->nitems[p] > agg->nitems[largest]) largest = p;
+    }
+    agg->slices = slices;
+    if (total == 0) return FLOE_OK;
+    agg->sorted_size = total * sizeof(floe_agg_group);
+    agg->sorted = floe_mem_alloc(agg->sorted_size);
+    if (agg->sorted == NULL) {
+        agg->sorted_size = 0;
+        return FLOE_ERR_NOMEM;
+    }
+    /* Slice boundaries: keys spaced evenly through the largest run. Every run is cut where
+     * those keys would go, so the slices hold disjoint key ranges, in order. */
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        agg->cut[p][0] = 0;
+        agg->cut[p][slices] = agg->nitems[p];
+    }
+    for (unsigned t = 1; t < slices; t++) {
+        const floe_agg_sort_item *bound = &agg->items[largest][agg->nitems[largest] * t / slices];
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+            agg->cut[p][t] = lower_bound(agg, p, bound);
+    }
+    return FLOE_OK;
+}
+
+void floe_agg_merge_slice(floe_agg *agg, unsigned slice) {
+    if (agg->sorted == NULL || slice >= agg->slices) return;
     run_heap h = {.agg = agg};
-    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
-        if (agg->nitems[p] > 0) h.run[h.n++] = p;
+    size_t out = 0; /* where the slice starts: everything before it in every run */
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        out += agg->cut[p][slice];
+        h.pos[p] = agg->cut[p][slice];
+        h.end[p] = agg->cut[p][slice + 1];
+        if (h.pos[p] < h.end[p]) h.run[h.n++] = p;
+    }
     for (unsigned i = h.n / 2; i-- > 0;)
         run_sift(&h, i);
-    for (size_t n = 0; h.n > 0; n++) {
+    while (h.n > 0) {
         unsigned top = h.run[0];
-        out[n] = agg->items[top][h.pos[top]].g;
-        if (++h.pos[top] == agg->nitems[top]) h.run[0] = h.run[--h.n];
+        agg->sorted[out++] = agg->items[top][h.pos[top]].g;
+        if (++h.pos[top] == h.end[top]) h.run[0] = h.run[--h.n];
         run_sift(&h, 0);
     }
-    agg->sorted = out;
-    agg->sorted_size = size;
-    return FLOE_OK;
+}
+
+void floe_agg_merge_finish(floe_agg *agg) {
+    /* The runs are merged: their items are not needed any more. */
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        drop_items(agg, p);
+        agg->sorted_gen[p] = agg->gen[p];
+    }
+    agg->slices = 0;
 }
 
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {
-    size_t total = floe_agg_count(agg);
     if (!sorted_is_current(agg)) {
-        drop_sorted(agg);
-        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
-            floe_status status = floe_agg_sort_partition(agg, p);
-            if (status != FLOE_OK) return status;
-        }
-        if (total > 0) {
-            floe_status status = merge_runs(agg, total);
-            if (status != FLOE_OK) return status;
-        }
-        /* The runs are merged: their items are not needed any more. */
-        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
-            drop_items(agg, p);
-            agg->sorted_gen[p] = agg->gen[p];
-        }
-        if (total == 0) {
-            /* Nothing to sort: an empty result that is current until the next change. */
-            *groups = NULL;
-            *count = 0;
-            return FLOE_OK;
-        }
+        floe_status status = floe_agg_merge_prepare(agg, 1);
+        if (status != FLOE_OK) return status;
+        floe_agg_merge_slice(agg, 0);
+        floe_agg_merge_finish(agg);
     }
     *groups = agg->sorted;
-    *count = total;
+    *count = agg->sorted != NULL ? floe_agg_count(agg) : 0;
     return FLOE_OK;
 }
 
-/* ---- reading keys -----------------------------------------------------------------------------
- */
+/* ---- reading keys ------------------------------------------------------------------------ */
 
 static uint64_t get_be(const uint8_t *p, unsigned nbytes) {
     uint64_t value = 0;

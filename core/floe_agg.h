@@ -100,6 +100,15 @@ void floe_agg_clear_partition(floe_agg *agg, unsigned partition);
 /* Sorts one partition ahead of floe_agg_sorted, which then only merges the sorted runs. */
 floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition);
 
+/* floe_agg_sorted's merge of the sorted partitions, on several threads: prepare (one thread;
+ * sorts any partition not sorted yet and cuts the work into `slices` key ranges), then
+ * floe_agg_merge_slice for every slice (calls for different slices may run at once), then
+ * finish (one thread); floe_agg_sorted then returns the result without more work. */
+#define FLOE_AGG_MAX_SLICES 64
+floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices);
+void floe_agg_merge_slice(floe_agg *agg, unsigned slice);
+void floe_agg_merge_finish(floe_agg *agg);
+
 size_t floe_agg_count(const floe_agg *agg);
 /* Bytes the table holds (slots, records, sketches). */
 size_t floe_agg_memory(const floe_agg *agg);

@@ -709,6 +709,39 @@ static void *reduce_main(void *arg) {
     return NULL;
 }
 
+/* The sorted partitions merged into the table's final order, a key range a thread. */
+typedef struct slice_job {
+    floe_agg *agg;
+    unsigned slice;
+    pthread_t thread;
+    bool started;
+} slice_job;
+
+static void *slice_main(void *arg) {
+    slice_job *job = arg;
+    pthread_setname_np(pthread_self(), "floe-reduce");
+    floe_agg_merge_slice(job->agg, job->slice);
+    return NULL;
+}
+
+static floe_status merge_sorted_runs(floe_agg *agg, unsigned nthreads) {
+    floe_status status = floe_agg_merge_prepare(agg, nthreads);
+    if (status != FLOE_OK) return status;
+    slice_job jobs[FLOE_AGG_PARTITIONS];
+    for (unsigned t = 0; t < nthreads; t++) {
+        jobs[t] = (slice_job){agg, t, 0, false};
+        /* Slice 0 runs here; so does any slice whose thread could not start. */
+        if (t > 0)
+            jobs[t].started = pthread_create(&jobs[t].thread, NULL, slice_main, &jobs[t]) == 0;
+    }
+    for (unsigned t = 0; t < nthreads; t++)
+        if (!jobs[t].started) floe_agg_merge_slice(agg, t);
+    for (unsigned t = 1; t < nthreads; t++)
+        if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
+    floe_agg_merge_finish(agg);
+    return FLOE_OK;
+}
+
 static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
     floe_status status = floe_totals_merge(&out->totals, &p->reader_totals);
     for (unsigned i = 0; i < p->nlanes; i++) {
@@ -741,6 +774,7 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
         if (status == FLOE_OK) status = jobs[t].status;
     out->agg = into;
     p->lanes[largest].agg = NULL;
+    if (status == FLOE_OK && p->options.sort_result) status = merge_sorted_runs(into, nthreads);
     return status;
 }
 

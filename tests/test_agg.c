@@ -222,6 +222,13 @@ static void test_partials_merge_in_any_order_to_the_whole(void **state) {
     size_t n_whole, n_forward, n_backward;
     const floe_agg_group *gw = sorted(whole, &n_whole);
     const floe_agg_group *gf = sorted(forward, &n_forward);
+    /* backward's runs merged in 5 key-range slices, last slice first, as threads would. */
+    assert_int_equal(floe_agg_merge_prepare(backward, 5), FLOE_OK);
+    for (unsigned slice = 5; slice-- > 0;)
+        floe_agg_merge_slice(backward, slice);
+    floe_agg_merge_finish(backward);
+    assert_int_equal(floe_agg_merge_prepare(backward, FLOE_AGG_MAX_SLICES + 1), FLOE_ERR_INVALID);
+    floe_agg_merge_finish(backward);
     const floe_agg_group *gb = sorted(backward, &n_backward);
     assert_true(n_whole > 50000);
     assert_int_equal(n_forward, n_whole);
