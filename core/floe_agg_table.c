@@ -5,18 +5,15 @@
 
 #include "floe_mem.h"
 
+/* References as floe_agg_table.h defines them. */
 #define FIRST_BLOCK   ((size_t)256 << 10)
-#define BLOCK_SHIFT   24 /* later blocks: 16 MiB */
-#define BLOCK_SIZE    ((size_t)1 << BLOCK_SHIFT)
-#define UNIT_SHIFT    3 /* records are 8-byte aligned */
-#define REF_BITS      40
-#define REF_MASK      ((UINT64_C(1) << REF_BITS) - 1)
-#define OFF_UNITS     (BLOCK_SIZE >> UNIT_SHIFT)
-#define MAX_BLOCKS    ((size_t)1 << (REF_BITS - (BLOCK_SHIFT - UNIT_SHIFT)))
+#define BLOCK_SIZE    ((size_t)1 << FLOE_AGG_BLOCK_SHIFT)
+#define UNIT_SHIFT    FLOE_AGG_UNIT_SHIFT
+#define REF_MASK      FLOE_AGG_REF_MASK
+#define OFF_UNITS     FLOE_AGG_BLOCK_UNITS
+#define MAX_BLOCKS    ((size_t)1 << (FLOE_AGG_REF_BITS - (FLOE_AGG_BLOCK_SHIFT - UNIT_SHIFT)))
 #define INITIAL_SLOTS 256
 
-_Static_assert(REF_BITS == 40 && OFF_UNITS == (UINT64_C(1) << 21),
-               "floe_agg_table_prefetch_record decodes references the same way");
 _Static_assert(FLOE_AGG_MAX_KEY_BYTES + sizeof(floe_agg_record) + 8 <= BLOCK_SIZE,
                "a record of the longest key fits a block");
 
@@ -30,11 +27,6 @@ static size_t record_size(uint32_t key_len) {
 
 static uint64_t make_ref(size_t block, size_t off) {
     return ((uint64_t)block * OFF_UNITS | (off >> UNIT_SHIFT)) + 1;
-}
-
-static floe_agg_record *record_at(const floe_agg_table *t, uint64_t slot) {
-    uint64_t ref = (slot & REF_MASK) - 1;
-    return (floe_agg_record *)(t->blocks[ref / OFF_UNITS] + ((ref % OFF_UNITS) << UNIT_SHIFT));
 }
 
 static uint64_t slot_tag(uint64_t hash) {
@@ -195,7 +187,7 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
         uint64_t slot = t->slots[at];
         if (slot == 0) break;
         if ((slot & ~REF_MASK) != tag) continue;
-        floe_agg_record *rec = record_at(t, slot);
+        floe_agg_record *rec = floe_agg_table_record(t, slot);
         if (rec->key_len == key_len && memcmp(rec->key, key, key_len) == 0) return rec;
     }
     /* New group: keep the load under 70% so probes stay short. */

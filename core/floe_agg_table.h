@@ -57,16 +57,28 @@ static inline const uint64_t *floe_agg_table_slot(const floe_agg_table *t, uint6
     return t->capacity > 0 ? &t->slots[hash & (t->capacity - 1)] : t->slots;
 }
 
+/* A slot: 0 (empty), or 24 bits of the key's hash above a 40-bit reference: (block * units
+ * per block + 8-byte unit in the block) + 1. */
+#define FLOE_AGG_REF_BITS    40
+#define FLOE_AGG_REF_MASK    ((UINT64_C(1) << FLOE_AGG_REF_BITS) - 1)
+#define FLOE_AGG_BLOCK_SHIFT 24 /* blocks after the first: 16 MiB */
+#define FLOE_AGG_UNIT_SHIFT  3  /* records are 8-byte aligned */
+#define FLOE_AGG_BLOCK_UNITS ((uint64_t)1 << (FLOE_AGG_BLOCK_SHIFT - FLOE_AGG_UNIT_SHIFT))
+
+/* The record a (non-empty) slot refers to. */
+static inline floe_agg_record *floe_agg_table_record(const floe_agg_table *t, uint64_t slot) {
+    uint64_t ref = (slot & FLOE_AGG_REF_MASK) - 1;
+    return (floe_agg_record *)(t->blocks[ref / FLOE_AGG_BLOCK_UNITS] +
+                               ((ref % FLOE_AGG_BLOCK_UNITS) << FLOE_AGG_UNIT_SHIFT));
+}
+
 /* Second stage of prefetching (after floe_agg_table_slot's line has arrived): starts loading
  * the record the hash's first slot points to, when its tag matches. */
 static inline void floe_agg_table_prefetch_record(const floe_agg_table *t, uint64_t hash) {
     if (t->capacity == 0) return;
     uint64_t slot = t->slots[hash & (t->capacity - 1)];
-    const uint64_t ref_mask = (UINT64_C(1) << 40) - 1;
-    if (slot == 0 || ((slot ^ hash) & ~ref_mask) != 0) return;
-    uint64_t ref = (slot & ref_mask) - 1;
-    const uint64_t units = UINT64_C(1) << 21; /* 16 MiB blocks of 8-byte units */
-    __builtin_prefetch(t->blocks[ref / units] + ((ref % units) << 3));
+    if (slot == 0 || ((slot ^ hash) & ~FLOE_AGG_REF_MASK) != 0) return;
+    __builtin_prefetch(floe_agg_table_record(t, slot));
 }
 
 /* The group with these key bytes (and their hash), created empty (measures empty, sketches

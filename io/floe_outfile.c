@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 static floe_status open_beside(const char *path, floe_outfile *out, int *err);
+static floe_status open_in_place(const char *path, floe_outfile *out, int *err);
 
 floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
     memset(out, 0, sizeof(*out));
@@ -16,26 +17,26 @@ floe_status floe_outfile_open(const char *path, floe_outfile *out, int *err) {
         out->fp = stdout;
         return FLOE_OK;
     }
+    /* A symbolic link: write its target (the temporary goes beside the target). */
     struct stat st;
-    char *resolved = NULL;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-        resolved = realpath(path, NULL); /* NULL for a dangling link: written directly below */
-        if (resolved != NULL) path = resolved;
-    }
-    if ((resolved == NULL && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) ||
-        (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) {
-        out->fp = fopen(path, "w");
-        free(resolved);
-        if (out->fp == NULL) {
-            *err = errno;
-            return FLOE_ERR_IO;
-        }
-        out->direct = true;
-        return FLOE_OK;
-    }
-    floe_status status = open_beside(path, out, err);
+    bool link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+    char *resolved = link ? realpath(path, NULL) : NULL;
+    const char *target = resolved != NULL ? resolved : path;
+    /* In place: a dangling link, or anything but a regular file (a device, a FIFO). */
+    bool in_place = (link && resolved == NULL) || (stat(target, &st) == 0 && !S_ISREG(st.st_mode));
+    floe_status status = in_place ? open_in_place(target, out, err) : open_beside(target, out, err);
     free(resolved);
     return status;
+}
+
+static floe_status open_in_place(const char *path, floe_outfile *out, int *err) {
+    out->fp = fopen(path, "w");
+    if (out->fp == NULL) {
+        *err = errno;
+        return FLOE_ERR_IO;
+    }
+    out->direct = true;
+    return FLOE_OK;
 }
 
 /* Opens a temporary beside path, which is a regular file or does not exist yet. */

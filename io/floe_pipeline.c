@@ -148,6 +148,7 @@ typedef struct floe_pipeline {
     size_t next_file; /* next input to give a lane */
     uint64_t files_done;
     uint64_t bytes_read;
+    uint64_t bytes_total; /* the inputs' size hints, for progress */
 
     unsigned nlanes;
     lane *lanes;
@@ -516,8 +517,7 @@ static floe_status pass_on(floe_pipeline *p, lane *l, bool *progressed) {
     return FLOE_OK;
 }
 
-static bool lane_idle(const floe_pipeline *p, const lane *l) {
-    (void)p;
+static bool lane_idle(const lane *l) {
     return l->file < 0 && l->push_seq == l->next_seq;
 }
 
@@ -536,10 +536,8 @@ static void report_progress(floe_pipeline *p, double *last) {
     double now = now_seconds();
     if ((now - *last) * 1000 < p->options.progress_ms) return;
     *last = now;
-    uint64_t total = 0;
-    for (size_t i = 0; i < p->ninputs; i++)
-        total += p->inputs[i].size_hint;
-    floe_progress progress = {p->files_done, p->ninputs, p->bytes_read, total, now - p->start};
+    floe_progress progress = {p->files_done, p->ninputs, p->bytes_read, p->bytes_total,
+                              now - p->start};
     p->options.on_progress(p->options.progress_ctx, &progress);
 }
 
@@ -572,8 +570,7 @@ static floe_status run_reader(floe_pipeline *p) {
         for (unsigned i = 0; i < p->nlanes; i++) {
             lane *l = &p->lanes[i];
             if (fatal != FLOE_OK) l->file = -1; /* stop queueing the open file */
-            if (stop_feeding && lane_idle(p, l) && floe_reader_pending(p->reader) == 0)
-                send_done(l);
+            if (stop_feeding && lane_idle(l) && floe_reader_pending(p->reader) == 0) send_done(l);
             all_done &= l->done_sent;
         }
         if (all_done) break;
@@ -682,20 +679,31 @@ static floe_status pool_init(floe_pipeline *p) {
 /* The reducer's threads: each merges its share of the partitions (p = t, t + n, ...) from every
  * worker's table into the largest, then sorts them when the caller wants the table in order.
  * Partitions are disjoint, so the threads share nothing. */
+/* The reducer's work, in two phases, each spread over the threads (job t of n):
+ *   partitions: merge partitions t, t + n, ... of every worker's table into the largest, and
+ *               sort them when the caller wants the table in order;
+ *   slices:     merge key range t of the sorted partitions into the final order.
+ * Jobs share nothing: partitions are disjoint, and so are key ranges. */
+typedef enum reduce_phase { REDUCE_PARTITIONS, REDUCE_SLICES } reduce_phase;
+
 typedef struct reduce_job {
     floe_pipeline *p;
     floe_agg *into;
-    unsigned first, step;
+    reduce_phase phase;
+    unsigned index, count;
     floe_status status;
     pthread_t thread;
+    bool started;
 } reduce_job;
 
-static void *reduce_main(void *arg) {
-    reduce_job *job = arg;
-    if (job->first > 0) pthread_setname_np(pthread_self(), "floe-reduce"); /* job 0: caller */
+static void reduce_work(reduce_job *job) {
     floe_pipeline *p = job->p;
-    for (unsigned part = job->first; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
-         part += job->step) {
+    if (job->phase == REDUCE_SLICES) {
+        floe_agg_merge_slice(job->into, job->index);
+        return;
+    }
+    for (unsigned part = job->index; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
+         part += job->count) {
         for (unsigned i = 0; i < p->nlanes && job->status == FLOE_OK; i++) {
             floe_agg *from = p->lanes[i].agg;
             if (from == NULL || from == job->into) continue;
@@ -706,40 +714,32 @@ static void *reduce_main(void *arg) {
         if (job->status == FLOE_OK && p->options.sort_result)
             job->status = floe_agg_sort_partition(job->into, part);
     }
-    return NULL;
 }
 
-/* The sorted partitions merged into the table's final order, a key range a thread. */
-typedef struct slice_job {
-    floe_agg *agg;
-    unsigned slice;
-    pthread_t thread;
-    bool started;
-} slice_job;
-
-static void *slice_main(void *arg) {
-    slice_job *job = arg;
+static void *reduce_thread(void *arg) {
     pthread_setname_np(pthread_self(), "floe-reduce");
-    floe_agg_merge_slice(job->agg, job->slice);
+    reduce_work(arg);
     return NULL;
 }
 
-static floe_status merge_sorted_runs(floe_agg *agg, unsigned nthreads) {
-    floe_status status = floe_agg_merge_prepare(agg, nthreads);
-    if (status != FLOE_OK) return status;
-    slice_job jobs[FLOE_AGG_PARTITIONS];
-    for (unsigned t = 0; t < nthreads; t++) {
-        jobs[t] = (slice_job){agg, t, 0, false};
-        /* Slice 0 runs here; so does any slice whose thread could not start. */
+/* Runs the n jobs of a phase at once: job 0 on this thread, the others on threads of their own
+ * (or here, when a thread cannot start). Returns the first failure. */
+static floe_status run_reduce_phase(floe_pipeline *p, floe_agg *into, reduce_phase phase,
+                                    unsigned n) {
+    reduce_job jobs[FLOE_AGG_PARTITIONS];
+    for (unsigned t = 0; t < n; t++) {
+        jobs[t] = (reduce_job){p, into, phase, t, n, FLOE_OK, 0, false};
         if (t > 0)
-            jobs[t].started = pthread_create(&jobs[t].thread, NULL, slice_main, &jobs[t]) == 0;
+            jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
     }
-    for (unsigned t = 0; t < nthreads; t++)
-        if (!jobs[t].started) floe_agg_merge_slice(agg, t);
-    for (unsigned t = 1; t < nthreads; t++)
+    for (unsigned t = 0; t < n; t++)
+        if (!jobs[t].started) reduce_work(&jobs[t]);
+    floe_status status = FLOE_OK;
+    for (unsigned t = 0; t < n; t++) {
         if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
-    floe_agg_merge_finish(agg);
-    return FLOE_OK;
+        if (status == FLOE_OK) status = jobs[t].status;
+    }
+    return status;
 }
 
 static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
@@ -758,23 +758,15 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
     for (unsigned i = 1; i < p->nlanes; i++)
         if (floe_agg_count(p->lanes[i].agg) > floe_agg_count(p->lanes[largest].agg)) largest = i;
     floe_agg *into = p->lanes[largest].agg;
-    unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
-    reduce_job jobs[FLOE_AGG_PARTITIONS];
-    bool started[FLOE_AGG_PARTITIONS] = {false};
-    for (unsigned t = 0; t < nthreads; t++) {
-        jobs[t] = (reduce_job){p, into, t, nthreads, FLOE_OK, 0};
-        /* Job 0 runs on this thread; so does any job whose thread could not start. */
-        if (t > 0) started[t] = pthread_create(&jobs[t].thread, NULL, reduce_main, &jobs[t]) == 0;
-    }
-    for (unsigned t = 0; t < nthreads; t++)
-        if (!started[t]) reduce_main(&jobs[t]);
-    for (unsigned t = 1; t < nthreads; t++)
-        if (started[t]) pthread_join(jobs[t].thread, NULL);
-    for (unsigned t = 0; t < nthreads; t++)
-        if (status == FLOE_OK) status = jobs[t].status;
     out->agg = into;
     p->lanes[largest].agg = NULL;
-    if (status == FLOE_OK && p->options.sort_result) status = merge_sorted_runs(into, nthreads);
+    unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
+    status = run_reduce_phase(p, into, REDUCE_PARTITIONS, nthreads);
+    if (status != FLOE_OK || !p->options.sort_result) return status;
+    status = floe_agg_merge_prepare(into, nthreads);
+    if (status != FLOE_OK) return status;
+    status = run_reduce_phase(p, into, REDUCE_SLICES, nthreads);
+    floe_agg_merge_finish(into);
     return status;
 }
 
@@ -798,6 +790,8 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     p->options = *options;
     p->inputs = inputs;
     p->ninputs = ninputs;
+    for (size_t i = 0; i < ninputs; i++)
+        p->bytes_total += inputs[i].size_hint;
     p->nlanes = options->threads > 0 ? options->threads : online_cpus();
     p->start = now_seconds();
     atomic_init(&p->back_epoch, 0);

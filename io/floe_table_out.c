@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "floe_addr.h"
+#include "floe_text.h"
 
 /* Rows are formatted straight into one large buffer and written in big pieces. Tables run to
  * millions of rows, so the per-value cost matters as much as the aggregation's: before each
@@ -140,34 +141,6 @@ static char *w_csv_text(char *p, const char *s, size_t n) {
     return p;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len) return 0;
-    unsigned cp = c & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
 /* A JSON string; bytes that are not UTF-8 become U+FFFD so the line stays valid JSON. At most
  * 6 bytes out per byte in (a \u00XX escape), plus the quotes. */
 static char *w_json_text(char *p, const char *text, size_t n) {
@@ -186,7 +159,7 @@ static char *w_json_text(char *p, const char *text, size_t n) {
             *p++ = hex[c & 15];
             i++;
         } else {
-            size_t len = utf8_len(s + i, n - i);
+            size_t len = floe_utf8_sequence_len(s + i, n - i);
             if (len == 0) {
                 p = w_bytes(p, "\xef\xbf\xbd", 3);
                 i++;

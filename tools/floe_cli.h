@@ -18,7 +18,12 @@ int floe_cli_totals(int argc, char **argv);
 int floe_cli_analyze(int argc, char **argv);
 int floe_cli_files(int argc, char **argv);
 
-/* ---- argument errors (floe_cli_args.c); both return FLOE_EXIT_USAGE ---- */
+/* ---- shared by the subcommands (floe_cli_common.c) ---- */
+
+/* Seconds on the monotonic clock, for timing a run. */
+double floe_cli_now(void);
+
+/* Argument errors; both return FLOE_EXIT_USAGE. */
 
 #include <stdio.h>
 

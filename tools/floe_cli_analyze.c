@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "floe_cli.h"
@@ -313,12 +312,6 @@ static bool choose_table_format(const analyze_args *args, floe_table_options *ta
     return true;
 }
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- progress -------------------------------------------------------------------------------- */
 
 static void show_progress(void *ctx, const floe_progress *p) {
@@ -343,7 +336,7 @@ static void show_progress(void *ctx, const floe_progress *p) {
 /* Writes the table to args->output (temporary name, then rename). Returns an exit code. */
 static int write_table(const analyze_args *args, const floe_table_options *table, floe_agg *agg,
                        double *sort_seconds) {
-    double sort_start = now_seconds();
+    double sort_start = floe_cli_now();
     floe_agg_group *top = NULL;
     const floe_agg_group *groups = NULL;
     size_t count = 0;
@@ -359,7 +352,7 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     } else {
         status = floe_agg_sorted(agg, &groups, &count);
     }
-    *sort_seconds = now_seconds() - sort_start;
+    *sort_seconds = floe_cli_now() - sort_start;
     if (status != FLOE_OK) {
         fprintf(stderr, "floe analyze: %s\n", floe_status_str(status));
         return FLOE_EXIT_SKIPPED;
@@ -524,9 +517,9 @@ int floe_cli_analyze(int argc, char **argv) {
             fputs("floe analyze: no input files found\n", stderr);
             exit_code = FLOE_EXIT_SKIPPED;
         } else {
-            double output_start = now_seconds();
+            double output_start = floe_cli_now();
             exit_code = write_table(&args, &table, result.agg, &sort_seconds);
-            output_seconds = now_seconds() - output_start;
+            output_seconds = floe_cli_now() - output_start;
         }
         if (args.stats != NULL) {
             int stats_code = write_stats(args.stats, &result, &walk, sort_seconds, output_seconds);

@@ -9,6 +9,7 @@
 #include "floe_cli.h"
 #include "floe_decode.h"
 #include "floe_parse.h"
+#include "floe_text.h"
 
 /* Machine names of the bad-line reasons for JSON; index = floe_bad_reason. */
 const char *const floe_cli_reason_keys[] = {"field_count", "number",    "range",  "addr",
@@ -135,28 +136,6 @@ void floe_cli_summary_text(FILE *out, const floe_totals *t, const floe_walk_resu
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n), or 0 when the bytes
- * there are not one (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF,
- * a sequence cut short). */
-static size_t utf8_sequence_len(const unsigned char *p, size_t n) {
-    unsigned char lead = p[0];
-    size_t len = lead < 0x80           ? 1
-                 : (lead >> 5) == 0x6  ? 2
-                 : (lead >> 4) == 0xe  ? 3
-                 : (lead >> 3) == 0x1e ? 4
-                                       : 0;
-    if (len == 0 || len > n) return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80) return 0;
-    if (len == 2 && lead < 0xc2) return 0;                  /* overlong */
-    if (len == 3 && lead == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
-    if (len == 3 && lead == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
-    if (len == 4 &&
-        (lead > 0xf4 || (lead == 0xf0 && p[1] < 0x90) || (lead == 0xf4 && p[1] >= 0x90)))
-        return 0; /* overlong, > U+10FFFF */
-    return len;
-}
-
 /* Paths and excerpts are bytes, JSON strings are Unicode: quote, backslash and control bytes
  * are escaped, well-formed UTF-8 passes through, and every other byte becomes U+FFFD, so the
  * output always parses. */
@@ -165,7 +144,7 @@ static void json_bytes(FILE *out, const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
-        size_t len = utf8_sequence_len(p + i, n - i);
+        size_t len = floe_utf8_sequence_len(p + i, n - i);
         if (len == 0) {
             fputs("\\ufffd", out);
             i++;

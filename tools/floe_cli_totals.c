@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "floe_cli.h"
 #include "floe_decode.h"
@@ -44,12 +43,6 @@ static void print_totals_usage(FILE *out) {
           "--strict when anything was skipped, when no input file was found, or when the run\n"
           "could not go on (out of memory); 2 usage error.\n",
           out);
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
@@ -123,7 +116,7 @@ int floe_cli_totals(int argc, char **argv) {
         options.format = &format;
     }
 
-    double start = now_seconds();
+    double start = floe_cli_now();
     floe_walk_options walk_options = {args.include_hidden};
     floe_walk_result walk;
     floe_status status = floe_walk((const char *const *)argv + optind, (size_t)(argc - optind),
@@ -134,7 +127,7 @@ int floe_cli_totals(int argc, char **argv) {
     if (status == FLOE_OK) status = floe_totals_worker_new(&options, &worker);
     for (size_t i = 0; status == FLOE_OK && i < walk.nfiles; i++)
         status = floe_totals_add_file(worker, walk.files[i].path, &totals);
-    double seconds = now_seconds() - start;
+    double seconds = floe_cli_now() - start;
 
     if (status != FLOE_OK) {
         fprintf(stderr, "floe totals: %s\n", floe_status_str(status));

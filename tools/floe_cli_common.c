@@ -1,5 +1,6 @@
-/* What every subcommand says about its arguments when they are wrong. */
+/* What every subcommand shares: its messages about wrong arguments, and the clock. */
 #include <stdio.h>
+#include <time.h>
 
 #include "floe_cli.h"
 
@@ -19,4 +20,10 @@ int floe_cli_no_path(const char *command, void (*usage)(FILE *out)) {
     fprintf(stderr, "floe %s: no PATH given\n", command);
     usage(stderr);
     return FLOE_EXIT_USAGE;
+}
+
+double floe_cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

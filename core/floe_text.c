@@ -1,0 +1,20 @@
+#include "floe_text.h"
+
+size_t floe_utf8_sequence_len(const unsigned char *p, size_t n) {
+    unsigned char lead = p[0];
+    size_t len = lead < 0x80           ? 1
+                 : (lead >> 5) == 0x6  ? 2
+                 : (lead >> 4) == 0xe  ? 3
+                 : (lead >> 3) == 0x1e ? 4
+                                       : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (len == 2 && lead < 0xc2) return 0;                  /* overlong */
+    if (len == 3 && lead == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
+    if (len == 3 && lead == 0xed && p[1] >= 0xa0) return 0; /* surrogate */
+    if (len == 4 &&
+        (lead > 0xf4 || (lead == 0xf0 && p[1] < 0x90) || (lead == 0xf4 && p[1] >= 0x90)))
+        return 0; /* overlong, > U+10FFFF */
+    return len;
+}

@@ -1,0 +1,13 @@
+/* floe_text.h: checks on text from outside (paths, excerpts of bad lines, string values) before
+ * it goes into JSON or another format that must stay valid. */
+#ifndef FLOE_TEXT_H
+#define FLOE_TEXT_H
+
+#include <stddef.h>
+
+/* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n; n > 0), or 0 when the
+ * bytes there are not one (a stray continuation byte, an overlong form, a surrogate, past
+ * U+10FFFF, a sequence cut short). */
+size_t floe_utf8_sequence_len(const unsigned char *p, size_t n);
+
+#endif
