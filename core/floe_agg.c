@@ -389,16 +389,11 @@ floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
 floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
                               uint32_t nrows) {
     const floe_key_spec *spec = &agg->spec;
-    const int64_t *start =
-        floe_batch_has(batch, FLOE_F_START) ? floe_batch_time(batch, FLOE_F_START) : NULL;
-    const int64_t *end =
-        floe_batch_has(batch, FLOE_F_END) ? floe_batch_time(batch, FLOE_F_END) : NULL;
-    const uint64_t *packets =
-        floe_batch_has(batch, FLOE_F_PACKETS) ? floe_batch_u64(batch, FLOE_F_PACKETS) : NULL;
-    const uint64_t *bytes =
-        floe_batch_has(batch, FLOE_F_BYTES) ? floe_batch_u64(batch, FLOE_F_BYTES) : NULL;
-    const uint8_t *action =
-        floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
+    const int64_t *start = floe_batch_time_or_null(batch, FLOE_F_START);
+    const int64_t *end = floe_batch_time_or_null(batch, FLOE_F_END);
+    const uint64_t *packets = floe_batch_u64_or_null(batch, FLOE_F_PACKETS);
+    const uint64_t *bytes = floe_batch_u64_or_null(batch, FLOE_F_BYTES);
+    const uint8_t *action = floe_batch_u8_or_null(batch, FLOE_F_ACTION);
     const uint64_t start_bit = UINT64_C(1) << FLOE_F_START, end_bit = UINT64_C(1) << FLOE_F_END;
     part_column cols[FLOE_KEY_MAX_PARTS];
     for (unsigned p = 0; p < spec->nparts; p++) {

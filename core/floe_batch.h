@@ -47,11 +47,16 @@ static inline bool floe_batch_has(const floe_batch *batch, floe_field field) {
     return (unsigned)field < FLOE_FIELD_COUNT && (batch->present >> field & 1) != 0;
 }
 
-/* Typed views of a column. The field must be present and of the matching type. */
+/* Typed views of a column. The field must be present and of the matching type; the _or_null
+ * forms return NULL for a field the batch's format lacks. */
 #define FLOE_BATCH_VIEW_(suffix, ctype, check)                                                     \
     static inline ctype *floe_batch_##suffix(const floe_batch *batch, floe_field field) {          \
         assert(floe_batch_has(batch, field) && (check));                                           \
         return (ctype *)batch->values[field];                                                      \
+    }                                                                                              \
+    static inline ctype *floe_batch_##suffix##_or_null(const floe_batch *batch,                    \
+                                                       floe_field field) {                         \
+        return floe_batch_has(batch, field) ? floe_batch_##suffix(batch, field) : NULL;            \
     }
 FLOE_BATCH_VIEW_(u8, uint8_t,
                  floe_field_type(field) == FLOE_T_U8 || floe_field_type(field) == FLOE_T_ENUM)

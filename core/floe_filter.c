@@ -50,10 +50,8 @@ floe_status floe_filter_parse_log_status(const char *text, floe_filter *filter) 
 uint32_t floe_filter_select(const floe_filter *filter, const floe_batch *batch, uint32_t *rows) {
     /* A missing column reads as "-" (value 0) for every row. The parser stores 0 for "-". */
     static const uint8_t no_value = 0;
-    const uint8_t *action =
-        floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
-    const uint8_t *log_status =
-        floe_batch_has(batch, FLOE_F_LOG_STATUS) ? floe_batch_u8(batch, FLOE_F_LOG_STATUS) : NULL;
+    const uint8_t *action = floe_batch_u8_or_null(batch, FLOE_F_ACTION);
+    const uint8_t *log_status = floe_batch_u8_or_null(batch, FLOE_F_LOG_STATUS);
     uint32_t n = 0;
     for (uint32_t i = 0; i < batch->count; i++) {
         unsigned a = action != NULL ? action[i] : no_value;

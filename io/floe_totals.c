@@ -72,15 +72,11 @@ static char *copy_text(const char *text, size_t len) {
 void floe_totals_add_batch(floe_totals *totals, const floe_batch *batch) {
     uint32_t n = batch->count;
     if (n == 0) return;
-    const uint8_t *action =
-        floe_batch_has(batch, FLOE_F_ACTION) ? floe_batch_u8(batch, FLOE_F_ACTION) : NULL;
-    const uint8_t *log_status =
-        floe_batch_has(batch, FLOE_F_LOG_STATUS) ? floe_batch_u8(batch, FLOE_F_LOG_STATUS) : NULL;
+    const uint8_t *action = floe_batch_u8_or_null(batch, FLOE_F_ACTION);
+    const uint8_t *log_status = floe_batch_u8_or_null(batch, FLOE_F_LOG_STATUS);
     /* The parser stores 0 for "-", so nulls need no separate test here. */
-    const uint64_t *packets =
-        floe_batch_has(batch, FLOE_F_PACKETS) ? floe_batch_u64(batch, FLOE_F_PACKETS) : NULL;
-    const uint64_t *bytes =
-        floe_batch_has(batch, FLOE_F_BYTES) ? floe_batch_u64(batch, FLOE_F_BYTES) : NULL;
+    const uint64_t *packets = floe_batch_u64_or_null(batch, FLOE_F_PACKETS);
+    const uint64_t *bytes = floe_batch_u64_or_null(batch, FLOE_F_BYTES);
     for (uint32_t i = 0; i < n; i++) {
         unsigned a = action != NULL ? action[i] : FLOE_ACTION_NULL;
         if (a > FLOE_ACTION_REJECT) a = FLOE_ACTION_NULL;
