@@ -1,4 +1,5 @@
 #include "floe_addr.h"
+#include "floe_digits.h"
 
 #include <string.h>
 
@@ -86,10 +87,17 @@ bool floe_addr_parse(const char *text, size_t text_len, floe_addr *out) {
 }
 
 static char *format_u8(char *p, unsigned v) {
-    if (v >= 100) *p++ = (char)('0' + v / 100);
-    if (v >= 10) *p++ = (char)('0' + v / 10 % 10);
-    *p++ = (char)('0' + v % 10);
-    return p;
+    if (v >= 100) {
+        *p++ = (char)('0' + v / 100);
+        floe_digits_2(p, v % 100);
+        return p + 2;
+    }
+    if (v >= 10) {
+        floe_digits_2(p, v);
+        return p + 2;
+    }
+    *p = (char)('0' + v);
+    return p + 1;
 }
 
 static char *format_v4_tail(char *p, const uint8_t *four) {

@@ -19,16 +19,9 @@ int floe_agg_compare_keys(const floe_agg_group *x, const floe_agg_group *y) {
     return order != 0 ? order : (xn > yn) - (xn < yn);
 }
 
-bool floe_agg_item_less(const floe_agg_sort_item *x, const floe_agg_sort_item *y) {
-    for (int i = 0; i < FLOE_AGG_SORT_WORDS; i++)
-        if (x->k[i] != y->k[i]) return x->k[i] < y->k[i];
-    return floe_agg_compare_keys(&x->g, &y->g) < 0;
-}
-
-static inline bool less(const floe_agg_sort_item *x, const floe_agg_sort_item *y) {
-    for (int i = 0; i < FLOE_AGG_SORT_WORDS; i++)
-        if (x->k[i] != y->k[i]) return x->k[i] < y->k[i];
-    return floe_agg_compare_keys(&x->g, &y->g) < 0;
+static inline __attribute__((always_inline)) bool less(const floe_agg_sort_item *x,
+                                                       const floe_agg_sort_item *y) {
+    return floe_agg_item_less(x, y);
 }
 
 static inline void swap(floe_agg_sort_item *a, floe_agg_sort_item *b) {
@@ -105,6 +98,10 @@ static void introsort(floe_agg_sort_item *a, size_t n, unsigned depth) {
         }
     }
     insertion_sort(a, n);
+}
+
+bool floe_agg_item_less_by_whole_key(const floe_agg_sort_item *x, const floe_agg_sort_item *y) {
+    return floe_agg_compare_keys(&x->g, &y->g) < 0;
 }
 
 void floe_agg_sort_items(floe_agg_sort_item *items, size_t n) {

@@ -15,7 +15,7 @@
 
 #include "floe_agg.h"
 
-#define FLOE_AGG_SORT_WORDS 3
+#define FLOE_AGG_SORT_WORDS 3 /* floe_agg_item_less compares exactly these three */
 /* The window's bytes in front of every key (floe_agg_group.key points after them). */
 #define FLOE_AGG_WINDOW_BYTES 8
 
@@ -30,7 +30,17 @@ void floe_agg_sort_prefix(const uint8_t *key, size_t key_len, uint64_t k[FLOE_AG
 /* memcmp order of the full keys (window, then values). */
 int floe_agg_compare_keys(const floe_agg_group *x, const floe_agg_group *y);
 
-bool floe_agg_item_less(const floe_agg_sort_item *x, const floe_agg_sort_item *y);
+/* floe_agg_item_less's rare case, a tie of the whole prefix (keys longer than 24 bytes that
+ * share it): out of line, so that the common comparison inlines as three integer compares. */
+__attribute__((noinline)) bool floe_agg_item_less_by_whole_key(const floe_agg_sort_item *x,
+                                                               const floe_agg_sort_item *y);
+
+static inline bool floe_agg_item_less(const floe_agg_sort_item *x, const floe_agg_sort_item *y) {
+    if (x->k[0] != y->k[0]) return x->k[0] < y->k[0];
+    if (x->k[1] != y->k[1]) return x->k[1] < y->k[1];
+    if (x->k[2] != y->k[2]) return x->k[2] < y->k[2];
+    return floe_agg_item_less_by_whole_key(x, y);
+}
 
 /* Sorts items[0..n) by key. */
 void floe_agg_sort_items(floe_agg_sort_item *items, size_t n);

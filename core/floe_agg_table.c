@@ -65,14 +65,24 @@ size_t floe_agg_table_memory(const floe_agg_table *t) {
 
 uint64_t floe_agg_hash_key(const uint8_t *p, size_t n) {
     uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
+    const uint8_t *end = p + n;
+    const bool word_or_longer = n >= 8;
     for (; n >= 8; p += 8, n -= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
         h = (h ^ word) * UINT64_C(0xbf58476d1ce4e5b9);
         h ^= h >> 31;
     }
+    /* The last n < 8 bytes as a little-endian word. Keys (a window and at least one tag) are
+     * longer than 8 bytes, so the usual way is one load of the key's last word, shifted: no
+     * variable-length copy. */
     uint64_t tail = 0;
-    memcpy(&tail, p, n);
+    if (n > 0 && word_or_longer) {
+        memcpy(&tail, end - 8, 8);
+        tail >>= 8 * (8 - n);
+    } else if (n > 0) {
+        memcpy(&tail, p, n);
+    }
     h = (h ^ tail) * UINT64_C(0x94d049bb133111eb);
     h ^= h >> 29;
     h *= UINT64_C(0xbf58476d1ce4e5b9);
@@ -179,6 +189,22 @@ void floe_agg_measures_add(floe_agg_measures *into, const floe_agg_measures *fro
     if (from->last_seen > into->last_seen) into->last_seen = from->last_seen;
 }
 
+/* Key equality without a library call for the usual lengths (9..32 bytes: a window and a
+ * few fixed-width values): word compares, the last one overlapping. */
+static inline bool keys_equal(const uint8_t *a, const uint8_t *b, size_t n) {
+    if (n < 8 || n > 32) return memcmp(a, b, n) == 0;
+    uint64_t x, y;
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    uint64_t diff = x ^ y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
 floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *key, uint32_t key_len,
                                             uint64_t hash) {
     size_t mask = t->capacity - 1;
@@ -188,7 +214,7 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
         if (slot == 0) break;
         if ((slot & ~REF_MASK) != tag) continue;
         floe_agg_record *rec = floe_agg_table_record(t, slot);
-        if (rec->key_len == key_len && memcmp(rec->key, key, key_len) == 0) return rec;
+        if (rec->key_len == key_len && keys_equal(rec->key, key, key_len)) return rec;
     }
     /* New group: keep the load under 70% so probes stay short. */
     if (key_len == 0 || key_len > FLOE_AGG_MAX_KEY_BYTES) return NULL;

@@ -238,52 +238,59 @@ static HOT_INLINE int parse_enum(uint8_t field, const char *s, size_t n, const c
  * milliseconds of that range is not a time. */
 #define SECONDS_MAX UINT64_C(2147483647)
 
+/* "-", the null of every field. */
+static HOT_INLINE bool is_null_token(const char *s, size_t n) {
+    return n == 1 && s[0] == '-'; /* s[0] is always there: tokens are never empty */
+}
+
 /* Parses one value of field `field` (of type `type`) into row `row` of its column array
  * `values`, and sets the field's bit in *row_nulls when the value is "-". Returns VALUE_OK or
  * a floe_bad_reason. Type and field come as plain arguments so that a caller that knows them
- * at compile time (the default-format path) gets the dispatch folded away. */
+ * at compile time (the default-format path) gets the dispatch folded away. A "-" fails every
+ * number, address and enum parse, so those types look for it only after their parse failed:
+ * the common row pays no null test. */
 static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *values, uint32_t row,
                                         const char *s, size_t n, const char *end,
                                         uint64_t *row_nulls, floe_simd isa) {
     if (type == SINK_SKIP) return VALUE_OK;
-    bool is_null = (n == 1) & (s[0] == '-'); /* s[0] is always there: tokens are never empty */
-    *row_nulls |= (uint64_t)is_null << field;
+    const uint64_t null_bit = UINT64_C(1) << field;
     uint64_t number = 0;
     int result;
     switch ((floe_type)type) {
     case FLOE_T_U8:
-        if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
-            if (number > UINT8_MAX) return FLOE_BAD_RANGE;
+        if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) {
+            if (!is_null_token(s, n)) return result;
+            *row_nulls |= null_bit;
         }
+        if (number > UINT8_MAX) return FLOE_BAD_RANGE;
         ((uint8_t *)values)[row] = (uint8_t)number;
         return VALUE_OK;
     case FLOE_T_U16:
-        if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
-            if (number > UINT16_MAX) return FLOE_BAD_RANGE;
+        if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) {
+            if (!is_null_token(s, n)) return result;
+            *row_nulls |= null_bit;
         }
+        if (number > UINT16_MAX) return FLOE_BAD_RANGE;
         ((uint16_t *)values)[row] = (uint16_t)number;
         return VALUE_OK;
     case FLOE_T_U64:
-        if (!is_null && (result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK)
-            return result;
+        if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) {
+            if (!is_null_token(s, n)) return result;
+            *row_nulls |= null_bit;
+        }
         ((uint64_t *)values)[row] = number;
         return VALUE_OK;
     case FLOE_T_TIME:
-        if (!is_null) {
-            if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) return result;
-            if (number > SECONDS_MAX) number /= 1000;
-            if (number > SECONDS_MAX) return FLOE_BAD_RANGE;
+        if ((result = parse_decimal(s, n, end, &number, isa)) != VALUE_OK) {
+            if (!is_null_token(s, n)) return result;
+            *row_nulls |= null_bit;
         }
+        if (number > SECONDS_MAX) number /= 1000;
+        if (number > SECONDS_MAX) return FLOE_BAD_RANGE;
         ((int64_t *)values)[row] = (int64_t)number;
         return VALUE_OK;
     case FLOE_T_ADDR: {
         floe_addr *addr = (floe_addr *)values + row;
-        if (is_null) {
-            memset(addr, 0, sizeof(*addr));
-            return VALUE_OK;
-        }
 #if FLOE_SCAN_X86
         if (isa == FLOE_SIMD_AVX2 ? floe_addr_parse_v4_avx2(s, n, (size_t)(end - s), addr)
                                   : floe_addr_parse_v4_wide(s, n, (size_t)(end - s), addr))
@@ -292,18 +299,25 @@ static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *value
         (void)isa;
         if (floe_addr_parse_v4_wide(s, n, (size_t)(end - s), addr)) return VALUE_OK;
 #endif
+        if (is_null_token(s, n)) {
+            *row_nulls |= null_bit;
+            memset(addr, 0, sizeof(*addr));
+            return VALUE_OK;
+        }
         return floe_addr_parse(s, n, addr) ? VALUE_OK : FLOE_BAD_ADDR;
     }
     case FLOE_T_ENUM: {
         uint8_t *value = (uint8_t *)values + row;
-        if (is_null) {
-            *value = 0;
-            return VALUE_OK;
-        }
-        return parse_enum(field, s, n, end, value);
+        if ((result = parse_enum(field, s, n, end, value)) == VALUE_OK) return VALUE_OK;
+        if (!is_null_token(s, n)) return result;
+        *row_nulls |= null_bit;
+        *value = 0;
+        return VALUE_OK;
     }
     case FLOE_T_STR: {
         floe_slice *slice = (floe_slice *)values + row;
+        bool is_null = is_null_token(s, n);
+        *row_nulls |= (uint64_t)is_null << field;
         slice->ptr = is_null ? NULL : s;
         slice->len = is_null ? 0 : (uint32_t)n;
         return VALUE_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "floe_addr.h"
+#include "floe_digits.h"
 #include "floe_text.h"
 
 /* Rows are formatted straight into one large buffer and written in big pieces. Tables run to
@@ -23,9 +24,10 @@ typedef struct outbuf {
     size_t len;
     size_t cap;
     bool failed;
-    /* The last day formatted, "YYYY-MM-DD": rows of one window share it. */
-    int64_t day;
-    char date[10];
+    /* The last minute formatted, "YYYY-MM-DDTHH:MM:": a window's rows, and most first and
+     * last seen times in them, share it, so a time is mostly a copy and two digits. */
+    int64_t minute;
+    char minute_text[17];
 } outbuf;
 
 static void flush(outbuf *o) {
@@ -58,26 +60,13 @@ static inline char *w_str(char *p, const char *s) {
     return w_bytes(p, s, strlen(s));
 }
 
-static char *w_u64(char *p, uint64_t v) {
-    char tmp[20];
-    char *t = tmp + sizeof(tmp);
-    do {
-        *--t = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return w_bytes(p, t, (size_t)(tmp + sizeof(tmp) - t));
+static inline char *w_u64(char *p, uint64_t v) {
+    return floe_digits_u64(p, v);
 }
 
 static char *w_i64(char *p, int64_t v) {
     if (v < 0) *p++ = '-';
     return w_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-}
-
-static void put_digits(char *p, unsigned v, int width) {
-    for (int i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
 }
 
 /* Days since 1970-01-01 as "YYYY-MM-DD", by the days-to-civil-date arithmetic of the proleptic
@@ -95,9 +84,10 @@ static bool civil_date(int64_t days, char out[10]) {
     int64_t year = yoe + era * 400 + (month <= 2);
     if (year < 0 || year > 9999) return false;
     memcpy(out, "0000-00-00", 10);
-    put_digits(out, (unsigned)year, 4);
-    put_digits(out + 5, month, 2);
-    put_digits(out + 8, day, 2);
+    floe_digits_2(out, (unsigned)(year / 100));
+    floe_digits_2(out + 2, (unsigned)(year % 100));
+    floe_digits_2(out + 5, month);
+    floe_digits_2(out + 8, day);
     return true;
 }
 
@@ -105,22 +95,28 @@ static bool civil_date(int64_t days, char out[10]) {
  * four-digit years). quote: wrap an ISO time in double quotes (JSON). */
 static char *w_time(outbuf *o, char *p, int64_t t, bool quote) {
     if (o->unix_time) return w_i64(p, t);
-    int64_t days = t / 86400, secs = t % 86400;
-    if (secs < 0) {
-        secs += 86400;
-        days--;
+    int64_t minute = t / 60, second = t % 60;
+    if (second < 0) {
+        second += 60;
+        minute--;
     }
-    if (days != o->day) {
-        if (!civil_date(days, o->date)) return w_i64(p, t);
-        o->day = days;
+    if (minute != o->minute) {
+        int64_t days = minute / 1440, minute_of_day = minute % 1440;
+        if (minute_of_day < 0) {
+            minute_of_day += 1440;
+            days--;
+        }
+        if (!civil_date(days, o->minute_text)) return w_i64(p, t);
+        memcpy(o->minute_text + 10, "T00:00:", 7);
+        floe_digits_2(o->minute_text + 11, (unsigned)(minute_of_day / 60));
+        floe_digits_2(o->minute_text + 14, (unsigned)(minute_of_day % 60));
+        o->minute = minute;
     }
     if (quote) *p++ = '"';
-    p = w_bytes(p, o->date, 10);
-    char clock[10] = "T00:00:00Z";
-    put_digits(clock + 1, (unsigned)(secs / 3600), 2);
-    put_digits(clock + 4, (unsigned)(secs / 60 % 60), 2);
-    put_digits(clock + 7, (unsigned)(secs % 60), 2);
-    p = w_bytes(p, clock, 10);
+    p = w_bytes(p, o->minute_text, 17);
+    floe_digits_2(p, (unsigned)second);
+    p[2] = 'Z';
+    p += 3;
     if (quote) *p++ = '"';
     return p;
 }
@@ -191,6 +187,8 @@ static const char *const measure_names[NMEASURES] = {
 typedef struct layout {
     const floe_agg *agg;
     const floe_key_spec *spec;
+    floe_type part_type[FLOE_KEY_MAX_PARTS]; /* each key part's field type */
+    bool has_strings;                        /* a key part is a string: rows vary in length */
     bool json;
     /* JSON member prefixes ("\"srcaddr\":"); CSV uses none. */
     char part_key[FLOE_KEY_MAX_PARTS][72];
@@ -203,6 +201,10 @@ static void layout_init(layout *l, const floe_agg *agg, bool json) {
     l->agg = agg;
     l->spec = floe_agg_spec(agg);
     l->json = json;
+    for (unsigned p = 0; p < l->spec->nparts; p++) {
+        l->part_type[p] = floe_field_type(l->spec->parts[p].field);
+        l->has_strings |= l->part_type[p] == FLOE_T_STR;
+    }
     if (!json) return;
     char name[64];
     for (unsigned p = 0; p < l->spec->nparts; p++) {
@@ -221,7 +223,7 @@ static void layout_init(layout *l, const floe_agg *agg, bool json) {
 static char *w_part(const layout *l, unsigned part, const floe_key_value *value, char *p) {
     const floe_key_part *spec = &l->spec->parts[part];
     if (value->null) return l->json ? w_bytes(p, "null", 4) : p;
-    switch (floe_field_type(spec->field)) {
+    switch (l->part_type[part]) {
     case FLOE_T_U8:
         return w_u64(p, value->v.u8);
     case FLOE_T_ENUM: {
@@ -292,8 +294,8 @@ static bool write_row(outbuf *o, const layout *l, const floe_agg_group *g) {
     floe_key_value values[FLOE_KEY_MAX_PARTS];
     floe_agg_key_decode(l->agg, g, values);
     size_t bound = (size_t)(2 + spec->nparts + NMEASURES + spec->ndistinct) * (FIXED_BOUND + 84);
-    for (unsigned i = 0; i < spec->nparts; i++)
-        if (!values[i].null && floe_field_type(spec->parts[i].field) == FLOE_T_STR)
+    for (unsigned i = 0; l->has_strings && i < spec->nparts; i++)
+        if (!values[i].null && l->part_type[i] == FLOE_T_STR)
             bound += (size_t)values[i].v.str.len * 6;
     if (!ensure(o, bound)) return false;
 
@@ -381,7 +383,7 @@ static void *format_main(void *arg) {
     format_job *job = arg;
     pthread_setname_np(pthread_self(), "floe-format");
     writer *w = job->w;
-    outbuf local = {.fp = NULL, .unix_time = w->unix_time, .day = INT64_MIN};
+    outbuf local = {.fp = NULL, .unix_time = w->unix_time, .minute = INT64_MIN};
     for (size_t k = job->index; k < w->nchunks; k += w->threads) {
         chunk_slot *slot = &w->slots[k % w->nslots];
         /* Wait until the slot's previous chunk is written. */
@@ -483,7 +485,7 @@ static floe_status write_parallel(FILE *out, const layout *l, const floe_agg_gro
 
 floe_status floe_table_write(FILE *out, const floe_table_options *options, const floe_agg *agg,
                              const floe_agg_group *groups, size_t n) {
-    outbuf o = {.fp = out, .unix_time = options->unix_time, .day = INT64_MIN};
+    outbuf o = {.fp = out, .unix_time = options->unix_time, .minute = INT64_MIN};
     o.cap = FLUSH_AT + 64 * 1024;
     o.data = malloc(o.cap);
     if (o.data == NULL) return FLOE_ERR_NOMEM;

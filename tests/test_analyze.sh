@@ -166,6 +166,20 @@ compare_with_awk "1d by interface-id (string), accepts" "$work/all.txt" 86400 1d
 compare_with_awk "v5 fields, 5m" "$work/v5.txt" 300 5m vpc-id,flow-direction,tcp-flags,pkt-srcaddr all
 compare_with_awk "no window by account-id" "$work/all.txt" 0 all account-id,action all
 
+# ISO-8601 times (the default) against the same run's Unix seconds turned into text by date(1):
+# every time column of every row.
+"$floe" analyze "$tree" --window 1m --by srcaddr,dstport -o "$work/iso.csv" -q
+"$floe" analyze "$tree" --window 1m --by srcaddr,dstport --time-format unix -o "$work/unix.csv" -q
+for col in 1 9 10; do # window_start, first_seen, last_seen
+    tail -n +2 "$work/unix.csv" | cut -d, -f$col | sed 's/^/@/' |
+        date -u -f - +%Y-%m-%dT%H:%M:%SZ >"$work/want-times.txt"
+    tail -n +2 "$work/iso.csv" | cut -d, -f$col >"$work/got-times.txt"
+    [ -s "$work/got-times.txt" ] || fail "ISO times: column $col is empty"
+    cmp -s "$work/want-times.txt" "$work/got-times.txt" ||
+        fail "ISO times: column $col differs from date -u ($(diff "$work/want-times.txt" "$work/got-times.txt" | head -2 | tr '\n' ' '))"
+done
+pass "ISO-8601 times equal date -u's for $(($(wc -l <"$work/iso.csv") - 1)) rows, three columns"
+
 # --top: the ten largest sources by bytes, ties by address order.
 ref_agg 0 srcaddr all <"$work/all.txt" | awk -F, '{print $2","$5}' | sort -t, -k2,2nr -k1,1 >"$work/ref_bytes.csv"
 "$floe" analyze "$tree" --window all --by srcaddr --top 10 --order-by bytes -o "$work/top.csv" -q
