@@ -345,21 +345,58 @@ static bool is_iso8601(const char *s, size_t n) {
 
 /* ---- lines ------------------------------------------------------------------------------ */
 
+/* How a buffer becomes lines and tokens, in two stages a region (REGION_BYTES) at a time:
+ *   1. delimiters: each 64-byte block is classified (floe_scan.h) and the offsets just past
+ *      its delimiters (spaces, '\r', newlines) are appended to one array; the
+ *      newlines' indexes in that array are noted apart. So is any delimiter right after
+ *      another (or at the start of a line): an empty token, which flow logs do not have.
+ *   2. lines: a line whose delimiters have no such neighbour has as many tokens as delimiters,
+ *      token i running from just past delimiter i - 1 to delimiter i; its values are parsed
+ *      straight from the array (a line with more tokens than any format is bad, so only the
+ *      first TOKEN_CAP are ever read). Lines with empty tokens (double spaces, CRLF, blank
+ *      lines) or cut by the end of the input are tokenized again byte by byte (slow_line),
+ *      which skips empty tokens.
+ * A line whose delimiters run past a region keeps them at the front of the array for the next;
+ * one with more than TOKEN_CAP of them there takes the slow way when it ends. */
+
 /* Tokens of one line kept for parsing. A line with more is a bad line anyway: the count goes
  * on, only the extra positions are not kept. */
 #define TOKEN_CAP (FLOE_MAX_COLUMNS + 2)
-/* Slots a line_tokens has: the cap plus one block's worth, so the scan loop checks the cap once
- * a block (64 bytes hold at most 64 tokens) instead of once a token. */
-#define TOKEN_SLOTS (TOKEN_CAP + 64)
+/* Bytes of the buffer stage 1 covers before stage 2 runs: delimiters of a few dozen lines,
+ * small enough to stay in L1 between the stages. */
+#define REGION_BYTES 4096
+/* Delimiter slots: the pending line's start, its delimiters carried from the last region (at
+ * most TOKEN_CAP) and a region in which every byte is a delimiter. */
+#define DELIM_SLOTS (1 + TOKEN_CAP + REGION_BYTES + 64)
+/* Delimiters right after another that one region notes; past this the region ends early. */
+#define MAX_ADJACENT 64
 
-/* The tokens of the line being scanned: offsets into the buffer and lengths. It lives in the
- * scan loop's own frame and its address is never handed to a function that is not inlined, so
- * the compiler knows the batch stores cannot touch it and keeps it out of reloads. */
+/* The tokens of one line: token i starts at offset start[i], and its delimiter ends it just
+ * before offset after[i] (after[i] - 1 is the delimiter). From stage 1 these are two views of
+ * the same array (after = start + 1); from slow_line, two arrays. */
+typedef struct token_view {
+    const uint32_t *start;
+    const uint32_t *after;
+} token_view;
+
+static HOT_INLINE const char *token_text(const char *buf, token_view t, uint32_t i) {
+    return buf + t.start[i];
+}
+
+static HOT_INLINE uint32_t token_len(token_view t, uint32_t i) {
+    return t.after[i] - t.start[i] - 1;
+}
+
+/* A line's tokens in arrays of their own: slow_line's and a header's copy. */
 typedef struct line_tokens {
-    uint32_t count; /* header copy only; the scan loop counts in a register. May exceed TOKEN_CAP */
-    uint32_t start[TOKEN_SLOTS];
-    uint32_t len[TOKEN_SLOTS];
+    uint32_t count; /* may exceed TOKEN_CAP: only the first TOKEN_CAP are kept */
+    uint32_t start[TOKEN_CAP];
+    uint32_t after[TOKEN_CAP];
 } line_tokens;
+
+static token_view view_of(const line_tokens *tokens) {
+    return (token_view){tokens->start, tokens->after};
+}
 
 /* State of one floe_parse call. Nothing here outlives the call. */
 typedef struct parse_run {
@@ -374,6 +411,7 @@ typedef struct parse_run {
     bool default_format; /* the 14 v2 fields in their order: the straight-line row parser */
     column_sink sinks[FLOE_MAX_COLUMNS];
     line_tokens header; /* a copy of a header line's tokens, for apply_header */
+    line_tokens slow;   /* slow_line's tokens */
 } parse_run;
 
 static floe_status prepare_batch(parse_run *run) {
@@ -424,8 +462,8 @@ static void announce_unknown(floe_parser *parser, floe_slice name, uint64_t line
         parser->options.on_unknown_field(parser->options.ctx, name, line_no);
 }
 
-static floe_slice token_at(const char *buf, const line_tokens *tokens, uint32_t i) {
-    return (floe_slice){buf + tokens->start[i], tokens->len[i]};
+static floe_slice token_at(const char *buf, token_view tokens, uint32_t i) {
+    return (floe_slice){token_text(buf, tokens, i), token_len(tokens, i)};
 }
 
 static HOT_INLINE bool starts_lowercase(const char *s) {
@@ -453,7 +491,7 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     memset(&format, 0, sizeof(format));
     bool ok = names->count <= FLOE_MAX_COLUMNS;
     for (uint32_t i = 0; ok && i < names->count; i++) {
-        floe_slice name = token_at(run->buf, names, i);
+        floe_slice name = token_at(run->buf, view_of(names), i);
         if (!is_name_shaped(name)) {
             ok = false;
             break;
@@ -477,7 +515,7 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
     parser->stats.headers++;
     for (uint16_t i = 0; i < format.ncols; i++)
         if (format.field[i] == FLOE_F_UNKNOWN)
-            announce_unknown(parser, token_at(run->buf, names, i), line_no);
+            announce_unknown(parser, token_at(run->buf, view_of(names), i), line_no);
     if (floe_format_equal(&format, &parser->format)) return;
     parser->format = format;
     if (run->batch->count > 0) {
@@ -491,22 +529,23 @@ static void apply_header(parse_run *run, floe_slice text, uint64_t line_no) {
 /* A header line names fields: a line is taken for one when its first or its second word is a
  * field name, so a header may begin with a field this version of floe does not know. No record
  * value is a lower-case field name, and only lines starting with [a-z] are looked up at all. */
-static HOT_INLINE bool is_header(const char *buf, const line_tokens *tokens, uint32_t ntokens) {
-    const char *first = buf + tokens->start[0];
+static HOT_INLINE bool is_header(const char *buf, token_view tokens, uint32_t ntokens) {
+    const char *first = token_text(buf, tokens, 0);
     if (!starts_lowercase(first)) return false;
-    if (floe_field_lookup(first, tokens->len[0]) != FLOE_F_UNKNOWN) return true;
+    if (floe_field_lookup(first, token_len(tokens, 0)) != FLOE_F_UNKNOWN) return true;
     if (ntokens < 2) return false;
-    const char *second = buf + tokens->start[1];
-    return starts_lowercase(second) && floe_field_lookup(second, tokens->len[1]) != FLOE_F_UNKNOWN;
+    const char *second = token_text(buf, tokens, 1);
+    return starts_lowercase(second) &&
+           floe_field_lookup(second, token_len(tokens, 1)) != FLOE_F_UNKNOWN;
 }
 
 /* Any format: one value a column, typed at run time. Returns the bad column or -1. */
-static HOT_INLINE int parse_row(const parse_run *run, const line_tokens *tokens, uint32_t first,
+static HOT_INLINE int parse_row(const parse_run *run, token_view tokens, uint32_t first,
                                 uint32_t row, uint64_t *row_nulls, int *reason, floe_simd isa) {
     for (uint32_t c = 0; c < run->ncols; c++) {
         uint32_t t = first + c;
-        int result = parse_value(&run->sinks[c], row, run->buf + tokens->start[t], tokens->len[t],
-                                 run->end, row_nulls, isa);
+        int result = parse_value(&run->sinks[c], row, token_text(run->buf, tokens, t),
+                                 token_len(tokens, t), run->end, row_nulls, isa);
         if (result != VALUE_OK) {
             *reason = result;
             return (int)c;
@@ -518,14 +557,14 @@ static HOT_INLINE int parse_row(const parse_run *run, const line_tokens *tokens,
 /* The default format, which most flow logs use: the same work as parse_row with every column's
  * type known at compile time, so each value's parse is straight-line code without the type
  * dispatch. Returns the bad column or -1. */
-static HOT_INLINE int parse_default_row(const parse_run *run, const line_tokens *tokens,
-                                        uint32_t first, uint32_t row, uint64_t *row_nulls,
-                                        int *reason, floe_simd isa) {
+static HOT_INLINE int parse_default_row(const parse_run *run, token_view tokens, uint32_t first,
+                                        uint32_t row, uint64_t *row_nulls, int *reason,
+                                        floe_simd isa) {
 #define DEFAULT_COLUMN(c, type)                                                                    \
     do {                                                                                           \
         int result = parse_typed_value(type, c, run->sinks[c].values, row,                         \
-                                       run->buf + tokens->start[first + c],                        \
-                                       tokens->len[first + c], run->end, row_nulls, isa);          \
+                                       token_text(run->buf, tokens, first + c),                    \
+                                       token_len(tokens, first + c), run->end, row_nulls, isa);    \
         if (result != VALUE_OK) {                                                                  \
             *reason = result;                                                                      \
             return c;                                                                              \
@@ -564,20 +603,24 @@ static __attribute__((noinline)) void report_line(parse_run *run, floe_bad_reaso
     report_bad(run->parser, &bad);
 }
 
-/* A header line: keep a copy of its tokens (so the scan loop's own never escape) and apply it. */
-static __attribute__((noinline)) void take_header(parse_run *run, const line_tokens *tokens,
+/* A header line: keep a copy of its tokens (the delimiter array they point into is the scan
+ * loop's) and apply it. */
+static __attribute__((noinline)) void take_header(parse_run *run, token_view tokens,
                                                   uint32_t ntokens, uint64_t line_no, size_t start,
                                                   size_t end) {
     uint32_t kept = ntokens < TOKEN_CAP ? ntokens : TOKEN_CAP;
     run->header.count = ntokens;
-    memcpy(run->header.start, tokens->start, kept * sizeof(uint32_t));
-    memcpy(run->header.len, tokens->len, kept * sizeof(uint32_t));
+    for (uint32_t i = 0; i < kept; i++) {
+        run->header.start[i] = tokens.start[i];
+        run->header.after[i] = tokens.after[i];
+    }
     apply_header(run, line_text(run->buf, start, end), line_no);
 }
 
-/* One complete line, buf[start..end), with its ntokens tokens found. */
-static HOT_INLINE void end_line(parse_run *run, const line_tokens *tokens, uint32_t ntokens,
-                                size_t start, size_t end, floe_simd isa) {
+/* One complete line, buf[start..end), with its ntokens tokens found (only the first TOKEN_CAP
+ * are readable; a line with more is bad). */
+static HOT_INLINE void end_line(parse_run *run, token_view tokens, uint32_t ntokens, size_t start,
+                                size_t end, floe_simd isa) {
     floe_parser *parser = run->parser;
     floe_batch *batch = run->batch;
     uint64_t line_no = ++parser->stats.lines;
@@ -588,7 +631,7 @@ static HOT_INLINE void end_line(parse_run *run, const line_tokens *tokens, uint3
     uint32_t first = 0;
     if (parser->options.mode == FLOE_LINES_CLOUDWATCH) {
         first = 1;
-        if (!is_iso8601(run->buf + tokens->start[0], tokens->len[0])) {
+        if (!is_iso8601(token_text(run->buf, tokens, 0), token_len(tokens, 0))) {
             report_line(run, FLOE_BAD_TIMESTAMP, -1, ntokens - 1, line_no, start, end);
             return;
         }
@@ -634,71 +677,117 @@ void floe_parser_skip_line(floe_parser *parser, floe_bad_reason reason, floe_sli
     report_bad(parser, &bad);
 }
 
-/* The caller keeps *ntokens below TOKEN_SLOTS (see the scan loop). */
-static HOT_INLINE void add_token(line_tokens *tokens, uint32_t *ntokens, size_t start, size_t end) {
-    tokens->start[*ntokens] = (uint32_t)start;
-    tokens->len[*ntokens] = (uint32_t)(end - start);
-    (*ntokens)++;
+/* Tokenizes buf[start..end) (one line, no newline) byte by byte, skipping empty tokens: the
+ * lines stage 1 sets aside. Separators are those of floe_scan.h: ' ' and '\r'. */
+static void tokenize_slowly(const char *buf, size_t start, size_t end, line_tokens *out) {
+    out->count = 0;
+    size_t token_start = start;
+    for (size_t i = start; i <= end; i++) {
+        if (i < end && buf[i] != ' ' && buf[i] != '\r') continue;
+        if (i > token_start) {
+            if (out->count < TOKEN_CAP) {
+                out->start[out->count] = (uint32_t)token_start;
+                out->after[out->count] = (uint32_t)i + 1;
+            }
+            out->count++;
+        }
+        token_start = i + 1;
+    }
 }
 
-/* A runaway line (more tokens than any format) is bad anyway: past TOKEN_CAP its tokens are
- * only counted, so that the next 64 bytes always find room in the spare slots. */
-static HOT_INLINE void keep_room_for_a_block(uint32_t *ntokens, uint32_t *dropped) {
-    if (*ntokens <= TOKEN_CAP) return;
-    *dropped += *ntokens - TOKEN_CAP;
-    *ntokens = TOKEN_CAP;
-}
-
-/* The scan loop: classify 64 bytes, walk the delimiters, cut tokens and lines. Written once
- * and stamped out per instruction set below, so each copy inlines its own classifier and the
- * compiler may use that set's instructions (tzcnt, shlx, ...) everywhere in the loop. Returns
- * the offset after the last line parsed. */
+/* The scan loop (see "lines" above for the two stages). Written once and stamped out per
+ * instruction set below, so each copy inlines its own classifier and the compiler may use that
+ * set's instructions (tzcnt, popcnt, ...) everywhere in the loop. Returns the offset after the
+ * last line parsed. */
 #define FLOE_DEFINE_SCAN_LOOP(name, attributes, classify, isa)                                     \
     /* The line's work stays out of the scan loop's body, so the loop keeps its few variables      \
      * in registers instead of spilling them around the inlined value parsers. `flatten`           \
      * inlines this set's own helpers (floe_addr_parse_v4_avx2 for AVX2) into it. */               \
     attributes __attribute__((noinline, flatten)) static void name##_line(                         \
-        parse_run *run, const line_tokens *tokens, uint32_t ntokens, size_t start, size_t end) {   \
+        parse_run *run, token_view tokens, uint32_t ntokens, size_t start, size_t end) {           \
         end_line(run, tokens, ntokens, start, end, isa);                                           \
     }                                                                                              \
+    /* The same for a line of stage 1, its tokens between consecutive delimiters: stamped out      \
+     * apart so that the compiler sees that each delimiter ends one token and starts the next. */  \
+    attributes __attribute__((noinline, flatten)) static void name##_line_between(                 \
+        parse_run *run, const uint32_t *after, uint32_t ntokens, size_t start, size_t end) {       \
+        end_line(run, (token_view){after, after + 1}, ntokens, start, end, isa);                   \
+    }                                                                                              \
+    attributes __attribute__((noinline)) static void name##_slow_line(parse_run *run,              \
+                                                                      size_t start, size_t end) {  \
+        tokenize_slowly(run->buf, start, end, &run->slow);                                         \
+        name##_line(run, view_of(&run->slow), run->slow.count, start, end);                        \
+    }                                                                                              \
     attributes static size_t name(parse_run *run, const char *buf, size_t len, bool at_eof) {      \
+        /* Offsets just past each delimiter (so, where each token starts): delims[0] is the        \
+         * pending line's start, then come its delimiters carried over, then the region's. */      \
+        uint32_t delims[DELIM_SLOTS];                                                              \
+        uint32_t newline_at[REGION_BYTES]; /* indexes in delims of the region's newlines */        \
+        uint32_t dirty[REGION_BYTES / 64]; /* blocks with a delimiter after a delimiter */         \
+        uint32_t ndelims = 1;                                                                      \
+        delims[0] = 0;                                                                             \
+        bool pending_slow = false; /* the pending line must take the slow way */                   \
         size_t line_start = 0;                                                                     \
-        size_t token_start = 0;                                                                    \
-        line_tokens tokens; /* the line's tokens; their count is kept apart, in a register */      \
-        uint32_t ntokens = 0;                                                                      \
-        uint32_t dropped = 0; /* tokens past TOKEN_CAP: not kept, but counted for the report */    \
-        for (size_t base = 0; base < len; base += 64) {                                            \
-            floe_scan_masks masks;                                                                 \
-            if (len - base >= 64) {                                                                \
-                masks = classify((const uint8_t *)buf + base);                                     \
-            } else {                                                                               \
-                /* Never read past the caller's buffer: classify a zero-padded copy of the         \
-                 * tail (zero is not a delimiter). */                                              \
-                uint8_t tail[64] = {0};                                                            \
-                memcpy(tail, buf + base, len - base);                                              \
-                masks = classify(tail);                                                            \
-            }                                                                                      \
-            uint64_t delimiters = masks.separators | masks.newlines;                               \
-            keep_room_for_a_block(&ntokens, &dropped);                                             \
-            while (delimiters != 0) {                                                              \
-                uint64_t lowest = delimiters & (0 - delimiters);                                   \
-                delimiters ^= lowest;                                                              \
-                size_t pos = base + (size_t)__builtin_ctzll(lowest);                               \
-                if (pos > token_start) add_token(&tokens, &ntokens, token_start, pos);             \
-                token_start = pos + 1;                                                             \
-                if (masks.newlines & lowest) {                                                     \
-                    name##_line(run, &tokens, ntokens + dropped, line_start, pos);                 \
-                    ntokens = 0;                                                                   \
-                    dropped = 0;                                                                   \
-                    line_start = pos + 1;                                                          \
-                    if (run->stop) return line_start;                                              \
+        uint64_t carry = 1; /* the previous block's last byte was a delimiter (or: start) */       \
+        for (size_t base = 0; base < len;) {                                                       \
+            /* Stage 1: delimiters of the region. */                                               \
+            size_t region_end = len - base > REGION_BYTES ? base + REGION_BYTES : len;             \
+            uint32_t nnewlines = 0, ndirty = 0;                                                    \
+            for (; base < region_end; base += 64) {                                                \
+                floe_scan_masks masks;                                                             \
+                if (len - base >= 64) {                                                            \
+                    masks = classify((const uint8_t *)buf + base);                                 \
+                } else {                                                                           \
+                    /* Never read past the caller's buffer: classify a zero-padded copy of the     \
+                     * tail (zero is not a delimiter). */                                          \
+                    uint8_t tail[64] = {0};                                                        \
+                    memcpy(tail, buf + base, len - base);                                          \
+                    masks = classify(tail);                                                        \
                 }                                                                                  \
+                uint64_t bits = masks.separators | masks.newlines;                                 \
+                if ((bits & (bits << 1 | carry)) != 0) dirty[ndirty++] = (uint32_t)base;           \
+                carry = bits >> 63;                                                                \
+                for (uint64_t nl = masks.newlines; nl != 0; nl &= nl - 1)                          \
+                    newline_at[nnewlines++] =                                                      \
+                        ndelims + (uint32_t)__builtin_popcountll(bits & ((nl & (0 - nl)) - 1));    \
+                for (; bits != 0; bits &= bits - 1)                                                \
+                    delims[ndelims++] = (uint32_t)base + 1 + (uint32_t)__builtin_ctzll(bits);      \
             }                                                                                      \
+            /* Stage 2: its complete lines. */                                                     \
+            uint32_t before = 0; /* index in delims of the pending line's start */                 \
+            uint32_t next_dirty = 0;                                                               \
+            for (uint32_t m = 0; m < nnewlines; m++) {                                             \
+                uint32_t newline = newline_at[m];                                                  \
+                size_t line_end = delims[newline] - 1;                                             \
+                while (next_dirty < ndirty && dirty[next_dirty] + 64 <= line_start)                \
+                    next_dirty++;                                                                  \
+                bool slow =                                                                        \
+                    pending_slow || (next_dirty < ndirty && dirty[next_dirty] <= line_end);        \
+                if (slow)                                                                          \
+                    name##_slow_line(run, line_start, line_end);                                   \
+                else                                                                               \
+                    name##_line_between(run, delims + before, newline - before, line_start,        \
+                                        line_end);                                                 \
+                pending_slow = false;                                                              \
+                before = newline;                                                                  \
+                line_start = line_end + 1;                                                         \
+                if (run->stop) return line_start;                                                  \
+            }                                                                                      \
+            /* Carry the unfinished line's delimiters to the front; too many, or a dirty block     \
+             * in it, and it takes the slow way when it ends. */                                   \
+            while (next_dirty < ndirty && dirty[next_dirty] + 64 <= line_start)                    \
+                next_dirty++;                                                                      \
+            uint32_t pending = ndelims - before - 1;                                               \
+            if (pending_slow || next_dirty < ndirty || pending > TOKEN_CAP) {                      \
+                pending_slow = true;                                                               \
+                pending = 0;                                                                       \
+            }                                                                                      \
+            memmove(delims + 1, delims + before + 1, pending * sizeof(uint32_t));                  \
+            delims[0] = (uint32_t)line_start;                                                      \
+            ndelims = 1 + pending;                                                                 \
         }                                                                                          \
         if (at_eof && line_start < len) {                                                          \
-            keep_room_for_a_block(&ntokens, &dropped);                                             \
-            if (len > token_start) add_token(&tokens, &ntokens, token_start, len);                 \
-            name##_line(run, &tokens, ntokens + dropped, line_start, len);                         \
+            name##_slow_line(run, line_start, len);                                                \
             line_start = len;                                                                      \
         }                                                                                          \
         return line_start;                                                                         \

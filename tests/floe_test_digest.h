@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "floe_parse.h"
 #include "floe_test_guard.h"
@@ -56,10 +57,19 @@ static inline void floe_test_digest_bad(void *ctx, const floe_bad_line *bad) {
     d->hash = floe_test_fnv(d->hash, bad->text.ptr, bad->text.len);
 }
 
-/* Parses text fed in pieces of random size (1 byte to 64 KiB), as a reader would hand it over,
- * carrying each partial line into the next call. Returns a digest of every row and bad line. */
+/* How floe_test_digest_parse hands the text to the parser. */
+typedef enum floe_test_feed {
+    FLOE_FEED_WHOLE = 0,  /* all at once */
+    FLOE_FEED_PIECES = 1, /* in pieces of random size (1 byte to 64 KiB), as a reader would,
+                           * carrying each partial line into the next call */
+    FLOE_FEED_LINES = 2   /* one line a call, without its newline, as the end of the input: so
+                           * every line takes the parser's byte-by-byte tokenizer, a reference
+                           * for its block scan (an empty line goes as "\n") */
+} floe_test_feed;
+
+/* Parses text fed as `feed` says. Returns a digest of every row and bad line. */
 static inline uint64_t floe_test_digest_parse(const char *text, size_t len, floe_simd simd,
-                                              bool random_pieces, floe_parse_stats *stats_out) {
+                                              floe_test_feed feed, floe_parse_stats *stats_out) {
     uint64_t rng = 0x2545F4914F6CDD1Du;
     floe_guarded g = floe_guarded_copy(text, len);
     floe_test_digest ctx = {0xcbf29ce484222325u, 0xcbf29ce484222325u};
@@ -70,19 +80,36 @@ static inline uint64_t floe_test_digest_parse(const char *text, size_t len, floe
     if (floe_batch_init(&batch, 777) != FLOE_OK) abort();
     size_t start = 0, end = 0;
     while (start < len) {
-        if (end == start || random_pieces) {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            size_t piece = random_pieces ? 1 + (rng >> 1) % (rng & 1 ? 64 : 65536) : len;
-            end = end + piece < len ? end + piece : len;
+        bool at_eof;
+        size_t step_end; /* where start moves once this step is parsed */
+        if (feed == FLOE_FEED_LINES) {
+            const char *newline = memchr(g.data + start, '\n', len - start);
+            size_t line_end = newline != NULL ? (size_t)(newline - g.data) : len;
+            end = line_end > start ? line_end : line_end + (line_end < len); /* "" as "\n" */
+            step_end = line_end < len ? line_end + 1 : len;
+            at_eof = true;
+        } else {
+            if (end == start || feed == FLOE_FEED_PIECES) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                size_t piece =
+                    feed == FLOE_FEED_PIECES ? 1 + (rng >> 1) % (rng & 1 ? 64 : 65536) : len;
+                end = end + piece < len ? end + piece : len;
+            }
+            at_eof = end == len;
+            step_end = 0;
         }
         size_t consumed;
-        if (floe_parse(&parser, g.data + start, end - start, end == len, &batch, &consumed) !=
-            FLOE_OK)
+        if (floe_parse(&parser, g.data + start, end - start, at_eof, &batch, &consumed) != FLOE_OK)
             abort();
         ctx.row_hash = floe_test_digest_batch(ctx.row_hash, &batch);
-        start += consumed;
+        if (feed == FLOE_FEED_LINES) {
+            if (consumed != end - start) abort(); /* one line never stops short */
+            start = step_end;
+        } else {
+            start += consumed;
+        }
     }
     *stats_out = parser.stats;
     floe_batch_free(&batch);

@@ -738,7 +738,7 @@ static char *random_text(size_t nlines, size_t *len_out) {
         "tcp-flags traffic-path type version vpc-id",
         "tgw-id srcaddr dstaddr packets-lost-no-route bytes start end log-status unknown-x",
     };
-    size_t cap = nlines * 400 + 4096, len = 0;
+    size_t cap = nlines * 400 + 4096 + nlines / 100 * 13200, len = 0;
     char *text = malloc(cap);
     assert_non_null(text);
     floe_format format;
@@ -755,6 +755,25 @@ static char *random_text(size_t nlines, size_t *len_out) {
         }
         if (roll < 10) {
             len += (size_t)sprintf(text + len, "%s", roll % 2 ? "\n" : "  \r\n");
+            continue;
+        }
+        if (roll < 12) {
+            /* A long line (past the parser's 4 KiB regions), of few long tokens or of very
+             * many short ones (past any format's column count), sometimes with a double space
+             * far from its start. */
+            size_t target = 4000 + next_random() % 9000;
+            bool short_tokens = roll % 2 != 0;
+            size_t line_start = len;
+            while (len - line_start < target) {
+                uint64_t r = next_random();
+                if (short_tokens)
+                    len += (size_t)sprintf(text + len, "%u ", (unsigned)(r % 10));
+                else
+                    len += (size_t)sprintf(text + len, "%llx%llx ", (unsigned long long)r,
+                                           (unsigned long long)(r >> 7));
+                if (r % 500 == 0) text[len++] = ' ';
+            }
+            text[len++] = '\n';
             continue;
         }
         int ncols = format.ncols + (roll < 20 ? (roll % 2 ? 1 : -1) : 0);
@@ -815,7 +834,9 @@ static void test_scalar_and_simd_scans_give_identical_results(void **state) {
     size_t len;
     char *text = random_text(20000, &len);
     floe_parse_stats want_stats, stats;
-    uint64_t want = floe_test_digest_parse(text, len, FLOE_SIMD_SCALAR, false, &want_stats);
+    /* The reference: every line on its own, through the byte-by-byte tokenizer. */
+    uint64_t want =
+        floe_test_digest_parse(text, len, FLOE_SIMD_SCALAR, FLOE_FEED_LINES, &want_stats);
     /* The random text really does exercise both good and bad paths. */
     print_message("%llu records, %llu bad lines, %llu headers\n",
                   (unsigned long long)want_stats.records, (unsigned long long)want_stats.bad_lines,
@@ -826,10 +847,12 @@ static void test_scalar_and_simd_scans_give_identical_results(void **state) {
     for (int level = FLOE_SIMD_SCALAR; level <= FLOE_SIMD_AVX2; level++) {
         print_message("level %s runs as %s\n", floe_simd_name((floe_simd)level),
                       floe_simd_name(floe_scan_effective_level((floe_simd)level)));
-        assert_true(floe_test_digest_parse(text, len, (floe_simd)level, false, &stats) == want);
+        assert_true(floe_test_digest_parse(text, len, (floe_simd)level, FLOE_FEED_WHOLE, &stats) ==
+                    want);
         assert_memory_equal(&stats, &want_stats, sizeof(stats));
         /* Fed in random pieces: the same rows, the same bad lines, the same line numbers. */
-        assert_true(floe_test_digest_parse(text, len, (floe_simd)level, true, &stats) == want);
+        assert_true(floe_test_digest_parse(text, len, (floe_simd)level, FLOE_FEED_PIECES, &stats) ==
+                    want);
         assert_memory_equal(&stats, &want_stats, sizeof(stats));
     }
     free(text);
