@@ -558,7 +558,7 @@ floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition) {
     uint64_t cursor = 0;
     for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL; n++) {
         floe_agg_sort_prefix(rec->key, rec->key_len, items[n].k);
-        items[n].g = group_of(t, rec);
+        items[n].rec = rec;
     }
     floe_agg_sort_items(items, n);
     agg->items[partition] = items;
@@ -661,10 +661,17 @@ void floe_agg_merge_slice(floe_agg *agg, unsigned slice) {
     }
     for (unsigned i = h.n / 2; i-- > 0;)
         run_sift(&h, i);
+    /* A group is made from its record (its length and sketches), which lies anywhere in the
+     * table: each run's next record is fetched while the other runs take their turns. */
+    for (unsigned i = 0; i < h.n; i++)
+        __builtin_prefetch(agg->items[h.run[i]][h.pos[h.run[i]]].rec);
     while (h.n > 0) {
         unsigned top = h.run[0];
-        agg->sorted[out++] = agg->items[top][h.pos[top]].g;
-        if (++h.pos[top] == h.end[top]) h.run[0] = h.run[--h.n];
+        agg->sorted[out++] = group_of(&agg->tables[top], agg->items[top][h.pos[top]].rec);
+        if (++h.pos[top] == h.end[top])
+            h.run[0] = h.run[--h.n];
+        else
+            __builtin_prefetch(agg->items[top][h.pos[top]].rec);
         run_sift(&h, 0);
     }
 }
@@ -788,19 +795,25 @@ static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
     return 0;
 }
 
+/* Canonical order of two groups: their full keys (window, then values). */
+static int compare_groups(const floe_agg_group *x, const floe_agg_group *y) {
+    return floe_agg_compare_keys(x->key - WINDOW_BYTES, x->key_len + WINDOW_BYTES,
+                                 y->key - WINDOW_BYTES, y->key_len + WINDOW_BYTES);
+}
+
 static int compare_top(const void *a, const void *b, void *ctx) {
     const floe_agg_group *x = a, *y = b;
     floe_agg_order order = *(const floe_agg_order *)ctx;
     uint64_t vx = order_value(x, order), vy = order_value(y, order);
     if (vx != vy) return vx > vy ? -1 : 1;
-    return floe_agg_compare_keys(x, y);
+    return compare_groups(x, y);
 }
 
 /* True when x ranks after y: a smaller measure, or an equal one and a later key. */
 static bool ranks_after(const floe_agg_group *x, const floe_agg_group *y, floe_agg_order order) {
     uint64_t vx = order_value(x, order), vy = order_value(y, order);
     if (vx != vy) return vx < vy;
-    return floe_agg_compare_keys(x, y) > 0;
+    return compare_groups(x, y) > 0;
 }
 
 /* Restores the heap below `root`: a heap whose top ranks after every other element. */

@@ -12,11 +12,9 @@ void floe_agg_sort_prefix(const uint8_t *key, size_t key_len, uint64_t k[FLOE_AG
     }
 }
 
-int floe_agg_compare_keys(const floe_agg_group *x, const floe_agg_group *y) {
-    const uint8_t *xk = x->key - FLOE_AGG_WINDOW_BYTES, *yk = y->key - FLOE_AGG_WINDOW_BYTES;
-    size_t xn = x->key_len + FLOE_AGG_WINDOW_BYTES, yn = y->key_len + FLOE_AGG_WINDOW_BYTES;
-    int order = memcmp(xk, yk, xn < yn ? xn : yn);
-    return order != 0 ? order : (xn > yn) - (xn < yn);
+int floe_agg_compare_keys(const uint8_t *x, size_t x_len, const uint8_t *y, size_t y_len) {
+    int order = memcmp(x, y, x_len < y_len ? x_len : y_len);
+    return order != 0 ? order : (x_len > y_len) - (x_len < y_len);
 }
 
 static inline __attribute__((always_inline)) bool less(const floe_agg_sort_item *x,
@@ -101,7 +99,7 @@ static void introsort(floe_agg_sort_item *a, size_t n, unsigned depth) {
 }
 
 bool floe_agg_item_less_by_whole_key(const floe_agg_sort_item *x, const floe_agg_sort_item *y) {
-    return floe_agg_compare_keys(&x->g, &y->g) < 0;
+    return floe_agg_compare_keys(x->rec->key, x->rec->key_len, y->rec->key, y->rec->key_len) < 0;
 }
 
 void floe_agg_sort_items(floe_agg_sort_item *items, size_t n) {

@@ -3,9 +3,8 @@
  * Sorting compares the first 24 key bytes as three integers (the window and the start of the
  * values: the whole of an IPv4 5-tuple but its last byte), which decides almost every
  * comparison without touching the records; only ties fall back to the whole keys. Zero padding
- * of a shorter key keeps the order memcmp gives, since no key is a prefix of another. Each item
- * carries its finished group, so sorted items turn into the result without reading the records
- * again. */
+ * of a shorter key keeps the order memcmp gives, since no key is a prefix of another. Items
+ * are 32 bytes, the prefix and the record: millions of them are sorted, and moved. */
 #ifndef FLOE_AGG_SORT_H
 #define FLOE_AGG_SORT_H
 
@@ -14,6 +13,7 @@
 #include <stdint.h>
 
 #include "floe_agg.h"
+#include "floe_agg_table.h"
 
 #define FLOE_AGG_SORT_WORDS 3 /* floe_agg_item_less compares exactly these three */
 /* The window's bytes in front of every key (floe_agg_group.key points after them). */
@@ -21,14 +21,14 @@
 
 typedef struct floe_agg_sort_item {
     uint64_t k[FLOE_AGG_SORT_WORDS];
-    floe_agg_group g;
+    const floe_agg_record *rec;
 } floe_agg_sort_item;
 
 /* The prefix words of a full key (window included). */
 void floe_agg_sort_prefix(const uint8_t *key, size_t key_len, uint64_t k[FLOE_AGG_SORT_WORDS]);
 
-/* memcmp order of the full keys (window, then values). */
-int floe_agg_compare_keys(const floe_agg_group *x, const floe_agg_group *y);
+/* memcmp order of two full keys (window, then values). */
+int floe_agg_compare_keys(const uint8_t *x, size_t x_len, const uint8_t *y, size_t y_len);
 
 /* floe_agg_item_less's rare case, a tie of the whole prefix (keys longer than 24 bytes that
  * share it): out of line, so that the common comparison inlines as three integer compares. */
