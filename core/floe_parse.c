@@ -347,10 +347,10 @@ static bool is_iso8601(const char *s, size_t n) {
 
 /* How a buffer becomes lines and tokens, in two stages a region (REGION_BYTES) at a time:
  *   1. delimiters: each 64-byte block is classified (floe_scan.h) and the offsets just past
- *      its delimiters (spaces, '\r', newlines) are appended to one array; the
- *      newlines' indexes in that array are noted apart. So is any delimiter right after
- *      another (or at the start of a line): an empty token, which flow logs do not have.
- *   2. lines: a line whose delimiters have no such neighbour has as many tokens as delimiters,
+ *      its delimiters (spaces, '\r', newlines) are appended to one array; the newlines'
+ *      indexes in that array are noted apart, and so is every block in which a delimiter
+ *      follows another (or starts the buffer): an empty token, which flow logs do not have.
+ *   2. lines: a line that touches no such block has as many tokens as delimiters,
  *      token i running from just past delimiter i - 1 to delimiter i; its values are parsed
  *      straight from the array (a line with more tokens than any format is bad, so only the
  *      first TOKEN_CAP are ever read). Lines with empty tokens (double spaces, CRLF, blank
@@ -366,10 +366,8 @@ static bool is_iso8601(const char *s, size_t n) {
  * small enough to stay in L1 between the stages. */
 #define REGION_BYTES 4096
 /* Delimiter slots: the pending line's start, its delimiters carried from the last region (at
- * most TOKEN_CAP) and a region in which every byte is a delimiter. */
+ * most TOKEN_CAP), a region in which every byte is a delimiter, and a block of slack. */
 #define DELIM_SLOTS (1 + TOKEN_CAP + REGION_BYTES + 64)
-/* Delimiters right after another that one region notes; past this the region ends early. */
-#define MAX_ADJACENT 64
 
 /* The tokens of one line: token i starts at offset start[i], and its delimiter ends it just
  * before offset after[i] (after[i] - 1 is the delimiter). From stage 1 these are two views of
