@@ -4,6 +4,7 @@
 #include "floe_agg_table.h"
 #include "floe_mem.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,10 +130,12 @@ typedef struct part_plan {
     uint8_t mask_v6[16];
 } part_plan;
 
-/* Rows are aggregated in groups of KEY_CHUNK: first every key and hash is built, then the
- * groups are looked up with the slot of a row PREFETCH_AHEAD rows on already on its way from
- * memory, which hides most of the cache misses of a table much larger than the cache. */
-#define KEY_CHUNK      256
+/* Rows are aggregated in chunks of KEY_CHUNK: first every key and hash is built, then the rows
+ * are ordered by partition, and each partition's rows are looked up under its lock, with the
+ * slot of a row PREFETCH_AHEAD rows on already on its way from memory, which hides most of the
+ * cache misses of a table much larger than the cache. A chunk takes each lock at most once, and
+ * holds it for its few dozen rows of that partition. */
+#define KEY_CHUNK      512
 #define PREFETCH_AHEAD 8
 
 /* A group's partition: the top bits of its key's hash (the slots use the low bits). */
@@ -142,14 +145,13 @@ _Static_assert(FLOE_AGG_PARTITIONS == 1 << (64 - PARTITION_SHIFT), "partition bi
 struct floe_agg {
     floe_key_spec spec;
     part_plan plan[FLOE_KEY_MAX_PARTS];
-    bool has_strings;     /* a string part: keys vary in length beyond the fixed bound */
-    size_t fixed_key_max; /* longest key without string parts */
-    /* floe_agg_add_rows' scratch, per chunk of rows: key offsets, lengths, hashes. */
-    size_t key_off[KEY_CHUNK];
-    uint32_t key_len[KEY_CHUNK];
-    uint64_t key_hash[KEY_CHUNK];
-    key_buf scratch;
+    bool has_strings;            /* a string part: keys vary in length beyond the fixed bound */
+    size_t fixed_key_max;        /* longest key without string parts */
+    floe_agg_writer *own_writer; /* floe_agg_add_rows', made on first use */
 
+    /* A partition's table changes only under its lock (floe_agg_writer_add_rows); the other
+     * calls that change a partition are the caller's to keep apart (floe_agg.h). */
+    pthread_mutex_t locks[FLOE_AGG_PARTITIONS];
     floe_agg_table tables[FLOE_AGG_PARTITIONS];
     /* Sorting: a partition's sorted items (floe_agg_sort_partition), and the merged result.
      * gen[p] counts changes to partition p; items and the result remember the gens they
@@ -165,6 +167,16 @@ struct floe_agg {
      * partition p's sorted run. */
     unsigned slices;
     size_t cut[FLOE_AGG_PARTITIONS][FLOE_AGG_MAX_SLICES + 1];
+};
+
+/* One thread's way of adding rows to a table: its scratch for a chunk of rows. */
+struct floe_agg_writer {
+    floe_agg *agg;
+    size_t key_off[KEY_CHUNK];
+    uint32_t key_len[KEY_CHUNK];
+    uint64_t key_hash[KEY_CHUNK];
+    uint16_t by_partition[KEY_CHUNK]; /* the chunk's rows (indexes), partition by partition */
+    key_buf scratch;
 };
 
 static unsigned partition_of(uint64_t hash) {
@@ -199,6 +211,8 @@ floe_agg *floe_agg_new(const floe_key_spec *spec) {
         prefix_mask(96u + spec->parts[p].v4_prefix, plan->mask_v4);
         prefix_mask(spec->parts[p].v6_prefix, plan->mask_v6);
     }
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        pthread_mutex_init(&agg->locks[p], NULL);
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
         if (floe_agg_table_init(&agg->tables[p], spec->ndistinct) != FLOE_OK) {
             floe_agg_free(agg);
@@ -208,13 +222,26 @@ floe_agg *floe_agg_new(const floe_key_spec *spec) {
     return agg;
 }
 
+floe_agg_writer *floe_agg_writer_new(floe_agg *agg) {
+    floe_agg_writer *w = calloc(1, sizeof(*w));
+    if (w != NULL) w->agg = agg;
+    return w;
+}
+
+void floe_agg_writer_free(floe_agg_writer *w) {
+    if (w == NULL) return;
+    free(w->scratch.data);
+    free(w);
+}
+
 void floe_agg_free(floe_agg *agg) {
     if (agg == NULL) return;
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
         floe_agg_table_free(&agg->tables[p]);
         drop_items(agg, p);
+        pthread_mutex_destroy(&agg->locks[p]);
     }
-    free(agg->scratch.data);
+    floe_agg_writer_free(agg->own_writer);
     drop_sorted(agg);
     free(agg);
 }
@@ -388,81 +415,127 @@ floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch) {
 
 floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
                               uint32_t nrows) {
+    if (agg->own_writer == NULL && (agg->own_writer = floe_agg_writer_new(agg)) == NULL)
+        return FLOE_ERR_NOMEM;
+    return floe_agg_writer_add_rows(agg->own_writer, batch, rows, nrows);
+}
+
+/* The columns floe_agg_writer_add_rows reads, found once a batch. */
+typedef struct batch_columns {
+    const floe_batch *batch;
+    const uint32_t *rows; /* NULL: rows base + i */
+    uint32_t base;        /* the chunk's first row */
+    const int64_t *start, *end;
+    const uint64_t *packets, *bytes;
+    const uint8_t *action;
+} batch_columns;
+
+/* Adds the chunk's rows w->by_partition[lo..hi), all of partition `part`, to its table. The
+ * caller holds the partition's lock. Two stages of prefetching hide the two dependent misses
+ * of a big table: the slot of the row 2 * PREFETCH_AHEAD ahead, and the record behind the (by
+ * now loaded) slot of the row PREFETCH_AHEAD ahead. */
+static floe_status add_partition_rows(floe_agg_writer *w, const batch_columns *c, unsigned part,
+                                      uint32_t lo, uint32_t hi) {
+    floe_agg *agg = w->agg;
     const floe_key_spec *spec = &agg->spec;
-    const int64_t *start = floe_batch_time_or_null(batch, FLOE_F_START);
-    const int64_t *end = floe_batch_time_or_null(batch, FLOE_F_END);
-    const uint64_t *packets = floe_batch_u64_or_null(batch, FLOE_F_PACKETS);
-    const uint64_t *bytes = floe_batch_u64_or_null(batch, FLOE_F_BYTES);
-    const uint8_t *action = floe_batch_u8_or_null(batch, FLOE_F_ACTION);
+    const floe_batch *batch = c->batch;
     const uint64_t start_bit = UINT64_C(1) << FLOE_F_START, end_bit = UINT64_C(1) << FLOE_F_END;
+    floe_agg_table *t = &agg->tables[part];
+    agg->gen[part]++;
+    for (uint32_t j = lo; j < hi; j++) {
+        if (j + 2 * PREFETCH_AHEAD < hi)
+            __builtin_prefetch(
+                floe_agg_table_slot(t, w->key_hash[w->by_partition[j + 2 * PREFETCH_AHEAD]]));
+        if (j + PREFETCH_AHEAD < hi)
+            floe_agg_table_prefetch_record(t, w->key_hash[w->by_partition[j + PREFETCH_AHEAD]]);
+        uint32_t i = w->by_partition[j];
+        uint32_t row = c->rows != NULL ? c->rows[c->base + i] : c->base + i;
+        floe_agg_record *rec = floe_agg_table_find_or_add(t, w->scratch.data + w->key_off[i],
+                                                          w->key_len[i], w->key_hash[i]);
+        if (rec == NULL) return FLOE_ERR_NOMEM;
+        floe_agg_measures *m = &rec->m;
+        m->flows++;
+        if (c->packets != NULL) m->packets += c->packets[row];
+        if (c->bytes != NULL) m->bytes += c->bytes[row];
+        if (c->action != NULL) {
+            m->accepted += c->action[row] == FLOE_ACTION_ACCEPT;
+            m->rejected += c->action[row] == FLOE_ACTION_REJECT;
+        }
+        const uint64_t nulls = batch->nulls[row];
+        if (c->start != NULL && (nulls & start_bit) == 0 && c->start[row] < m->first_seen)
+            m->first_seen = c->start[row];
+        if (c->end != NULL && (nulls & end_bit) == 0 && c->end[row] > m->last_seen)
+            m->last_seen = c->end[row];
+        floe_distinct *sketches = floe_agg_table_sketches(t, rec);
+        for (unsigned d = 0; d < spec->ndistinct; d++) {
+            uint64_t value_hash;
+            if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
+            floe_status status = floe_distinct_add(&sketches[d], value_hash);
+            if (status != FLOE_OK) return status;
+        }
+    }
+    return FLOE_OK;
+}
+
+floe_status floe_agg_writer_add_rows(floe_agg_writer *w, const floe_batch *batch,
+                                     const uint32_t *rows, uint32_t nrows) {
+    floe_agg *agg = w->agg;
+    const floe_key_spec *spec = &agg->spec;
+    batch_columns c = {batch,
+                       rows,
+                       0,
+                       floe_batch_time_or_null(batch, FLOE_F_START),
+                       floe_batch_time_or_null(batch, FLOE_F_END),
+                       floe_batch_u64_or_null(batch, FLOE_F_PACKETS),
+                       floe_batch_u64_or_null(batch, FLOE_F_BYTES),
+                       floe_batch_u8_or_null(batch, FLOE_F_ACTION)};
+    const uint64_t start_bit = UINT64_C(1) << FLOE_F_START;
     part_column cols[FLOE_KEY_MAX_PARTS];
     for (unsigned p = 0; p < spec->nparts; p++) {
         floe_field f = agg->plan[p].field;
         cols[p].values = floe_batch_has(batch, f) ? batch->values[f] : NULL;
         cols[p].null_bit = UINT64_C(1) << f;
     }
-    key_buf *k = &agg->scratch;
+    key_buf *k = &w->scratch;
 
     for (uint32_t base = 0; base < nrows; base += KEY_CHUNK) {
         uint32_t n = nrows - base < KEY_CHUNK ? nrows - base : KEY_CHUNK;
-        /* Pass 1: keys and hashes. */
+        c.base = base;
+        /* Pass 1: keys and hashes, and how many rows each partition gets. */
         k->len = 0;
         if (!agg->has_strings && !key_reserve(k, (size_t)n * agg->fixed_key_max))
             return FLOE_ERR_NOMEM;
+        uint32_t first[FLOE_AGG_PARTITIONS + 1] = {0};
         for (uint32_t i = 0; i < n; i++) {
             uint32_t row = rows != NULL ? rows[base + i] : base + i;
             if (agg->has_strings && !key_reserve(k, key_bound(agg, cols, row)))
                 return FLOE_ERR_NOMEM;
-            bool has_start = start != NULL && (batch->nulls[row] & start_bit) == 0;
+            bool has_start = c.start != NULL && (batch->nulls[row] & start_bit) == 0;
             int64_t window = has_start && spec->window_seconds > 0
-                                 ? start[row] - start[row] % spec->window_seconds
+                                 ? c.start[row] - c.start[row] % spec->window_seconds
                                  : 0;
             size_t len = encode_key(agg, cols, batch, row, window, k->data + k->len);
             if (len > FLOE_AGG_MAX_KEY_BYTES) return FLOE_ERR_INVALID;
-            agg->key_off[i] = k->len;
-            agg->key_len[i] = (uint32_t)len;
-            agg->key_hash[i] = floe_agg_hash_key(k->data + k->len, len);
+            w->key_off[i] = k->len;
+            w->key_len[i] = (uint32_t)len;
+            w->key_hash[i] = floe_agg_hash_key(k->data + k->len, len);
+            first[partition_of(w->key_hash[i]) + 1]++;
             k->len += len;
         }
-        /* Pass 2: look up and add. Two stages of prefetching hide the two dependent misses of
-         * a big table: the slot of the row 2 * PREFETCH_AHEAD ahead, and the record behind
-         * the (by now loaded) slot of the row PREFETCH_AHEAD ahead. */
-        for (uint32_t i = 0; i < n; i++) {
-            if (i + 2 * PREFETCH_AHEAD < n) {
-                uint64_t ahead = agg->key_hash[i + 2 * PREFETCH_AHEAD];
-                __builtin_prefetch(floe_agg_table_slot(&agg->tables[partition_of(ahead)], ahead));
-            }
-            if (i + PREFETCH_AHEAD < n) {
-                uint64_t ahead = agg->key_hash[i + PREFETCH_AHEAD];
-                floe_agg_table_prefetch_record(&agg->tables[partition_of(ahead)], ahead);
-            }
-            uint32_t row = rows != NULL ? rows[base + i] : base + i;
-            unsigned part = partition_of(agg->key_hash[i]);
-            floe_agg_table *t = &agg->tables[part];
-            agg->gen[part]++;
-            floe_agg_record *rec = floe_agg_table_find_or_add(t, k->data + agg->key_off[i],
-                                                              agg->key_len[i], agg->key_hash[i]);
-            if (rec == NULL) return FLOE_ERR_NOMEM;
-            floe_agg_measures *m = &rec->m;
-            m->flows++;
-            if (packets != NULL) m->packets += packets[row];
-            if (bytes != NULL) m->bytes += bytes[row];
-            if (action != NULL) {
-                m->accepted += action[row] == FLOE_ACTION_ACCEPT;
-                m->rejected += action[row] == FLOE_ACTION_REJECT;
-            }
-            const uint64_t nulls = batch->nulls[row];
-            if (start != NULL && (nulls & start_bit) == 0 && start[row] < m->first_seen)
-                m->first_seen = start[row];
-            if (end != NULL && (nulls & end_bit) == 0 && end[row] > m->last_seen)
-                m->last_seen = end[row];
-            floe_distinct *sketches = floe_agg_table_sketches(t, rec);
-            for (unsigned d = 0; d < spec->ndistinct; d++) {
-                uint64_t value_hash;
-                if (!distinct_hash(batch, spec->distinct[d], row, &value_hash)) continue;
-                floe_status status = floe_distinct_add(&sketches[d], value_hash);
-                if (status != FLOE_OK) return status;
-            }
+        /* The rows by partition, in row order within each (a counting sort). */
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+            first[p + 1] += first[p];
+        uint32_t next[FLOE_AGG_PARTITIONS];
+        memcpy(next, first, sizeof(next));
+        for (uint32_t i = 0; i < n; i++)
+            w->by_partition[next[partition_of(w->key_hash[i])]++] = (uint16_t)i;
+        /* Pass 2: each partition's rows under its lock. */
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+            if (first[p] == first[p + 1]) continue;
+            pthread_mutex_lock(&agg->locks[p]);
+            floe_status status = add_partition_rows(w, &c, p, first[p], first[p + 1]);
+            pthread_mutex_unlock(&agg->locks[p]);
+            if (status != FLOE_OK) return status;
         }
     }
     return FLOE_OK;

@@ -7,10 +7,11 @@
  * the window of its start, as nfdump bins by first-seen; first_seen and last_seen keep its
  * real span.
  *
- * Each worker fills its own table from batches with no locks; tables merge by key, so worker,
- * file and machine partials combine the same way, and floe_agg_sorted gives the groups in one
- * order whatever the merge order: window, then key values (numbers and addresses by value,
- * nulls first). */
+ * Several threads may fill one table at once, each through its own floe_agg_writer: a
+ * table's groups live in partitions by key hash, each with a lock that a writer takes once
+ * for a chunk of rows. Tables also merge by key, so file and machine partials combine the same
+ * way, and floe_agg_sorted gives the groups in one order whatever the order rows and merges
+ * came in: window, then key values (numbers and addresses by value, nulls first). */
 #ifndef FLOE_AGG_H
 #define FLOE_AGG_H
 
@@ -84,9 +85,20 @@ void floe_agg_free(floe_agg *agg);
 /* Adds every row of the batch. A key field absent from the batch's format counts as null. */
 floe_status floe_agg_add_batch(floe_agg *agg, const floe_batch *batch);
 /* Adds the rows listed in rows[0..nrows) (indexes into the batch, as floe_filter_select
- * gives them); rows NULL means rows 0..nrows-1. */
+ * gives them); rows NULL means rows 0..nrows-1. One thread at a time (it uses the table's own
+ * writer); threads adding at once use floe_agg_writer_add_rows. */
 floe_status floe_agg_add_rows(floe_agg *agg, const floe_batch *batch, const uint32_t *rows,
                               uint32_t nrows);
+
+/* A thread's handle for adding rows to a shared table: its scratch for keys and hashes. Any
+ * number of writers may add to one table at once; nothing else may use the table meanwhile
+ * (merging, sorting, reading). Free writers before their table. */
+typedef struct floe_agg_writer floe_agg_writer;
+floe_agg_writer *floe_agg_writer_new(floe_agg *agg); /* NULL when out of memory */
+void floe_agg_writer_free(floe_agg_writer *writer);
+/* floe_agg_add_rows through this writer. */
+floe_status floe_agg_writer_add_rows(floe_agg_writer *writer, const floe_batch *batch,
+                                     const uint32_t *rows, uint32_t nrows);
 /* Adds every group of `from` (same key spec) into `into`. */
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
 

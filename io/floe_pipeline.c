@@ -4,9 +4,15 @@
  * have all stopped, the calling thread is the reducer.
  *
  *   reader (calling thread)            worker i (one per lane i)
- *   open files, queue reads  --in[i]-->  decode, parse, filter, aggregate into its own
- *   (io_uring or pread)      <-back[i]-- table and totals; hand each buffer back
- *   ... then, after every worker has joined: merge the tables and totals (reducer).
+ *   open files, queue reads  --in[i]-->  decode, parse, filter, aggregate into the shared
+ *   (io_uring or pread)      <-back[i]-- table (its own writer) and its own totals; hand
+ *                                        each buffer back
+ *   ... then, after every worker has joined: sort the table and merge the totals (reducer).
+ *
+ * The table. All workers add to one floe_agg, each through its own floe_agg_writer: the
+ * table's 16 partitions each have a lock, taken once for a chunk of rows. One table rather
+ * than one a worker: a key seen by every worker (a busy source, say) is stored once, and the
+ * memory a big group-by faults in, which is dear, is not doubled and then merged.
  *
  * Lanes. Each worker owns one lane: an SPSC ck_ring `in` from the reader and an SPSC ck_ring
  * `back` to it. A file is given whole to one lane, when the lane has room, in input order, so
@@ -131,8 +137,8 @@ typedef struct lane {
     bool started;
     floe_stream *stream;
     floe_totals totals;
-    floe_agg *agg;
-    uint32_t *rows; /* filter selection, batch_rows long */
+    floe_agg_writer *writer; /* into the pipeline's table; NULL without a key */
+    uint32_t *rows;          /* filter selection, batch_rows long */
     uint64_t records_kept;
     /* What the current file's S3 key says, for records whose format lacks the field. */
     floe_slice key_region, key_account;
@@ -152,6 +158,7 @@ typedef struct floe_pipeline {
 
     unsigned nlanes;
     lane *lanes;
+    floe_agg *agg; /* the table every lane adds to; the result's once reduced */
     uint8_t *pool;
     chunk *chunks;
     chunk *free_chunks;
@@ -235,8 +242,8 @@ static floe_status on_batch(void *ctx, const floe_batch *batch) {
         rows = l->rows;
     }
     l->records_kept += n;
-    if (l->agg == NULL || n == 0) return FLOE_OK;
-    return floe_agg_add_rows(l->agg, batch, rows, n);
+    if (l->writer == NULL || n == 0) return FLOE_OK;
+    return floe_agg_writer_add_rows(l->writer, batch, rows, n);
 }
 
 static floe_status process_chunk(lane *l, const chunk *c) {
@@ -615,6 +622,7 @@ static unsigned ring_size_for(unsigned entries) {
 static floe_status lanes_init(floe_pipeline *p) {
     const floe_pipeline_options *o = &p->options;
     unsigned ring_size = ring_size_for(o->reads_per_worker);
+    if (o->key != NULL && (p->agg = floe_agg_new(o->key)) == NULL) return FLOE_ERR_NOMEM;
     for (unsigned i = 0; i < p->nlanes; i++) {
         lane *l = &p->lanes[i];
         l->pipe = p;
@@ -635,10 +643,8 @@ static floe_status lanes_init(floe_pipeline *p) {
         stream_options.ctx = l;
         floe_status status = floe_stream_new(&stream_options, &l->stream);
         if (status != FLOE_OK) return status;
-        if (o->key != NULL) {
-            l->agg = floe_agg_new(o->key);
-            if (l->agg == NULL) return FLOE_ERR_NOMEM;
-        }
+        if (p->agg != NULL && (l->writer = floe_agg_writer_new(p->agg)) == NULL)
+            return FLOE_ERR_NOMEM;
     }
     return FLOE_OK;
 }
@@ -653,9 +659,10 @@ static void lanes_free(floe_pipeline *p) {
         free(l->filled);
         floe_stream_free(l->stream);
         floe_totals_free(&l->totals);
-        floe_agg_free(l->agg);
+        floe_agg_writer_free(l->writer);
     }
     free(p->lanes);
+    floe_agg_free(p->agg); /* NULL once the result has it */
 }
 
 static floe_status pool_init(floe_pipeline *p) {
@@ -676,19 +683,15 @@ static floe_status pool_init(floe_pipeline *p) {
     return FLOE_OK;
 }
 
-/* The reducer's threads: each merges its share of the partitions (p = t, t + n, ...) from every
- * worker's table into the largest, then sorts them when the caller wants the table in order.
- * Partitions are disjoint, so the threads share nothing. */
-/* The reducer's work, in two phases, each spread over the threads (job t of n):
- *   partitions: merge partitions t, t + n, ... of every worker's table into the largest, and
- *               sort them when the caller wants the table in order;
- *   slices:     merge key range t of the sorted partitions into the final order.
+/* The reducer's work when the caller wants the table in order, in two phases, each spread over
+ * the threads (job t of n):
+ *   sort:   sort partitions t, t + n, ... of the table;
+ *   slices: merge key range t of the sorted partitions into the final order.
  * Jobs share nothing: partitions are disjoint, and so are key ranges. */
-typedef enum reduce_phase { REDUCE_PARTITIONS, REDUCE_SLICES } reduce_phase;
+typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES } reduce_phase;
 
 typedef struct reduce_job {
-    floe_pipeline *p;
-    floe_agg *into;
+    floe_agg *agg;
     reduce_phase phase;
     unsigned index, count;
     floe_status status;
@@ -697,23 +700,13 @@ typedef struct reduce_job {
 } reduce_job;
 
 static void reduce_work(reduce_job *job) {
-    floe_pipeline *p = job->p;
     if (job->phase == REDUCE_SLICES) {
-        floe_agg_merge_slice(job->into, job->index);
+        floe_agg_merge_slice(job->agg, job->index);
         return;
     }
     for (unsigned part = job->index; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
-         part += job->count) {
-        for (unsigned i = 0; i < p->nlanes && job->status == FLOE_OK; i++) {
-            floe_agg *from = p->lanes[i].agg;
-            if (from == NULL || from == job->into) continue;
-            job->status = floe_agg_merge_partition(job->into, from, part);
-            /* Merged: give its memory back now, so the peak is not both tables whole. */
-            floe_agg_clear_partition(from, part);
-        }
-        if (job->status == FLOE_OK && p->options.sort_result)
-            job->status = floe_agg_sort_partition(job->into, part);
-    }
+         part += job->count)
+        job->status = floe_agg_sort_partition(job->agg, part);
 }
 
 static void *reduce_thread(void *arg) {
@@ -724,11 +717,10 @@ static void *reduce_thread(void *arg) {
 
 /* Runs the n jobs of a phase at once: job 0 on this thread, the others on threads of their own
  * (or here, when a thread cannot start). Returns the first failure. */
-static floe_status run_reduce_phase(floe_pipeline *p, floe_agg *into, reduce_phase phase,
-                                    unsigned n) {
+static floe_status run_reduce_phase(floe_agg *agg, reduce_phase phase, unsigned n) {
     reduce_job jobs[FLOE_AGG_PARTITIONS];
     for (unsigned t = 0; t < n; t++) {
-        jobs[t] = (reduce_job){p, into, phase, t, n, FLOE_OK, 0, false};
+        jobs[t] = (reduce_job){agg, phase, t, n, FLOE_OK, 0, false};
         if (t > 0)
             jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
     }
@@ -750,23 +742,18 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
         if (status == FLOE_OK) status = merged;
         out->records_kept += l->records_kept;
     }
-    if (p->options.key == NULL || status != FLOE_OK) return status;
-    for (unsigned i = 0; i < p->nlanes; i++)
-        if (p->lanes[i].agg == NULL) return FLOE_OK; /* set-up failed: nothing to merge */
-    /* Into the largest table: it moves the fewest groups. */
-    unsigned largest = 0;
-    for (unsigned i = 1; i < p->nlanes; i++)
-        if (floe_agg_count(p->lanes[i].agg) > floe_agg_count(p->lanes[largest].agg)) largest = i;
-    floe_agg *into = p->lanes[largest].agg;
-    out->agg = into;
-    p->lanes[largest].agg = NULL;
+    if (p->agg == NULL || status != FLOE_OK) return status; /* no key, or set-up failed */
+    floe_agg *agg = p->agg;
+    out->agg = agg;
+    p->agg = NULL;
+    if (!p->options.sort_result) return FLOE_OK;
     unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
-    status = run_reduce_phase(p, into, REDUCE_PARTITIONS, nthreads);
-    if (status != FLOE_OK || !p->options.sort_result) return status;
-    status = floe_agg_merge_prepare(into, nthreads);
+    status = run_reduce_phase(agg, REDUCE_SORT, nthreads);
     if (status != FLOE_OK) return status;
-    status = run_reduce_phase(p, into, REDUCE_SLICES, nthreads);
-    floe_agg_merge_finish(into);
+    status = floe_agg_merge_prepare(agg, nthreads);
+    if (status != FLOE_OK) return status;
+    status = run_reduce_phase(agg, REDUCE_SLICES, nthreads);
+    floe_agg_merge_finish(agg);
     return status;
 }
 

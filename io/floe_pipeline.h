@@ -63,7 +63,7 @@ typedef struct floe_pipeline_result {
     int io_fallback_errno; /* why io_uring was not used under FLOE_IO_AUTO, or 0 */
     bool fixed_buffers;    /* io_uring read into registered buffers */
     double seconds;        /* wall time of the run */
-    double merge_seconds;  /* of which merging the workers' tables and totals */
+    double merge_seconds;  /* of which the reducer: totals merged, the table sorted */
 } floe_pipeline_result;
 
 /* Runs inputs[0..ninputs) to the end. Problems with single files are recorded in the totals

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,92 @@ static void test_distinct_counts_per_group_survive_merges(void **state) {
     floe_batch_free(&batch);
 }
 
+/* Writers on threads of their own: each adds every fourth row, in chunks, into one table. */
+typedef struct writer_job {
+    floe_agg_writer *writer;
+    const floe_batch *batch;
+    uint32_t first;
+    floe_status status;
+} writer_job;
+
+static void *add_every_fourth_row(void *arg) {
+    writer_job *job = arg;
+    static const uint32_t chunk = 700; /* not a multiple of the writer's own chunk */
+    uint32_t rows[700];
+    uint32_t n = 0;
+    for (uint32_t r = job->first; r < job->batch->count && job->status == FLOE_OK; r += 4) {
+        rows[n++] = r;
+        if (n == chunk || r + 4 >= job->batch->count) {
+            job->status = floe_agg_writer_add_rows(job->writer, job->batch, rows, n);
+            n = 0;
+        }
+    }
+    if (n > 0 && job->status == FLOE_OK)
+        job->status = floe_agg_writer_add_rows(job->writer, job->batch, rows, n);
+    return NULL;
+}
+
+static void test_writers_on_several_threads_build_the_same_table(void **state) {
+    (void)state;
+    const int nrows = 120000; /* one batch (parse_into) */
+    char *text = malloc((size_t)nrows * 96 + 64);
+    assert_non_null(text);
+    size_t len = (size_t)sprintf(text, "srcaddr dstport packets bytes start end action\n");
+    uint64_t x = 777;
+    for (int i = 0; i < nrows; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        /* Few sources, so the four threads keep meeting in the same groups and partitions. */
+        unsigned a = (unsigned)(x >> 40) % 3000, port = (unsigned)(x >> 20) % 100;
+        len += (size_t)sprintf(text + len, "10.9.%u.%u %u %u %u %u %u %s\n", a >> 8, a & 255, port,
+                               (unsigned)(x >> 8) % 50, (unsigned)(x >> 16) % 9000,
+                               1700000000u + (unsigned)(x % 3600), 1700003600u + (unsigned)(x % 60),
+                               x & 1 ? "ACCEPT" : "REJECT");
+    }
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_key_spec spec;
+    assert_int_equal(floe_key_spec_parse("srcaddr", 7, 600, &spec), FLOE_OK);
+    assert_int_equal(floe_key_spec_parse_distinct("dstport", 7, &spec), FLOE_OK);
+    floe_agg *whole = floe_agg_new(&spec), *shared = floe_agg_new(&spec);
+    assert_non_null(whole);
+    assert_non_null(shared);
+    assert_int_equal(floe_agg_add_batch(whole, &batch), FLOE_OK);
+    writer_job jobs[4];
+    pthread_t threads[4];
+    for (uint32_t t = 0; t < 4; t++) {
+        jobs[t] = (writer_job){floe_agg_writer_new(shared), &batch, t, FLOE_OK};
+        assert_non_null(jobs[t].writer);
+        assert_int_equal(pthread_create(&threads[t], NULL, add_every_fourth_row, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        assert_int_equal(jobs[t].status, FLOE_OK);
+        floe_agg_writer_free(jobs[t].writer);
+    }
+    size_t n_whole, n_shared;
+    const floe_agg_group *gw = sorted(whole, &n_whole), *gs = sorted(shared, &n_shared);
+    assert_true(n_whole > 5000);
+    assert_int_equal(n_shared, n_whole);
+    uint64_t flows = 0;
+    for (size_t i = 0; i < n_whole; i++) {
+        assert_int_equal(gs[i].window_start, gw[i].window_start);
+        assert_int_equal(gs[i].key_len, gw[i].key_len);
+        assert_memory_equal(gs[i].key, gw[i].key, gw[i].key_len);
+        assert_memory_equal(gs[i].m, gw[i].m, sizeof(*gw[i].m));
+        uint8_t a[FLOE_DISTINCT_SERIALIZED_MAX], b[FLOE_DISTINCT_SERIALIZED_MAX];
+        size_t na = floe_distinct_serialize(&gw[i].distinct[0], a);
+        size_t nb = floe_distinct_serialize(&gs[i].distinct[0], b);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        flows += gs[i].m->flows;
+    }
+    assert_int_equal(flows, (uint64_t)nrows);
+    floe_agg_free(whole);
+    floe_agg_free(shared);
+    floe_batch_free(&batch);
+    free(text);
+}
+
 static void test_sorted_order_follows_later_changes(void **state) {
     (void)state;
     static char text[4096];
@@ -420,6 +507,7 @@ int main(void) {
         cmocka_unit_test(test_window_zero_puts_every_record_in_one_window),
         cmocka_unit_test(test_top_ranks_by_measure_then_key_and_selected_rows_only),
         cmocka_unit_test(test_distinct_counts_per_group_survive_merges),
+        cmocka_unit_test(test_writers_on_several_threads_build_the_same_table),
         cmocka_unit_test(test_sorted_order_follows_later_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
