@@ -430,12 +430,13 @@ typedef struct batch_columns {
     const uint8_t *action;
 } batch_columns;
 
-/* Adds the chunk's rows w->by_partition[lo..hi), all of partition `part`, to its table. The
- * caller holds the partition's lock. Two stages of prefetching hide the two dependent misses
- * of a big table: the slot of the row 2 * PREFETCH_AHEAD ahead, and the record behind the (by
- * now loaded) slot of the row PREFETCH_AHEAD ahead. */
+/* Adds the chunk's rows w->by_partition[lo..hi), all of partition `part`, to its table; the
+ * chunk has n rows. The caller holds the partition's lock. Two stages of prefetching hide the
+ * two dependent misses of a big table: the slot of the row 2 * PREFETCH_AHEAD ahead (looking on
+ * into the next partitions' rows, unlocked: floe_agg_table_slot_hint), and the record behind
+ * the (by now loaded) slot of the row PREFETCH_AHEAD ahead, in this partition only. */
 static floe_status add_partition_rows(floe_agg_writer *w, const batch_columns *c, unsigned part,
-                                      uint32_t lo, uint32_t hi) {
+                                      uint32_t lo, uint32_t hi, uint32_t n) {
     floe_agg *agg = w->agg;
     const floe_key_spec *spec = &agg->spec;
     const floe_batch *batch = c->batch;
@@ -443,9 +444,10 @@ static floe_status add_partition_rows(floe_agg_writer *w, const batch_columns *c
     floe_agg_table *t = &agg->tables[part];
     agg->gen[part]++;
     for (uint32_t j = lo; j < hi; j++) {
-        if (j + 2 * PREFETCH_AHEAD < hi)
-            __builtin_prefetch(
-                floe_agg_table_slot(t, w->key_hash[w->by_partition[j + 2 * PREFETCH_AHEAD]]));
+        if (j + 2 * PREFETCH_AHEAD < n) {
+            uint64_t ahead = w->key_hash[w->by_partition[j + 2 * PREFETCH_AHEAD]];
+            __builtin_prefetch(floe_agg_table_slot_hint(&agg->tables[partition_of(ahead)], ahead));
+        }
         if (j + PREFETCH_AHEAD < hi)
             floe_agg_table_prefetch_record(t, w->key_hash[w->by_partition[j + PREFETCH_AHEAD]]);
         uint32_t i = w->by_partition[j];
@@ -529,11 +531,15 @@ floe_status floe_agg_writer_add_rows(floe_agg_writer *w, const floe_batch *batch
         memcpy(next, first, sizeof(next));
         for (uint32_t i = 0; i < n; i++)
             w->by_partition[next[partition_of(w->key_hash[i])]++] = (uint16_t)i;
-        /* Pass 2: each partition's rows under its lock. */
+        /* Pass 2: each partition's rows under its lock; the first rows' slots on their way. */
+        for (uint32_t j = 0; j < n && j < 2 * PREFETCH_AHEAD; j++) {
+            uint64_t hash = w->key_hash[w->by_partition[j]];
+            __builtin_prefetch(floe_agg_table_slot_hint(&agg->tables[partition_of(hash)], hash));
+        }
         for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
             if (first[p] == first[p + 1]) continue;
             pthread_mutex_lock(&agg->locks[p]);
-            floe_status status = add_partition_rows(w, &c, p, first[p], first[p + 1]);
+            floe_status status = add_partition_rows(w, &c, p, first[p], first[p + 1], n);
             pthread_mutex_unlock(&agg->locks[p]);
             if (status != FLOE_OK) return status;
         }

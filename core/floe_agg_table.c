@@ -33,12 +33,18 @@ static uint64_t slot_tag(uint64_t hash) {
     return hash & ~REF_MASK;
 }
 
+/* Atomic stores: floe_agg_table_slot_hint reads these two without the table's lock. */
+static void set_slots(floe_agg_table *t, uint64_t *slots, size_t capacity) {
+    __atomic_store_n(&t->slots, slots, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->capacity, capacity, __ATOMIC_RELAXED);
+}
+
 floe_status floe_agg_table_init(floe_agg_table *t, unsigned ndistinct) {
     memset(t, 0, sizeof(*t));
     t->ndistinct = ndistinct;
-    t->slots = floe_mem_alloc(INITIAL_SLOTS * sizeof(*t->slots));
-    if (t->slots == NULL) return FLOE_ERR_NOMEM; /* capacity 0: find_or_add tries again */
-    t->capacity = INITIAL_SLOTS;
+    uint64_t *slots = floe_mem_alloc(INITIAL_SLOTS * sizeof(*t->slots));
+    if (slots == NULL) return FLOE_ERR_NOMEM; /* capacity 0: find_or_add tries again */
+    set_slots(t, slots, INITIAL_SLOTS);
     return FLOE_OK;
 }
 
@@ -121,8 +127,7 @@ static floe_status rehash(floe_agg_table *t, size_t capacity) {
         slots[at] = slot_tag(hash) | ref;
     }
     floe_mem_free(t->slots, t->capacity * sizeof(*t->slots));
-    t->slots = slots;
-    t->capacity = capacity;
+    set_slots(t, slots, capacity);
     return FLOE_OK;
 }
 
@@ -132,9 +137,9 @@ floe_status floe_agg_table_reserve(floe_agg_table *t, size_t groups) {
         capacity *= 2;
     if (capacity == t->capacity) return FLOE_OK;
     if (t->capacity == 0) {
-        t->slots = floe_mem_alloc(capacity * sizeof(*t->slots));
-        if (t->slots == NULL) return FLOE_ERR_NOMEM;
-        t->capacity = capacity;
+        uint64_t *slots = floe_mem_alloc(capacity * sizeof(*t->slots));
+        if (slots == NULL) return FLOE_ERR_NOMEM;
+        set_slots(t, slots, capacity);
         return FLOE_OK;
     }
     return rehash(t, capacity);

@@ -72,6 +72,15 @@ static inline floe_agg_record *floe_agg_table_record(const floe_agg_table *t, ui
                                ((ref % FLOE_AGG_BLOCK_UNITS) << FLOE_AGG_UNIT_SHIFT));
 }
 
+/* floe_agg_table_slot for a table another thread may be growing: the slot array and its size
+ * are read atomically, and may be stale, which does not matter to a prefetch. Only for
+ * prefetching (floe_agg_writer looks ahead into partitions it has not locked yet). */
+static inline const uint64_t *floe_agg_table_slot_hint(const floe_agg_table *t, uint64_t hash) {
+    const uint64_t *slots = __atomic_load_n(&t->slots, __ATOMIC_RELAXED);
+    size_t capacity = __atomic_load_n(&t->capacity, __ATOMIC_RELAXED);
+    return capacity > 0 ? &slots[hash & (capacity - 1)] : slots;
+}
+
 /* Second stage of prefetching (after floe_agg_table_slot's line has arrived): starts loading
  * the record the hash's first slot points to, when its tag matches. */
 static inline void floe_agg_table_prefetch_record(const floe_agg_table *t, uint64_t hash) {
