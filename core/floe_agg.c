@@ -594,16 +594,6 @@ floe_status floe_agg_merge_partition(floe_agg *into, const floe_agg *from, unsig
     return FLOE_OK;
 }
 
-void floe_agg_clear_partition(floe_agg *agg, unsigned partition) {
-    if (partition >= FLOE_AGG_PARTITIONS) return;
-    agg->gen[partition]++;
-    drop_items(agg, partition);
-    floe_agg_table_free(&agg->tables[partition]);
-    /* An empty table again; if even that cannot be had, the partition stays empty and any
-     * later add reports out of memory (a table with no slots has capacity 0: see below). */
-    (void)floe_agg_table_init(&agg->tables[partition], agg->spec.ndistinct);
-}
-
 floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
         floe_status status = floe_agg_merge_partition(into, from, p);

@@ -107,8 +107,6 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from);
  * calls for different partitions of the same tables may run at once. */
 #define FLOE_AGG_PARTITIONS 16
 floe_status floe_agg_merge_partition(floe_agg *into, const floe_agg *from, unsigned partition);
-/* Empties one partition (after merging it elsewhere), giving its memory back. */
-void floe_agg_clear_partition(floe_agg *agg, unsigned partition);
 /* Sorts one partition ahead of floe_agg_sorted, which then only merges the sorted runs. */
 floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition);
 
