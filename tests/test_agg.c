@@ -168,24 +168,38 @@ static void test_string_keys_and_missing_fields(void **state) {
     floe_batch_free(&batch);
 }
 
+/* The same window, key and measures. */
+static void assert_same_group(const floe_agg_group *got, const floe_agg_group *want) {
+    assert_int_equal(got->window_start, want->window_start);
+    assert_int_equal(got->key_len, want->key_len);
+    assert_memory_equal(got->key, want->key, want->key_len);
+    assert_memory_equal(got->m, want->m, sizeof(*want->m));
+}
+
+/* `rows` random flows (at most 120,000: parse_into's one batch) from `sources` sources to
+ * `ports` destination ports, as text with a header line. The caller frees it. */
+static char *random_flows(int rows, uint64_t seed, unsigned sources, unsigned ports) {
+    char *text = malloc((size_t)rows * 96 + 64); /* a line is under 80 bytes */
+    assert_non_null(text);
+    size_t len = (size_t)sprintf(text, "srcaddr dstport packets bytes start end action\n");
+    uint64_t x = seed;
+    for (int i = 0; i < rows; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        unsigned a = (unsigned)(x >> 40) % sources, port = (unsigned)(x >> 20) % ports;
+        len += (size_t)sprintf(text + len, "10.%u.%u.%u %u %u %u %u %u %s\n", a >> 16,
+                               (a >> 8) & 255, a & 255, port, (unsigned)(x >> 8) % 50,
+                               (unsigned)(x >> 16) % 9000, 1700000000u + (unsigned)(x % 3600),
+                               1700003600u + (unsigned)(x % 60), x & 1 ? "ACCEPT" : "REJECT");
+    }
+    return text;
+}
+
 /* Many distinct keys (the table grows many times), split over partial tables merged in two
  * orders: every order gives the same groups as one table over all rows. */
 static void test_partials_merge_in_any_order_to_the_whole(void **state) {
     (void)state;
     const int rows = 120000;
-    size_t cap = (size_t)rows * 96 + 64; /* a line is under 80 bytes */
-    char *text = malloc(cap);
-    assert_non_null(text);
-    size_t len = (size_t)sprintf(text, "srcaddr dstport packets bytes start end action\n");
-    uint64_t x = 12345;
-    for (int i = 0; i < rows; i++) {
-        x = x * 6364136223846793005u + 1442695040888963407u;
-        unsigned a = (unsigned)(x >> 40) % 50000, port = (unsigned)(x >> 20) % 3;
-        len += (size_t)sprintf(text + len, "10.%u.%u.%u %u %u %u %u %u %s\n", a >> 16,
-                               (a >> 8) & 255, a & 255, port ? 443u : 22u, (unsigned)(x >> 8) % 50,
-                               (unsigned)(x >> 16) % 9000, 1700000000u + (unsigned)(x % 3600),
-                               1700003600u + (unsigned)(x % 60), x & 1 ? "ACCEPT" : "REJECT");
-    }
+    char *text = random_flows(rows, 12345, 50000, 3);
     floe_batch whole_batch;
     parse_into(text, &whole_batch);
     floe_agg *whole = agg_of("srcaddr,dstport", 600, &whole_batch);
@@ -236,12 +250,8 @@ static void test_partials_merge_in_any_order_to_the_whole(void **state) {
     assert_int_equal(n_backward, n_whole);
     uint64_t flows = 0;
     for (size_t i = 0; i < n_whole; i++) {
-        assert_int_equal(gf[i].window_start, gw[i].window_start);
-        assert_int_equal(gf[i].key_len, gw[i].key_len);
-        assert_memory_equal(gf[i].key, gw[i].key, gw[i].key_len);
-        assert_memory_equal(gf[i].m, gw[i].m, sizeof(*gw[i].m));
-        assert_memory_equal(gb[i].key, gw[i].key, gw[i].key_len);
-        assert_memory_equal(gb[i].m, gw[i].m, sizeof(*gw[i].m));
+        assert_same_group(&gf[i], &gw[i]);
+        assert_same_group(&gb[i], &gw[i]);
         if (i > 0) assert_true(gw[i - 1].window_start <= gw[i].window_start);
         flows += gw[i].m->flows;
     }
@@ -409,20 +419,9 @@ static void *add_every_fourth_row(void *arg) {
 
 static void test_writers_on_several_threads_build_the_same_table(void **state) {
     (void)state;
-    const int nrows = 120000; /* one batch (parse_into) */
-    char *text = malloc((size_t)nrows * 96 + 64);
-    assert_non_null(text);
-    size_t len = (size_t)sprintf(text, "srcaddr dstport packets bytes start end action\n");
-    uint64_t x = 777;
-    for (int i = 0; i < nrows; i++) {
-        x = x * 6364136223846793005u + 1442695040888963407u;
-        /* Few sources, so the four threads keep meeting in the same groups and partitions. */
-        unsigned a = (unsigned)(x >> 40) % 3000, port = (unsigned)(x >> 20) % 100;
-        len += (size_t)sprintf(text + len, "10.9.%u.%u %u %u %u %u %u %s\n", a >> 8, a & 255, port,
-                               (unsigned)(x >> 8) % 50, (unsigned)(x >> 16) % 9000,
-                               1700000000u + (unsigned)(x % 3600), 1700003600u + (unsigned)(x % 60),
-                               x & 1 ? "ACCEPT" : "REJECT");
-    }
+    const int nrows = 120000;
+    /* Few sources, so the four threads keep meeting in the same groups and partitions. */
+    char *text = random_flows(nrows, 777, 3000, 100);
     floe_batch batch;
     parse_into(text, &batch);
     floe_key_spec spec;
@@ -450,10 +449,7 @@ static void test_writers_on_several_threads_build_the_same_table(void **state) {
     assert_int_equal(n_shared, n_whole);
     uint64_t flows = 0;
     for (size_t i = 0; i < n_whole; i++) {
-        assert_int_equal(gs[i].window_start, gw[i].window_start);
-        assert_int_equal(gs[i].key_len, gw[i].key_len);
-        assert_memory_equal(gs[i].key, gw[i].key, gw[i].key_len);
-        assert_memory_equal(gs[i].m, gw[i].m, sizeof(*gw[i].m));
+        assert_same_group(&gs[i], &gw[i]);
         uint8_t a[FLOE_DISTINCT_SERIALIZED_MAX], b[FLOE_DISTINCT_SERIALIZED_MAX];
         size_t na = floe_distinct_serialize(&gw[i].distinct[0], a);
         size_t nb = floe_distinct_serialize(&gs[i].distinct[0], b);
