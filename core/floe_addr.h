@@ -23,12 +23,9 @@ typedef struct floe_addr {
 bool floe_addr_parse(const char *text, size_t text_len, floe_addr *out);
 
 static inline bool floe_addr_is_v4(const floe_addr *addr) {
-    /* Two word compares (the bytes 0..11 are zeros, then ff ff), not a byte loop. */
-    uint64_t zeros;
-    uint32_t ffff;
-    memcpy(&zeros, addr->bytes, 8);
-    memcpy(&ffff, addr->bytes + 8, 4);
-    return zeros == 0 && ffff == UINT32_C(0xffff0000);
+    /* A fixed-size memcmp: compilers make it two word compares, not a byte loop. */
+    static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(addr->bytes, mapped_prefix, 12) == 0;
 }
 
 static inline __attribute__((always_inline)) void floe_addr_from_v4(uint32_t host_order,

@@ -79,9 +79,10 @@ uint64_t floe_agg_hash_key(const uint8_t *p, size_t n) {
         h = (h ^ word) * UINT64_C(0xbf58476d1ce4e5b9);
         h ^= h >> 31;
     }
-    /* The last n < 8 bytes as a little-endian word. Keys (a window and at least one tag) are
-     * longer than 8 bytes, so the usual way is one load of the key's last word, shifted: no
-     * variable-length copy. */
+    /* The last n < 8 bytes as one word (on a little-endian machine, the word memcpy would
+     * give; on a big-endian one another, equally good, hash). Keys (a window and at least one
+     * tag) are longer than 8 bytes, so the usual way is one load of the key's last word,
+     * shifted: no variable-length copy. */
     uint64_t tail = 0;
     if (n > 0 && word_or_longer) {
         memcpy(&tail, end - 8, 8);

@@ -73,8 +73,9 @@ static inline floe_agg_record *floe_agg_table_record(const floe_agg_table *t, ui
 }
 
 /* floe_agg_table_slot for a table another thread may be growing: the slot array and its size
- * are read atomically, and may be stale, which does not matter to a prefetch. Only for
- * prefetching (floe_agg_writer looks ahead into partitions it has not locked yet). */
+ * are read atomically, but not together, so the address may be stale or even past a freed
+ * array; a prefetch never faults, so that costs at most a wasted line. Only for prefetching
+ * (floe_agg_writer looks ahead into partitions it has not locked yet). */
 static inline const uint64_t *floe_agg_table_slot_hint(const floe_agg_table *t, uint64_t hash) {
     const uint64_t *slots = __atomic_load_n(&t->slots, __ATOMIC_RELAXED);
     size_t capacity = __atomic_load_n(&t->capacity, __ATOMIC_RELAXED);

@@ -757,7 +757,7 @@ static void tokenize_slowly(const char *buf, size_t start, size_t end, line_toke
             for (uint32_t m = 0; m < nnewlines; m++) {                                             \
                 uint32_t newline = newline_at[m];                                                  \
                 size_t line_end = delims[newline] - 1;                                             \
-                while (next_dirty < ndirty && dirty[next_dirty] + 64 <= line_start)                \
+                while (next_dirty < ndirty && (size_t)dirty[next_dirty] + 64 <= line_start)        \
                     next_dirty++;                                                                  \
                 bool slow =                                                                        \
                     pending_slow || (next_dirty < ndirty && dirty[next_dirty] <= line_end);        \
@@ -773,7 +773,7 @@ static void tokenize_slowly(const char *buf, size_t start, size_t end, line_toke
             }                                                                                      \
             /* Carry the unfinished line's delimiters to the front; too many, or a dirty block     \
              * in it, and it takes the slow way when it ends. */                                   \
-            while (next_dirty < ndirty && dirty[next_dirty] + 64 <= line_start)                    \
+            while (next_dirty < ndirty && (size_t)dirty[next_dirty] + 64 <= line_start)            \
                 next_dirty++;                                                                      \
             uint32_t pending = ndelims - before - 1;                                               \
             if (pending_slow || next_dirty < ndirty || pending > TOKEN_CAP) {                      \
@@ -801,8 +801,9 @@ FLOE_DEFINE_SCAN_LOOP(scan_lines_avx2, __attribute__((target("avx2,bmi,bmi2,popc
 floe_status floe_parse(floe_parser *parser, const char *buf, size_t len, bool at_eof,
                        floe_batch *batch, size_t *consumed) {
     *consumed = 0;
-    /* Token offsets are 32-bit; callers hand over chunks far smaller than 4 GiB. */
-    if (len > UINT32_MAX) return FLOE_ERR_INVALID;
+    /* Offsets are 32-bit, and so are a block's offset + 64 and a token's end + 1; callers hand
+     * over chunks far smaller than 4 GiB. */
+    if (len > UINT32_MAX - 128) return FLOE_ERR_INVALID;
     parse_run run;
     run.parser = parser;
     run.batch = batch;

@@ -116,7 +116,8 @@ void floe_parser_init(floe_parser *parser, const floe_parse_options *options);
  * a header changed the format after rows were added (the batch then holds the old format's
  * rows). *consumed is the number of bytes parsed; the caller keeps buf[*consumed..len) and
  * calls again. With at_eof, a final line without '\n' is parsed too.
- * Fails only with FLOE_ERR_NOMEM (batch columns). */
+ * Fails only with FLOE_ERR_NOMEM (batch columns), or FLOE_ERR_INVALID for a buffer within 128
+ * bytes of 4 GiB or larger (offsets are 32-bit; hand over smaller pieces). */
 floe_status floe_parse(floe_parser *parser, const char *buf, size_t len, bool at_eof,
                        floe_batch *batch, size_t *consumed);
 

@@ -734,7 +734,9 @@ static floe_status run_reduce_phase(floe_agg *agg, reduce_phase phase, unsigned 
     return status;
 }
 
-static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
+/* Merges the totals, and hands the table to the result, sorted when asked, if the run went
+ * well (run_ok). */
+static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_ok) {
     floe_status status = floe_totals_merge(&out->totals, &p->reader_totals);
     for (unsigned i = 0; i < p->nlanes; i++) {
         lane *l = &p->lanes[i];
@@ -742,7 +744,7 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out) {
         if (status == FLOE_OK) status = merged;
         out->records_kept += l->records_kept;
     }
-    if (p->agg == NULL || status != FLOE_OK) return status; /* no key, or set-up failed */
+    if (p->agg == NULL || !run_ok || status != FLOE_OK) return status; /* no key, or failed */
     floe_agg *agg = p->agg;
     out->agg = agg;
     p->agg = NULL;
@@ -830,7 +832,7 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
         if (p->lanes[i].started) pthread_join(p->lanes[i].thread, NULL);
     if (status == FLOE_OK) status = (floe_status)atomic_load(&p->failed);
     double merge_start = now_seconds();
-    floe_status reduced = reduce(p, out);
+    floe_status reduced = reduce(p, out, status == FLOE_OK);
     out->merge_seconds = now_seconds() - merge_start;
     if (status == FLOE_OK) status = reduced;
 
