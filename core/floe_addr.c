@@ -86,24 +86,10 @@ bool floe_addr_parse(const char *text, size_t text_len, floe_addr *out) {
     return floe_addr_parse_v4(text, text_len, out);
 }
 
-static char *format_u8(char *p, unsigned v) {
-    if (v >= 100) {
-        *p++ = (char)('0' + v / 100);
-        floe_digits_2(p, v % 100);
-        return p + 2;
-    }
-    if (v >= 10) {
-        floe_digits_2(p, v);
-        return p + 2;
-    }
-    *p = (char)('0' + v);
-    return p + 1;
-}
-
 static char *format_v4_tail(char *p, const uint8_t *four) {
     for (int i = 0; i < 4; i++) {
         if (i) *p++ = '.';
-        p = format_u8(p, four[i]);
+        p = floe_digits_u64(p, four[i]);
     }
     return p;
 }

@@ -880,9 +880,7 @@ static int compare_top(const void *a, const void *b, void *ctx) {
 
 /* True when x ranks after y: a smaller measure, or an equal one and a later key. */
 static bool ranks_after(const floe_agg_group *x, const floe_agg_group *y, floe_agg_order order) {
-    uint64_t vx = order_value(x, order), vy = order_value(y, order);
-    if (vx != vy) return vx < vy;
-    return compare_groups(x, y) > 0;
+    return compare_top(x, y, &order) > 0;
 }
 
 /* Restores the heap below `root`: a heap whose top ranks after every other element. */

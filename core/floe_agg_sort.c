@@ -17,11 +17,6 @@ int floe_agg_compare_keys(const uint8_t *x, size_t x_len, const uint8_t *y, size
     return order != 0 ? order : (x_len > y_len) - (x_len < y_len);
 }
 
-static inline __attribute__((always_inline)) bool less(const floe_agg_sort_item *x,
-                                                       const floe_agg_sort_item *y) {
-    return floe_agg_item_less(x, y);
-}
-
 static inline void swap(floe_agg_sort_item *a, floe_agg_sort_item *b) {
     floe_agg_sort_item t = *a;
     *a = *b;
@@ -32,7 +27,7 @@ static void insertion_sort(floe_agg_sort_item *a, size_t n) {
     for (size_t i = 1; i < n; i++) {
         floe_agg_sort_item x = a[i];
         size_t j = i;
-        for (; j > 0 && less(&x, &a[j - 1]); j--)
+        for (; j > 0 && floe_agg_item_less(&x, &a[j - 1]); j--)
             a[j] = a[j - 1];
         a[j] = x;
     }
@@ -42,8 +37,8 @@ static void sift_down(floe_agg_sort_item *a, size_t root, size_t n) {
     for (;;) {
         size_t child = 2 * root + 1;
         if (child >= n) return;
-        if (child + 1 < n && less(&a[child], &a[child + 1])) child++;
-        if (!less(&a[root], &a[child])) return;
+        if (child + 1 < n && floe_agg_item_less(&a[child], &a[child + 1])) child++;
+        if (!floe_agg_item_less(&a[root], &a[child])) return;
         swap(&a[root], &a[child]);
         root = child;
     }
@@ -69,15 +64,15 @@ static void introsort(floe_agg_sort_item *a, size_t n, unsigned depth) {
             return;
         }
         size_t mid = n / 2;
-        if (less(&a[mid], &a[0])) swap(&a[mid], &a[0]);
-        if (less(&a[n - 1], &a[0])) swap(&a[n - 1], &a[0]);
-        if (less(&a[n - 1], &a[mid])) swap(&a[n - 1], &a[mid]);
+        if (floe_agg_item_less(&a[mid], &a[0])) swap(&a[mid], &a[0]);
+        if (floe_agg_item_less(&a[n - 1], &a[0])) swap(&a[n - 1], &a[0]);
+        if (floe_agg_item_less(&a[n - 1], &a[mid])) swap(&a[n - 1], &a[mid]);
         floe_agg_sort_item pivot = a[mid];
         size_t i = 0, j = n - 1;
         for (;;) {
-            while (less(&a[i], &pivot))
+            while (floe_agg_item_less(&a[i], &pivot))
                 i++;
-            while (less(&pivot, &a[j]))
+            while (floe_agg_item_less(&pivot, &a[j]))
                 j--;
             if (i >= j) break;
             swap(&a[i], &a[j]);

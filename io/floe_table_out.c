@@ -60,13 +60,9 @@ static inline char *w_str(char *p, const char *s) {
     return w_bytes(p, s, strlen(s));
 }
 
-static inline char *w_u64(char *p, uint64_t v) {
-    return floe_digits_u64(p, v);
-}
-
 static char *w_i64(char *p, int64_t v) {
     if (v < 0) *p++ = '-';
-    return w_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
+    return floe_digits_u64(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
 /* Days since 1970-01-01 as "YYYY-MM-DD", by the days-to-civil-date arithmetic of the proleptic
@@ -225,7 +221,7 @@ static char *w_part(const layout *l, unsigned part, const floe_key_value *value,
     if (value->null) return l->json ? w_bytes(p, "null", 4) : p;
     switch (l->part_type[part]) {
     case FLOE_T_U8:
-        return w_u64(p, value->v.u8);
+        return floe_digits_u64(p, value->v.u8);
     case FLOE_T_ENUM: {
         const char *word = floe_enum_word(spec->field, value->v.u8);
         if (l->json) *p++ = '"';
@@ -234,9 +230,9 @@ static char *w_part(const layout *l, unsigned part, const floe_key_value *value,
         return p;
     }
     case FLOE_T_U16:
-        return w_u64(p, value->v.u16);
+        return floe_digits_u64(p, value->v.u16);
     case FLOE_T_U64:
-        return w_u64(p, value->v.u64);
+        return floe_digits_u64(p, value->v.u64);
     case FLOE_T_TIME:
         return w_i64(p, value->v.time); /* a key part keeps the field's own form: seconds */
     case FLOE_T_ADDR: {
@@ -246,7 +242,7 @@ static char *w_part(const layout *l, unsigned part, const floe_key_value *value,
         unsigned prefix = v4 ? spec->v4_prefix : spec->v6_prefix;
         if (prefix < (v4 ? 32u : 128u)) {
             *p++ = '/';
-            p = w_u64(p, prefix);
+            p = floe_digits_u64(p, prefix);
         }
         if (l->json) *p++ = '"';
         return p;
@@ -319,7 +315,7 @@ static bool write_row(outbuf *o, const layout *l, const floe_agg_group *g) {
     for (unsigned i = 0; i < 5; i++) {
         *p++ = ',';
         if (json) p = w_str(p, l->measure_key[i]);
-        p = w_u64(p, counts[i]);
+        p = floe_digits_u64(p, counts[i]);
     }
     const int64_t times[2] = {m->first_seen, m->last_seen};
     const bool present[2] = {m->first_seen != INT64_MAX, m->last_seen != INT64_MIN};
@@ -334,7 +330,7 @@ static bool write_row(outbuf *o, const layout *l, const floe_agg_group *g) {
     for (unsigned d = 0; d < spec->ndistinct; d++) {
         *p++ = ',';
         if (json) p = w_str(p, l->distinct_key[d]);
-        p = w_u64(p, floe_distinct_estimate(&g->distinct[d]));
+        p = floe_digits_u64(p, floe_distinct_estimate(&g->distinct[d]));
     }
     if (json) *p++ = '}';
     *p++ = '\n';

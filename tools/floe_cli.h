@@ -33,6 +33,12 @@ int floe_cli_bad_option(const char *command, int bad_short, const char *word,
 /* "floe COMMAND: no PATH given", then usage. */
 int floe_cli_no_path(const char *command, void (*usage)(FILE *out));
 
+#include "floe_parse.h"
+
+/* --format's field list into *format. Returns true, or says why not on stderr ("floe COMMAND:
+ * --format: ...") and returns false: the caller exits with FLOE_EXIT_USAGE. */
+bool floe_cli_parse_format(const char *command, const char *text, floe_format *format);
+
 /* ---- the end-of-run summary (floe_cli_summary.c) ---- */
 
 #include <stdbool.h>

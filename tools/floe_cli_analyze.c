@@ -428,10 +428,7 @@ int floe_cli_analyze(int argc, char **argv) {
     options.stream.mode = args.cloudwatch ? FLOE_LINES_CLOUDWATCH : FLOE_LINES_S3;
     floe_format format;
     if (args.format_text != NULL) {
-        if (floe_format_parse(args.format_text, strlen(args.format_text), &format) != FLOE_OK)
-            return usage_error("--format: not a field list (empty, a field named twice, or too "
-                               "many names): '%s'",
-                               args.format_text);
+        if (!floe_cli_parse_format("analyze", args.format_text, &format)) return FLOE_EXIT_USAGE;
         options.stream.format = &format;
     }
     if (args.io != NULL) {

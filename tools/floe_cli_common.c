@@ -1,5 +1,6 @@
 /* What every subcommand shares: its messages about wrong arguments, and the clock. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "floe_cli.h"
@@ -20,6 +21,15 @@ int floe_cli_no_path(const char *command, void (*usage)(FILE *out)) {
     fprintf(stderr, "floe %s: no PATH given\n", command);
     usage(stderr);
     return FLOE_EXIT_USAGE;
+}
+
+bool floe_cli_parse_format(const char *command, const char *text, floe_format *format) {
+    if (floe_format_parse(text, strlen(text), format) == FLOE_OK) return true;
+    fprintf(stderr,
+            "floe %s: --format: not a field list (empty, a field named twice, or more than %d "
+            "names): '%s'\n",
+            command, FLOE_MAX_COLUMNS, text);
+    return false;
 }
 
 double floe_cli_now(void) {

@@ -106,13 +106,7 @@ int floe_cli_totals(int argc, char **argv) {
     options.mode = args.cloudwatch ? FLOE_LINES_CLOUDWATCH : FLOE_LINES_S3;
     floe_format format;
     if (args.format_text != NULL) {
-        if (floe_format_parse(args.format_text, strlen(args.format_text), &format) != FLOE_OK) {
-            fprintf(stderr,
-                    "floe totals: --format: not a field list (empty, a field named twice, or "
-                    "more than %d names): '%s'\n",
-                    FLOE_MAX_COLUMNS, args.format_text);
-            return FLOE_EXIT_USAGE;
-        }
+        if (!floe_cli_parse_format("totals", args.format_text, &format)) return FLOE_EXIT_USAGE;
         options.format = &format;
     }
 
