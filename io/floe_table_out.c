@@ -8,6 +8,7 @@
 
 #include "floe_addr.h"
 #include "floe_digits.h"
+#include "floe_table_parquet.h"
 #include "floe_text.h"
 
 /* Rows are formatted straight into one large buffer and written in big pieces. Tables run to
@@ -175,9 +176,30 @@ void floe_table_column_name(floe_field field, char *out) {
     out[i] = 0;
 }
 
-#define NMEASURES 7
-static const char *const measure_names[NMEASURES] = {
-    "flows", "packets", "bytes", "accepted", "rejected", "first_seen", "last_seen"};
+#define NMEASURES FLOE_TABLE_MEASURES
+
+const char *floe_table_measure_name(const floe_key_spec *spec, unsigned measure) {
+    static const char *const plain[NMEASURES] = {"flows",    "packets",    "bytes",    "accepted",
+                                                 "rejected", "first_seen", "last_seen"};
+    static const char *const summed[NMEASURES] = {NULL, "sum_packets", "sum_bytes"};
+    for (unsigned p = 0; summed[measure] != NULL && p < spec->nparts; p++) {
+        char name[64];
+        floe_table_column_name(spec->parts[p].field, name);
+        if (strcmp(name, plain[measure]) == 0) return summed[measure];
+    }
+    return plain[measure];
+}
+
+size_t floe_table_addr_text(const floe_key_part *part, const floe_addr *addr, char *out) {
+    char *p = out + floe_addr_format(addr, out);
+    bool v4 = floe_addr_is_v4(addr);
+    unsigned prefix = v4 ? part->v4_prefix : part->v6_prefix;
+    if (prefix < (v4 ? 32u : 128u)) {
+        *p++ = '/';
+        p = floe_digits_u64(p, prefix);
+    }
+    return (size_t)(p - out);
+}
 
 /* Everything about the columns that does not change from row to row. */
 typedef struct layout {
@@ -208,7 +230,8 @@ static void layout_init(layout *l, const floe_agg *agg, bool json) {
         snprintf(l->part_key[p], sizeof(l->part_key[p]), "\"%s\":", name);
     }
     for (unsigned m = 0; m < NMEASURES; m++)
-        snprintf(l->measure_key[m], sizeof(l->measure_key[m]), "\"%s\":", measure_names[m]);
+        snprintf(l->measure_key[m], sizeof(l->measure_key[m]),
+                 "\"%s\":", floe_table_measure_name(l->spec, m));
     for (unsigned d = 0; d < l->spec->ndistinct; d++) {
         floe_table_column_name(l->spec->distinct[d], name);
         snprintf(l->distinct_key[d], sizeof(l->distinct_key[d]), "\"distinct_%s\":", name);
@@ -235,18 +258,11 @@ static char *w_part(const layout *l, unsigned part, const floe_key_value *value,
         return floe_digits_u64(p, value->v.u64);
     case FLOE_T_TIME:
         return w_i64(p, value->v.time); /* a key part keeps the field's own form: seconds */
-    case FLOE_T_ADDR: {
+    case FLOE_T_ADDR:
         if (l->json) *p++ = '"';
-        p += floe_addr_format(&value->v.addr, p);
-        bool v4 = floe_addr_is_v4(&value->v.addr);
-        unsigned prefix = v4 ? spec->v4_prefix : spec->v6_prefix;
-        if (prefix < (v4 ? 32u : 128u)) {
-            *p++ = '/';
-            p = floe_digits_u64(p, prefix);
-        }
+        p += floe_table_addr_text(spec, &value->v.addr, p);
         if (l->json) *p++ = '"';
         return p;
-    }
     case FLOE_T_STR:
         return l->json ? w_json_text(p, value->v.str.ptr, value->v.str.len)
                        : w_csv_text(p, value->v.str.ptr, value->v.str.len);
@@ -274,7 +290,7 @@ static void write_header(outbuf *o, const floe_key_spec *spec) {
     }
     for (unsigned m = 0; m < NMEASURES; m++) {
         *p++ = ',';
-        p = w_str(p, measure_names[m]);
+        p = w_str(p, floe_table_measure_name(spec, m));
     }
     for (unsigned d = 0; d < spec->ndistinct; d++) {
         floe_table_column_name(spec->distinct[d], name);
@@ -481,6 +497,8 @@ static floe_status write_parallel(FILE *out, const layout *l, const floe_agg_gro
 
 floe_status floe_table_write(FILE *out, const floe_table_options *options, const floe_agg *agg,
                              const floe_agg_group *groups, size_t n) {
+    if (options->format == FLOE_TABLE_PARQUET)
+        return floe_table_write_parquet(out, options, agg, groups, n);
     outbuf o = {.fp = out, .unix_time = options->unix_time, .minute = INT64_MIN};
     o.cap = FLUSH_AT + 64 * 1024;
     o.data = malloc(o.cap);

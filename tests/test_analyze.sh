@@ -364,7 +364,7 @@ pass "--by region over the v2 format (no region field): taken from the S3 keys, 
 
 # ---- usage errors --------------------------------------------------------------------------------
 for args in "--window 7q" "--by nope" "--by dstport/24" "--action maybe" "--log-status x" \
-    "--top 0" "--order-by size" "-o out.txt" "--io fast" "--threads 0" "--read-size 1000"; do
+    "--top 0" "--order-by size" "--output-format xml" "--io fast" "--threads 0" "--read-size 1000"; do
     set +e
     # shellcheck disable=SC2086
     "$floe" analyze $args "$tree" >/dev/null 2>"$work/err"

@@ -32,7 +32,9 @@ typedef struct analyze_args {
     const char *format_text;
     const char *io;
     const char *time_format;
-    long top; /* 0: all groups */
+    const char *parquet_compression;
+    long parquet_row_group; /* 0: the default */
+    long top;               /* 0: all groups */
     long threads;
     long read_size; /* 0: the default */
     bool cloudwatch;
@@ -66,10 +68,14 @@ static void print_usage(FILE *out) {
           "  --order-by M        flows, packets or bytes (default bytes; with --top)\n"
           "\n"
           "output:\n"
-          "  -o, --output FILE   .csv or .jsonl by extension; '-' is CSV on standard output\n"
-          "                      (the default). Written to a temporary name, then renamed.\n"
-          "  --output-format F   csv or jsonl, whatever the extension\n"
-          "  --time-format F     iso (2026-11-29T19:00:00Z, the default) or unix (seconds)\n"
+          "  -o, --output FILE   by extension: .csv, .jsonl, else Apache Parquet (.parquet);\n"
+          "                      '-' is CSV on standard output (the default). Written to a\n"
+          "                      temporary name, then renamed.\n"
+          "  --output-format F   csv, jsonl or parquet, whatever the extension\n"
+          "  --time-format F     CSV and JSON times: iso (2026-11-29T19:00:00Z, the default)\n"
+          "                      or unix (seconds); Parquet has UTC timestamps\n"
+          "  --parquet-compression C   zstd (the default) or none\n"
+          "  --parquet-row-group ROWS  rows a Parquet row group holds at most (default 131072)\n"
           "  --stats FILE        also write the run summary as JSON\n"
           "  -q, --quiet         no progress line and no summary on standard error\n"
           "  --progress, --no-progress   progress line on standard error (default: on a TTY)\n"
@@ -155,6 +161,8 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_TIME_FORMAT,
         OPT_READ_SIZE,
         OPT_DISTINCT,
+        OPT_PARQUET_COMPRESSION,
+        OPT_PARQUET_ROW_GROUP,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
@@ -178,6 +186,8 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"io", required_argument, NULL, OPT_IO},
         {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
         {"read-size", required_argument, NULL, OPT_READ_SIZE},
+        {"parquet-compression", required_argument, NULL, OPT_PARQUET_COMPRESSION},
+        {"parquet-row-group", required_argument, NULL, OPT_PARQUET_ROW_GROUP},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -261,6 +271,16 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
                 return usage_error("--read-size: a power of two from 4096 to 268435456, not '%s'",
                                    optarg);
             break;
+        case OPT_PARQUET_COMPRESSION:
+            if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0)
+                return usage_error("--parquet-compression: zstd or none, not '%s'", optarg);
+            args->parquet_compression = optarg;
+            break;
+        case OPT_PARQUET_ROW_GROUP:
+            if (!parse_count(optarg, INT32_MAX, &args->parquet_row_group))
+                return usage_error("--parquet-row-group: not a count from 1 to %d: '%s'", INT32_MAX,
+                                   optarg);
+            break;
         case 'h':
             print_usage(stdout);
             return FLOE_EXIT_OK;
@@ -279,10 +299,16 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The table format for -o / --output-format. Returns false (after a message) when unknown. */
+/* The table format for -o / --output-format: standard output is CSV, a file by its extension,
+ * Parquet when the extension says nothing else. Returns false (after a message) when
+ * --output-format names no format. */
 static bool choose_table_format(const analyze_args *args, floe_table_options *table) {
+    memset(table, 0, sizeof(*table));
     table->unix_time = args->time_format != NULL && strcmp(args->time_format, "unix") == 0;
-    floe_table_format *format = &table->format;
+    table->parquet.uncompressed =
+        args->parquet_compression != NULL && strcmp(args->parquet_compression, "none") == 0;
+    table->parquet.row_group_rows = (uint32_t)args->parquet_row_group;
+    table->parquet.created_by = "floe version " FLOE_VERSION;
     const char *name = args->output_format;
     if (name == NULL) {
         const char *out = args->output != NULL ? args->output : "-";
@@ -290,23 +316,17 @@ static bool choose_table_format(const analyze_args *args, floe_table_options *ta
             name = "csv";
         else if (ends_with(out, ".jsonl") || ends_with(out, ".ndjson"))
             name = "jsonl";
-        else if (ends_with(out, ".parquet")) {
-            fputs("floe analyze: Parquet output is not built yet; use .csv or .jsonl\n", stderr);
-            return false;
-        } else {
-            fprintf(stderr,
-                    "floe analyze: -o %s: cannot tell the format from the name; end it in .csv "
-                    "or .jsonl, or give --output-format\n",
-                    out);
-            return false;
-        }
+        else
+            name = "parquet";
     }
     if (strcmp(name, "csv") == 0)
-        *format = FLOE_TABLE_CSV;
+        table->format = FLOE_TABLE_CSV;
     else if (strcmp(name, "jsonl") == 0)
-        *format = FLOE_TABLE_JSONL;
+        table->format = FLOE_TABLE_JSONL;
+    else if (strcmp(name, "parquet") == 0)
+        table->format = FLOE_TABLE_PARQUET;
     else {
-        fprintf(stderr, "floe analyze: --output-format: csv or jsonl, not '%s'\n", name);
+        fprintf(stderr, "floe analyze: --output-format: csv, jsonl or parquet, not '%s'\n", name);
         return false;
     }
     return true;
@@ -328,6 +348,110 @@ static void show_progress(void *ctx, const floe_progress *p) {
     fprintf(stderr, "\r\033[Kfiles %" PRIu64 "/%" PRIu64 "  %.1f MB read  %.1f MB/s  ETA %s",
             p->files_done, p->files_total, mb, rate, eta);
     fflush(stderr);
+}
+
+/* ---- Parquet's key-value metadata ------------------------------------------------------------ */
+
+/* What a Parquet file says about the run that made it, so the file explains itself: floe's
+ * version, the command line, the window and key, the filters and the input totals. */
+typedef struct run_metadata {
+    floe_pq_key_value kv[32];
+    size_t n;
+    char numbers[16][24];
+    size_t nnumbers;
+    char *command; /* owned */
+} run_metadata;
+
+static void add_text(run_metadata *m, const char *key, const char *value) {
+    if (m->n < sizeof(m->kv) / sizeof(m->kv[0])) m->kv[m->n++] = (floe_pq_key_value){key, value};
+}
+
+static void add_number(run_metadata *m, const char *key, uint64_t value) {
+    if (m->nnumbers == sizeof(m->numbers) / sizeof(m->numbers[0])) return;
+    char *text = m->numbers[m->nnumbers++];
+    snprintf(text, sizeof(m->numbers[0]), "%" PRIu64, value);
+    add_text(m, key, text);
+}
+
+/* Options that change how a run executes, never what it computes: the recorded command line
+ * leaves them out, so the output's bytes do not depend on them. Returns how many arguments
+ * argv[i] starts that are such an option (2 with its separate value), or 0. */
+static int execution_only(int argc, char **argv, int i) {
+    static const char *const with_value[] = {"-t", "--threads", "--io", "--read-size"};
+    static const char *const flags[] = {"-q", "--quiet", "--progress", "--no-progress"};
+    const char *a = argv[i];
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+        if (strcmp(a, flags[k]) == 0) return 1;
+    for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+        size_t n = strlen(with_value[k]);
+        if (strcmp(a, with_value[k]) == 0) return i + 1 < argc ? 2 : 1;
+        if (strncmp(a, with_value[k], n) == 0 && (a[n] == '=' || (n == 2 && a[n] != 0))) return 1;
+    }
+    return 0;
+}
+
+/* "floe analyze ARGS..." without the execution-only options, each argument that is not plain
+ * shell-quoted ('it'\''s'). */
+static char *command_line(int argc, char **argv) {
+    size_t cap = 8;
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) * 4 + 3;
+    char *out = malloc(cap), *p = out;
+    if (out == NULL) return NULL;
+    p += sprintf(p, "floe");
+    for (int i = 0; i < argc; i++) {
+        int skip = i > 0 ? execution_only(argc, argv, i) : 0;
+        if (skip > 0) {
+            i += skip - 1;
+            continue;
+        }
+        const char *a = argv[i];
+        bool plain = *a != 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "0123456789-_./,:=+@%") == strlen(a);
+        *p++ = ' ';
+        if (plain) {
+            p += sprintf(p, "%s", a);
+            continue;
+        }
+        *p++ = '\'';
+        for (; *a != 0; a++) {
+            if (*a == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *a;
+            }
+        }
+        *p++ = '\'';
+    }
+    *p = 0;
+    return out;
+}
+
+static void run_metadata_init(run_metadata *m, const analyze_args *args, const floe_key_spec *key,
+                              const floe_pipeline_result *result, const floe_walk_result *walk,
+                              int argc, char **argv) {
+    memset(m, 0, sizeof(*m));
+    m->command = command_line(argc, argv);
+    add_text(m, "floe.version", FLOE_VERSION);
+    add_text(m, "floe.table", "aggregates");
+    if (m->command != NULL) add_text(m, "floe.command", m->command);
+    add_number(m, "floe.window_seconds", (uint64_t)key->window_seconds);
+    add_text(m, "floe.key", args->by);
+    add_text(m, "floe.distinct", args->distinct != NULL ? args->distinct : "");
+    add_text(m, "floe.filter.action", args->action != NULL ? args->action : "all");
+    add_text(m, "floe.filter.log_status", args->log_status != NULL ? args->log_status : "all");
+    if (args->top > 0) add_number(m, "floe.top", (uint64_t)args->top);
+    const floe_totals *t = &result->totals;
+    add_number(m, "floe.input.files", t->files);
+    add_number(m, "floe.input.compressed_bytes", t->compressed_bytes);
+    add_number(m, "floe.input.text_bytes", t->decoded_bytes);
+    add_number(m, "floe.input.records", t->records);
+    add_number(m, "floe.input.records_kept", result->records_kept);
+    add_number(m, "floe.input.bad_lines", t->bad_lines);
+    add_number(m, "floe.input.skipped", floe_cli_skipped_count(t, walk));
+    add_text(m, "floe.sketch_format",
+             "floe_distinct v1: exact up to 32 64-bit hashes, then HyperLogLog p=12");
 }
 
 /* ---- the command ------------------------------------------------------------------------------
@@ -515,7 +639,12 @@ int floe_cli_analyze(int argc, char **argv) {
             exit_code = FLOE_EXIT_SKIPPED;
         } else {
             double output_start = floe_cli_now();
+            run_metadata metadata;
+            run_metadata_init(&metadata, &args, &key, &result, &walk, argc, argv);
+            table.parquet.metadata = metadata.kv;
+            table.parquet.nmetadata = metadata.n;
             exit_code = write_table(&args, &table, result.agg, &sort_seconds);
+            free(metadata.command);
             output_seconds = floe_cli_now() - output_start;
         }
         if (args.stats != NULL) {

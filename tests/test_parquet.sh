@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# floe's Parquet output, read back by DuckDB (npm @duckdb/node-api, installed on first use by
+# tests/duckdb_node.sh into FLOE_NODE_DIR):
+#  - every value equals the CSV of the same run (tests/parquet_check.mjs), for several keys:
+#    windows, prefixes, strings, enums, times and counters as key parts, nulls, distinct
+#    counts with exact and HyperLogLog sketches;
+#  - types, row groups (one and many), statistics per row group, dictionary encoding, ZSTD and
+#    uncompressed pages, key-value metadata, an empty table;
+#  - the bytes do not depend on the thread count;
+#  - -o picks the format by extension (Parquet for a file without one, CSV for '-');
+#  - a write that fails part way (file size limit) leaves neither the final name nor a
+#    temporary, and exits 1; a process killed while writing leaves no final name.
+# usage: test_parquet.sh FLOE_GEN FLOE NODE_DIR
+set -euo pipefail
+gen=$1
+floe=$2
+node_dir=$3
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export LC_ALL=C
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+checks=0
+pass() {
+    checks=$((checks + 1))
+    echo "ok $checks - $*"
+}
+
+"$here/duckdb_node.sh" "$node_dir"
+"$gen" -o "$work/gen" --seed 21 --size 12M --codec gzip --threads 2 -q
+tree=$work/gen/AWSLogs
+records=$(jq '.totals.records' "$work/gen/truth.json")
+
+# check NAME ROWS_PER_GROUP CODEC [floe analyze options...]: Parquet and CSV of the same run,
+# compared by DuckDB.
+check() {
+    local name=$1 rows=$2 codec=$3
+    shift 3
+    local compression=zstd
+    [ "$codec" = UNCOMPRESSED ] && compression=none
+    "$floe" analyze -q "$@" --parquet-row-group "$rows" --parquet-compression "$compression" \
+        -o "$work/$name.parquet" "$tree"
+    "$floe" analyze -q "$@" --time-format unix -o "$work/$name.csv" "$tree"
+    node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/$name.csv" \
+        --parquet "$work/$name.parquet" --rows-per-group "$rows" --codec "$codec" \
+        --kv "floe.input.records=$records" >"$work/$name.check" ||
+        {
+            cat "$work/$name.check" >&2
+            fail "$name: Parquet differs from the CSV or its metadata is wrong"
+        }
+    pass "$name: $(tail -n 1 "$work/$name.check")"
+}
+
+check default_key 4000 ZSTD --window 10m
+check strings_and_times 100000 UNCOMPRESSED --window 1h \
+    --by account-id,interface-id,srcaddr/24,log-status,version,start,packets
+check distinct 2000 ZSTD --window all --by srcaddr --distinct dstport,dstaddr
+grep -q "distinct_dstport_sketch: sketch kinds present 00,01" "$work/distinct.check" ||
+    fail "the distinct run should hold exact and HyperLogLog sketches: $(grep sketch "$work/distinct.check")"
+pass "distinct: both sketch kinds present and consistent with their estimates"
+check top 100000 ZSTD --window all --by dstport --top 25 --order-by flows
+
+# Key-value metadata says what made the file.
+node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/default_key.csv" \
+    --parquet "$work/default_key.parquet" --rows-per-group 4000 --codec ZSTD \
+    --kv floe.key=srcaddr,dstaddr,dstport,protocol,action --kv floe.window_seconds=600 \
+    --kv floe.table=aggregates --kv "floe.input.files=$(jq '.totals.files' "$work/gen/truth.json")" \
+    --kv "floe.command=floe analyze --window 10m --parquet-row-group 4000 --parquet-compression zstd -o $work/default_key.parquet $tree" \
+    >"$work/kv.check" || {
+    cat "$work/kv.check" >&2
+    fail "key-value metadata"
+}
+pass "key-value metadata: command line, key, window, input totals"
+
+# An empty table: the schema and no row group.
+: >"$work/empty.log"
+"$floe" analyze -q -o "$work/empty.parquet" "$work/empty.log"
+"$floe" analyze -q --time-format unix -o "$work/empty.csv" "$work/empty.log"
+node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/empty.csv" \
+    --parquet "$work/empty.parquet" --rows-per-group 131072 --codec ZSTD >"$work/empty.check" ||
+    {
+        cat "$work/empty.check" >&2
+        fail "empty table"
+    }
+grep -q "^ok: 0 rows, 13 columns" "$work/empty.check" || fail "empty table: $(tail -n 1 "$work/empty.check")"
+pass "empty table: $(tail -n 1 "$work/empty.check")"
+
+# Same bytes whatever the thread count and I/O (options left out of floe.command; the output
+# path is part of it, so every run writes the same name).
+same="$work/same.parquet"
+"$floe" analyze -q -t 1 --distinct dstport --parquet-row-group 3000 -o "$same" "$tree"
+mv "$same" "$work/t1.parquet"
+"$floe" analyze --threads 2 --io pread --distinct dstport --parquet-row-group 3000 --quiet \
+    -o "$same" "$tree"
+mv "$same" "$work/t2.parquet"
+"$floe" analyze -t8 --read-size 65536 --distinct dstport --no-progress --parquet-row-group 3000 \
+    -q -o "$same" "$tree"
+mv "$same" "$work/t8.parquet"
+cmp -s "$work/t1.parquet" "$work/t2.parquet" && cmp -s "$work/t1.parquet" "$work/t8.parquet" ||
+    fail "Parquet bytes differ between 1, 2 and 8 threads"
+pass "identical Parquet bytes for 1, 2 and 8 threads ($(stat -c %s "$work/t1.parquet") bytes)"
+
+# -o by extension.
+"$floe" analyze -q --window all --by protocol -o "$work/noext" "$tree"
+[ "$(head -c 4 "$work/noext")" = PAR1 ] && [ "$(tail -c 4 "$work/noext")" = PAR1 ] ||
+    fail "-o without an extension should write Parquet"
+"$floe" analyze -q --window all --by protocol -o "$work/p.jsonl" "$tree"
+head -c 1 "$work/p.jsonl" | grep -q '{' || fail "-o .jsonl should write JSON Lines"
+"$floe" analyze -q --window all --by protocol -o - "$tree" | head -n 1 | grep -q '^protocol,flows,' ||
+    fail "-o - should write CSV"
+"$floe" analyze -q --window all --by protocol --output-format csv -o "$work/forced.parquet" "$tree"
+head -n 1 "$work/forced.parquet" | grep -q '^protocol,flows,' || fail "--output-format csv"
+pass "-o: Parquet for a file by default, .jsonl JSON Lines, '-' CSV; --output-format wins"
+
+# A write that fails part way: the file size limit (SIGXFSZ ignored, so write() fails with
+# EFBIG) stops the Parquet after 64 KiB of its ~1 MB.
+mkdir "$work/full"
+set +e
+(
+    trap '' XFSZ
+    ulimit -f 64
+    exec "$floe" analyze -q --parquet-row-group 2000 -o "$work/full/out.parquet" "$tree"
+) 2>"$work/full.err"
+code=$?
+set -e
+[ "$code" = 1 ] || fail "a failed write: exit $code, want 1"
+grep -q "File too large" "$work/full.err" || fail "a failed write: no message ($(cat "$work/full.err"))"
+[ -z "$(ls -A "$work/full")" ] || fail "a failed write left files: $(ls -A "$work/full")"
+# The same limit with SIGXFSZ's default action: the process is killed mid-write.
+set +e
+(
+    ulimit -f 64
+    exec "$floe" analyze -q --parquet-row-group 2000 -o "$work/full/out.parquet" "$tree"
+) 2>/dev/null
+code=$?
+set -e
+[ "$code" -gt 128 ] || fail "the size limit should have killed floe (exit $code)"
+[ ! -e "$work/full/out.parquet" ] || fail "a killed write left the final name"
+pass "failed write: exit 1, '$(head -n 1 "$work/full.err")', nothing left; killed write (exit $code): no final file"
+
+echo "all $checks checks passed"
