@@ -23,8 +23,11 @@ enum {
 };
 
 /* A chunk keeps a dictionary only while it pays: at most half as many entries as values, and
- * entries that fit one page of this size. */
+ * entries that fit one page of this size. Columns of mostly distinct values (addresses,
+ * counters of a big table) would fill the hash table for nothing, so the attempt also stops
+ * when the first DICTIONARY_PROBE values are already more than half distinct. */
 #define DICTIONARY_MAX_BYTES ((size_t)1 << 20)
+#define DICTIONARY_PROBE     4096
 
 /* ---- growing byte buffers ------------------------------------------------------------------ */
 
@@ -188,6 +191,27 @@ static void put_plain(buf *b, const floe_pq_column *col, const floe_pq_values *v
 
 /* a < b (negative), equal (0) or a > b under the type's order: signed integers, bytes
  * unsigned and shorter first on a common prefix. */
+/* Unsigned bytewise order, shorter first on a common prefix; eight bytes a step as big-endian
+ * words (the values here are short: addresses, words, ids), bytes at the end. */
+static int compare_bytes(const uint8_t *a, size_t la, const uint8_t *b, size_t lb) {
+    size_t n = la < lb ? la : lb, k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t wa, wb;
+        memcpy(&wa, a + k, 8);
+        memcpy(&wb, b + k, 8);
+        if (wa != wb) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            wa = __builtin_bswap64(wa); /* make the first byte the most significant */
+            wb = __builtin_bswap64(wb);
+#endif
+            return wa < wb ? -1 : 1;
+        }
+    }
+    for (; k < n; k++)
+        if (a[k] != b[k]) return a[k] < b[k] ? -1 : 1;
+    return (la > lb) - (la < lb);
+}
+
 static int compare_rows(const floe_pq_column *col, const floe_pq_values *v, uint32_t a,
                         uint32_t b) {
     switch (col->type) {
@@ -196,10 +220,8 @@ static int compare_rows(const floe_pq_column *col, const floe_pq_values *v, uint
     case FLOE_PQ_INT64:
         return (v->i64[a] > v->i64[b]) - (v->i64[a] < v->i64[b]);
     case FLOE_PQ_BYTE_ARRAY: {
-        size_t la = value_len(col, v, a), lb = value_len(col, v, b);
-        int c = memcmp(v->bytes + v->offsets[a], v->bytes + v->offsets[b], la < lb ? la : lb);
-        if (c != 0) return c;
-        return (la > lb) - (la < lb);
+        return compare_bytes(v->bytes + v->offsets[a], value_len(col, v, a),
+                             v->bytes + v->offsets[b], value_len(col, v, b));
     }
     }
     return 0;
@@ -214,7 +236,7 @@ static bool rows_equal(const floe_pq_column *col, const floe_pq_values *v, uint3
     case FLOE_PQ_BYTE_ARRAY: {
         size_t la = value_len(col, v, a);
         return la == value_len(col, v, b) &&
-               memcmp(v->bytes + v->offsets[a], v->bytes + v->offsets[b], la) == 0;
+               compare_bytes(v->bytes + v->offsets[a], la, v->bytes + v->offsets[b], la) == 0;
     }
     }
     return false;
@@ -235,12 +257,19 @@ static uint64_t hash_row(const floe_pq_column *col, const floe_pq_values *v, uin
     case FLOE_PQ_INT64:
         return mix64((uint64_t)v->i64[row]);
     case FLOE_PQ_BYTE_ARRAY: {
+        /* Eight bytes at a time. The hash only places values in the dictionary's table; the
+         * file depends on the values' order, not on it. */
         const uint8_t *p = v->bytes + v->offsets[row];
         size_t n = value_len(col, v, row);
-        uint64_t h = UINT64_C(0xcbf29ce484222325) ^ n; /* FNV-1a, finished by mix64 */
-        for (size_t k = 0; k < n; k++)
-            h = (h ^ p[k]) * UINT64_C(0x100000001b3);
-        return mix64(h);
+        uint64_t h = UINT64_C(0x9e3779b97f4a7c15) * (n + 1), word;
+        for (; n >= 8; p += 8, n -= 8) {
+            memcpy(&word, p, 8);
+            h = (h ^ word) * UINT64_C(0xff51afd7ed558ccd);
+            h ^= h >> 32;
+        }
+        word = 0;
+        memcpy(&word, p, n);
+        return mix64(h ^ word);
     }
     }
     return 0;
@@ -269,7 +298,7 @@ struct floe_pq_row_group {
 };
 
 /* What one encode call reuses from column to column. */
-typedef struct encoder {
+struct floe_pq_encoder {
     const floe_pq_schema *schema;
     ZSTD_CCtx *zstd;
     buf page;       /* a page body before compression */
@@ -278,8 +307,11 @@ typedef struct encoder {
     uint32_t *scratch; /* levels or dictionary indices, nrows entries */
     uint32_t *slots;   /* dictionary hash table: row + 1 of each entry's first row, 0 empty */
     size_t nslots;
-    uint32_t *entries; /* rows holding the dictionary's entries, in first-seen order */
-} encoder;
+    uint32_t *entries;       /* rows holding the dictionary's entries, in first-seen order */
+    uint32_t rows_capacity;  /* of scratch and entries */
+    size_t last_group_bytes; /* the previous row group's size: the next one's first guess */
+};
+typedef struct floe_pq_encoder encoder;
 
 /* Appends one page (header, then the body compressed as the schema says) to out. */
 static floe_status put_page(encoder *e, buf *out, int page_type, const buf *body, uint32_t count,
@@ -328,57 +360,122 @@ static floe_status put_page(encoder *e, buf *out, int page_type, const buf *body
 
 /* Builds the chunk's dictionary in e->entries and each present value's index in e->scratch;
  * returns the entry count, or 0 when a dictionary does not pay (or memory ran out). */
-static uint32_t build_dictionary(encoder *e, const floe_pq_column *col, const floe_pq_values *v,
-                                 uint32_t nrows, uint32_t npresent) {
-    const uint32_t max_entries = npresent / 2;
-    if (max_entries == 0) return 0;
-    size_t nslots = 16;
-    while (nslots < (size_t)max_entries * 2)
-        nslots *= 2;
+/* Sizes the dictionary's hash table to nslots (a power of two) and puts entries[0..nentries)
+ * back in. Returns false when out of memory. */
+static bool resize_slots(encoder *e, const floe_pq_column *col, const floe_pq_values *v,
+                         size_t nslots, uint32_t nentries) {
     if (nslots > e->nslots) {
         free(e->slots);
         e->slots = malloc(nslots * sizeof(*e->slots));
         e->nslots = e->slots != NULL ? nslots : 0;
-        if (e->slots == NULL) return 0;
+        if (e->slots == NULL) return false;
     }
     memset(e->slots, 0, nslots * sizeof(*e->slots));
-    uint32_t nentries = 0, nindexes = 0;
+    for (uint32_t k = 0; k < nentries; k++) {
+        size_t slot = (size_t)hash_row(col, v, e->entries[k]) & (nslots - 1);
+        while (e->slots[slot] != 0)
+            slot = (slot + 1) & (nslots - 1);
+        e->slots[slot] = k + 1;
+    }
+    return true;
+}
+
+/* Builds the chunk's dictionary in e->entries and each present value's index in e->scratch;
+ * returns the entry count, or 0 when a dictionary does not pay (or memory ran out). The hash
+ * table starts small and doubles as entries come, so the common few-entry column costs a
+ * small table, and a value equal to the previous one (sorted and clustered columns) skips
+ * the lookup. */
+static uint32_t build_dictionary(encoder *e, const floe_pq_column *col, const floe_pq_values *v,
+                                 uint32_t nrows, uint32_t npresent) {
+    const uint32_t max_entries = npresent / 2;
+    if (max_entries == 0) return 0;
+    size_t nslots = 1024;
+    if (!resize_slots(e, col, v, nslots, 0)) return 0;
+    uint32_t nentries = 0, nindexes = 0, previous = UINT32_MAX;
     size_t plain_bytes = 0;
     for (uint32_t row = 0; row < nrows; row++) {
         if (v->present != NULL && !v->present[row]) continue;
-        size_t slot = (size_t)hash_row(col, v, row) & (nslots - 1);
         uint32_t index;
-        for (;;) {
-            uint32_t held = e->slots[slot];
-            if (held == 0) {
-                if (nentries == max_entries) return 0;
-                plain_bytes += value_len(col, v, row) + (col->type == FLOE_PQ_BYTE_ARRAY ? 4 : 0);
-                if (plain_bytes > DICTIONARY_MAX_BYTES) return 0;
-                e->entries[nentries] = row;
-                e->slots[slot] = nentries + 1;
-                index = nentries++;
-                break;
+        if (previous != UINT32_MAX && rows_equal(col, v, previous, row)) {
+            index = e->scratch[nindexes - 1];
+        } else {
+            size_t slot = (size_t)hash_row(col, v, row) & (nslots - 1);
+            for (;;) {
+                uint32_t held = e->slots[slot];
+                if (held == 0) {
+                    if (nentries == max_entries) return 0;
+                    plain_bytes +=
+                        value_len(col, v, row) + (col->type == FLOE_PQ_BYTE_ARRAY ? 4 : 0);
+                    if (plain_bytes > DICTIONARY_MAX_BYTES) return 0;
+                    e->entries[nentries] = row;
+                    e->slots[slot] = nentries + 1;
+                    index = nentries++;
+                    if ((size_t)nentries * 2 > nslots) {
+                        nslots *= 2;
+                        if (!resize_slots(e, col, v, nslots, nentries)) return 0;
+                    }
+                    break;
+                }
+                if (rows_equal(col, v, e->entries[held - 1], row)) {
+                    index = held - 1;
+                    break;
+                }
+                slot = (slot + 1) & (nslots - 1);
             }
-            if (rows_equal(col, v, e->entries[held - 1], row)) {
-                index = held - 1;
-                break;
-            }
-            slot = (slot + 1) & (nslots - 1);
         }
+        previous = row;
         e->scratch[nindexes++] = index;
+        if (nindexes == DICTIONARY_PROBE && nentries > DICTIONARY_PROBE / 2) return 0;
     }
     return nentries;
+}
+
+/* The rows holding the smallest and largest value (first of equals), by the type's order;
+ * the loops are per type because a table's columns run to millions of values. */
+static void find_min_max(const floe_pq_column *col, const floe_pq_values *v, uint32_t nrows,
+                         uint32_t *lo, uint32_t *hi) {
+    uint32_t first = 0;
+    while (v->present != NULL && !v->present[first])
+        first++; /* the caller made sure some row is present */
+    uint32_t low = first, high = first;
+    switch (col->type) {
+    case FLOE_PQ_INT32: {
+        int32_t min = v->i32[first], max = min;
+        for (uint32_t row = first + 1; row < nrows; row++) {
+            if (v->present != NULL && !v->present[row]) continue;
+            int32_t x = v->i32[row];
+            if (x < min) min = x, low = row;
+            if (x > max) max = x, high = row;
+        }
+        break;
+    }
+    case FLOE_PQ_INT64: {
+        int64_t min = v->i64[first], max = min;
+        for (uint32_t row = first + 1; row < nrows; row++) {
+            if (v->present != NULL && !v->present[row]) continue;
+            int64_t x = v->i64[row];
+            if (x < min) min = x, low = row;
+            if (x > max) max = x, high = row;
+        }
+        break;
+    }
+    case FLOE_PQ_BYTE_ARRAY:
+        for (uint32_t row = first + 1; row < nrows; row++) {
+            if (v->present != NULL && !v->present[row]) continue;
+            if (compare_rows(col, v, row, low) < 0) low = row;
+            if (compare_rows(col, v, row, high) > 0) high = row;
+        }
+        break;
+    }
+    *lo = low;
+    *hi = high;
 }
 
 static floe_status set_min_max(chunk_meta *meta, const floe_pq_column *col, const floe_pq_values *v,
                                uint32_t nrows) {
     if (col->no_min_max || meta->null_count == (int64_t)nrows) return FLOE_OK;
-    uint32_t lo = UINT32_MAX, hi = UINT32_MAX;
-    for (uint32_t row = 0; row < nrows; row++) {
-        if (v->present != NULL && !v->present[row]) continue;
-        if (lo == UINT32_MAX || compare_rows(col, v, row, lo) < 0) lo = row;
-        if (hi == UINT32_MAX || compare_rows(col, v, row, hi) > 0) hi = row;
-    }
+    uint32_t lo, hi;
+    find_min_max(col, v, nrows, &lo, &hi);
     uint8_t scratch[8];
     meta->min_len = value_len(col, v, lo);
     meta->max_len = value_len(col, v, hi);
@@ -389,6 +486,26 @@ static floe_status set_min_max(chunk_meta *meta, const floe_pq_column *col, cons
     memcpy(meta->max, value_bytes(col, v, hi, scratch), meta->max_len);
     meta->has_min_max = true;
     return FLOE_OK;
+}
+
+/* The present values in PLAIN encoding: little-endian integers (copied whole on a
+ * little-endian machine without nulls), byte arrays behind a 4-byte length. */
+static void put_plain_values(buf *b, const floe_pq_column *col, const floe_pq_values *v,
+                             uint32_t nrows, uint32_t npresent) {
+    const bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+    if (col->type != FLOE_PQ_BYTE_ARRAY && little_endian && npresent == nrows) {
+        size_t width = col->type == FLOE_PQ_INT32 ? 4 : 8;
+        buf_put(b, col->type == FLOE_PQ_INT32 ? (const void *)v->i32 : (const void *)v->i64,
+                (size_t)nrows * width);
+        return;
+    }
+    size_t need = col->type == FLOE_PQ_INT32 ? (size_t)npresent * 4
+                  : col->type == FLOE_PQ_INT64
+                      ? (size_t)npresent * 8
+                      : (size_t)npresent * 4 + (v->offsets[nrows] - v->offsets[0]);
+    if (!buf_reserve(b, need)) return;
+    for (uint32_t row = 0; row < nrows; row++)
+        if (v->present == NULL || v->present[row]) put_plain(b, col, v, row);
 }
 
 static floe_status encode_chunk(encoder *e, const floe_pq_column *col, const floe_pq_values *v,
@@ -453,8 +570,7 @@ static floe_status encode_chunk(encoder *e, const floe_pq_column *col, const flo
         buf_put(&e->page, (uint8_t[]){(uint8_t)width}, 1);
         hybrid_encode(&e->page, e->scratch, npresent, width);
     } else {
-        for (uint32_t row = 0; row < nrows; row++)
-            if (v->present == NULL || v->present[row]) put_plain(&e->page, col, v, row);
+        put_plain_values(&e->page, col, v, nrows, npresent);
     }
     meta->data_offset = (int64_t)(out->len - chunk_start);
     return put_page(e, out, PAGE_DATA, &e->page, nrows,
@@ -476,42 +592,64 @@ void floe_pq_row_group_free(floe_pq_row_group *group) {
     free(group);
 }
 
-floe_status floe_pq_encode_row_group(const floe_pq_schema *schema, const floe_pq_values *values,
+floe_pq_encoder *floe_pq_encoder_new(const floe_pq_schema *schema) {
+    encoder *e = calloc(1, sizeof(*e));
+    if (e == NULL) return NULL;
+    e->schema = schema;
+    floe_thrift_init(&e->header);
+    if (schema->codec == FLOE_PQ_ZSTD && (e->zstd = ZSTD_createCCtx()) == NULL) {
+        free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void floe_pq_encoder_free(floe_pq_encoder *e) {
+    if (e == NULL) return;
+    ZSTD_freeCCtx(e->zstd);
+    floe_thrift_free(&e->header);
+    free(e->page.data);
+    free(e->compressed.data);
+    free(e->scratch);
+    free(e->slots);
+    free(e->entries);
+    free(e);
+}
+
+floe_status floe_pq_encode_row_group(floe_pq_encoder *e, const floe_pq_values *values,
                                      uint32_t nrows, floe_pq_row_group **out) {
     *out = NULL;
+    const floe_pq_schema *schema = e->schema;
     if (nrows == 0 || nrows > INT32_MAX) return FLOE_ERR_INVALID;
+    if (nrows > e->rows_capacity) {
+        free(e->scratch);
+        free(e->entries);
+        e->scratch = malloc((size_t)nrows * sizeof(*e->scratch));
+        e->entries = malloc((size_t)nrows * sizeof(*e->entries));
+        e->rows_capacity = e->scratch != NULL && e->entries != NULL ? nrows : 0;
+        if (e->rows_capacity == 0) return FLOE_ERR_NOMEM;
+    }
     floe_pq_row_group *group = calloc(1, sizeof(*group));
     if (group == NULL) return FLOE_ERR_NOMEM;
     group->nrows = nrows;
     group->ncolumns = schema->ncolumns;
     group->chunks = calloc(schema->ncolumns, sizeof(*group->chunks));
     group->chunk_offset = calloc(schema->ncolumns, sizeof(*group->chunk_offset));
-    encoder e = {.schema = schema};
-    floe_thrift_init(&e.header);
-    e.scratch = malloc((size_t)nrows * sizeof(*e.scratch));
-    e.entries = malloc((size_t)nrows * sizeof(*e.entries));
-    if (schema->codec == FLOE_PQ_ZSTD) e.zstd = ZSTD_createCCtx();
     floe_status status = FLOE_OK;
-    if (group->chunks == NULL || group->chunk_offset == NULL || e.scratch == NULL ||
-        e.entries == NULL || (schema->codec == FLOE_PQ_ZSTD && e.zstd == NULL))
-        status = FLOE_ERR_NOMEM;
+    if (group->chunks == NULL || group->chunk_offset == NULL) status = FLOE_ERR_NOMEM;
+    if (status == FLOE_OK && e->last_group_bytes > 0)
+        buf_reserve(&group->bytes, e->last_group_bytes);
     for (unsigned c = 0; c < schema->ncolumns && status == FLOE_OK; c++) {
         group->chunk_offset[c] = (int64_t)group->bytes.len;
-        status = encode_chunk(&e, &schema->columns[c], &values[c], nrows, &group->bytes,
+        status = encode_chunk(e, &schema->columns[c], &values[c], nrows, &group->bytes,
                               &group->chunks[c]);
     }
     if (status == FLOE_OK && group->bytes.failed) status = FLOE_ERR_NOMEM;
-    ZSTD_freeCCtx(e.zstd);
-    floe_thrift_free(&e.header);
-    free(e.page.data);
-    free(e.compressed.data);
-    free(e.scratch);
-    free(e.slots);
-    free(e.entries);
     if (status != FLOE_OK) {
         floe_pq_row_group_free(group);
         return status;
     }
+    e->last_group_bytes = group->bytes.len;
     *out = group;
     return FLOE_OK;
 }

@@ -13,8 +13,8 @@
  * row groups.
  *
  * Two steps, so row groups can be encoded on several threads and still land in one order:
- * floe_pq_encode_row_group turns one row group's values into bytes and metadata, touching only
- * its arguments (call it from any thread); floe_pq_writer_add appends encoded row groups to the
+ * floe_pq_encode_row_group turns one row group's values into bytes and metadata with a
+ * thread's own floe_pq_encoder; floe_pq_writer_add appends encoded row groups to the
  * file in the order it is called. The bytes are a pure function of the schema, the values and
  * the order of the row groups. */
 #ifndef FLOE_PARQUET_H
@@ -78,10 +78,16 @@ typedef struct floe_pq_values {
 /* An encoded row group, ready to append. */
 typedef struct floe_pq_row_group floe_pq_row_group;
 
-/* Encodes nrows (>= 1) rows: values[c] for each schema column c. Thread-safe. FLOE_ERR_NOMEM,
- * or FLOE_ERR_INVALID when a column's values do not fit its type (a missing array, a page
- * over 2 GiB). */
-floe_status floe_pq_encode_row_group(const floe_pq_schema *schema, const floe_pq_values *values,
+/* What encoding keeps from one row group to the next (buffers, a compression context): one
+ * per thread. The schema must outlive it. NULL when out of memory. */
+typedef struct floe_pq_encoder floe_pq_encoder;
+floe_pq_encoder *floe_pq_encoder_new(const floe_pq_schema *schema);
+void floe_pq_encoder_free(floe_pq_encoder *encoder);
+
+/* Encodes nrows (>= 1) rows: values[c] for each schema column c. Encoders on different
+ * threads may work at once. FLOE_ERR_NOMEM, or FLOE_ERR_INVALID when a column's values do not
+ * fit its type (a missing array, a page over 2 GiB). */
+floe_status floe_pq_encode_row_group(floe_pq_encoder *encoder, const floe_pq_values *values,
                                      uint32_t nrows, floe_pq_row_group **out);
 void floe_pq_row_group_free(floe_pq_row_group *group);
 

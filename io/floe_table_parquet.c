@@ -13,6 +13,7 @@
  * smaller row groups instead of a huge one in memory per thread. */
 #define ROW_GROUP_MAX_BYTES ((size_t)64 << 20)
 #define MICROS              INT64_C(1000000)
+#define PREFETCH_AHEAD      16
 
 /* Where a column's values come from. */
 typedef enum source {
@@ -57,6 +58,7 @@ typedef struct column_values {
 typedef struct scratch {
     column_values cols[MAX_COLUMNS];
     floe_pq_values values[MAX_COLUMNS];
+    floe_pq_encoder *encoder;
 } scratch;
 
 static void add_column(table_plan *t, source from, unsigned index, const char *name,
@@ -117,6 +119,7 @@ static void plan_columns(table_plan *t) {
 /* ---- filling a row group's columns -------------------------------------------------------- */
 
 static void scratch_free(scratch *s, unsigned ncolumns) {
+    floe_pq_encoder_free(s->encoder);
     for (unsigned c = 0; c < ncolumns; c++) {
         free(s->cols[c].i32);
         free(s->cols[c].i64);
@@ -129,7 +132,7 @@ static void scratch_free(scratch *s, unsigned ncolumns) {
 static bool scratch_init(scratch *s, const table_plan *t) {
     memset(s, 0, sizeof(*s));
     const size_t rows = t->rows_per_group;
-    bool ok = true;
+    bool ok = (s->encoder = floe_pq_encoder_new(&t->schema)) != NULL;
     for (unsigned c = 0; c < t->ncolumns && ok; c++) {
         column_values *v = &s->cols[c];
         const floe_pq_column *col = &t->columns[c];
@@ -224,6 +227,11 @@ static bool fill_columns(const table_plan *t, scratch *s, size_t first, uint32_t
     floe_key_value values[FLOE_KEY_MAX_PARTS];
     for (uint32_t r = 0; r < nrows; r++) {
         const floe_agg_group *g = &t->groups[first + r];
+        /* Groups in key order are scattered over the table's memory: fetch ahead. */
+        if (first + r + PREFETCH_AHEAD < t->n) {
+            __builtin_prefetch(t->groups[first + r + PREFETCH_AHEAD].key);
+            __builtin_prefetch(t->groups[first + r + PREFETCH_AHEAD].m);
+        }
         floe_agg_key_decode(t->agg, g, values);
         const floe_agg_measures *m = g->m;
         const int64_t counts[5] = {(int64_t)m->flows, (int64_t)m->packets, (int64_t)m->bytes,
@@ -284,7 +292,7 @@ static floe_status produce_group(void *ctx, unsigned thread, size_t item, void *
     uint32_t nrows =
         (uint32_t)(t->n - first < t->rows_per_group ? t->n - first : t->rows_per_group);
     if (!fill_columns(t, s, first, nrows)) return FLOE_ERR_NOMEM;
-    return floe_pq_encode_row_group(&t->schema, s->values, nrows, (floe_pq_row_group **)result);
+    return floe_pq_encode_row_group(s->encoder, s->values, nrows, (floe_pq_row_group **)result);
 }
 
 static floe_status consume_group(void *ctx, size_t item, void *result) {
