@@ -860,6 +860,8 @@ static uint64_t order_value(const floe_agg_group *g, floe_agg_order order) {
         return g->m->packets;
     case FLOE_AGG_ORDER_BYTES:
         return g->m->bytes;
+    case FLOE_AGG_ORDER_REJECTED:
+        return g->m->rejected;
     }
     return 0;
 }

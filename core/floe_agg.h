@@ -146,7 +146,8 @@ void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_
 typedef enum floe_agg_order {
     FLOE_AGG_ORDER_FLOWS = 0,
     FLOE_AGG_ORDER_PACKETS = 1,
-    FLOE_AGG_ORDER_BYTES = 2
+    FLOE_AGG_ORDER_BYTES = 2,
+    FLOE_AGG_ORDER_REJECTED = 3 /* rejected flows */
 } floe_agg_order;
 
 /* The n groups with the largest measure, largest first, ties in the canonical order (so the

@@ -9,7 +9,9 @@
  *                                        each buffer back
  *   ... then, after every worker has joined: sort the table and merge the totals (reducer).
  *
- * The table. All workers add to one floe_agg, each through its own floe_agg_writer: the
+ * The tables. There is one table per key asked for (usually one; the terminal report adds
+ * a few small ones), filled from the same parsed batches. For each, all workers add to one
+ * floe_agg, each through its own floe_agg_writer: the
  * table's 16 partitions each have a lock, taken once for a chunk of rows. One table rather
  * than one a worker: a key seen by every worker (a busy source, say) is stored once, and the
  * memory a big group-by faults in, which is dear, is not doubled and then merged.
@@ -137,7 +139,7 @@ typedef struct lane {
     bool started;
     floe_stream *stream;
     floe_totals totals;
-    floe_agg_writer *writer; /* into the pipeline's table; NULL without a key */
+    floe_agg_writer *writers[FLOE_PIPELINE_MAX_KEYS]; /* one into each of the pipeline's tables */
     uint32_t *rows;          /* filter selection, batch_rows long */
     uint64_t records_kept;
     /* What the current file's S3 key says, for records whose format lacks the field. */
@@ -158,7 +160,8 @@ typedef struct floe_pipeline {
 
     unsigned nlanes;
     lane *lanes;
-    floe_agg *agg; /* the table every lane adds to; the result's once reduced */
+    floe_agg *aggs[FLOE_PIPELINE_MAX_KEYS]; /* the tables every lane adds to; the result's once
+                                               reduced */
     uint8_t *pool;
     chunk *chunks;
     chunk *free_chunks;
@@ -242,8 +245,11 @@ static floe_status on_batch(void *ctx, const floe_batch *batch) {
         rows = l->rows;
     }
     l->records_kept += n;
-    if (l->writer == NULL || n == 0) return FLOE_OK;
-    return floe_agg_writer_add_rows(l->writer, batch, rows, n);
+    for (unsigned k = 0; n > 0 && k < p->options.nkeys; k++) {
+        floe_status status = floe_agg_writer_add_rows(l->writers[k], batch, rows, n);
+        if (status != FLOE_OK) return status;
+    }
+    return FLOE_OK;
 }
 
 static floe_status process_chunk(lane *l, const chunk *c) {
@@ -622,7 +628,8 @@ static unsigned ring_size_for(unsigned entries) {
 static floe_status lanes_init(floe_pipeline *p) {
     const floe_pipeline_options *o = &p->options;
     unsigned ring_size = ring_size_for(o->reads_per_worker);
-    if (o->key != NULL && (p->agg = floe_agg_new(o->key)) == NULL) return FLOE_ERR_NOMEM;
+    for (unsigned k = 0; k < o->nkeys; k++)
+        if ((p->aggs[k] = floe_agg_new(&o->keys[k])) == NULL) return FLOE_ERR_NOMEM;
     for (unsigned i = 0; i < p->nlanes; i++) {
         lane *l = &p->lanes[i];
         l->pipe = p;
@@ -643,8 +650,8 @@ static floe_status lanes_init(floe_pipeline *p) {
         stream_options.ctx = l;
         floe_status status = floe_stream_new(&stream_options, &l->stream);
         if (status != FLOE_OK) return status;
-        if (p->agg != NULL && (l->writer = floe_agg_writer_new(p->agg)) == NULL)
-            return FLOE_ERR_NOMEM;
+        for (unsigned k = 0; k < o->nkeys; k++)
+            if ((l->writers[k] = floe_agg_writer_new(p->aggs[k])) == NULL) return FLOE_ERR_NOMEM;
     }
     return FLOE_OK;
 }
@@ -659,10 +666,12 @@ static void lanes_free(floe_pipeline *p) {
         free(l->filled);
         floe_stream_free(l->stream);
         floe_totals_free(&l->totals);
-        floe_agg_writer_free(l->writer);
+        for (unsigned k = 0; k < FLOE_PIPELINE_MAX_KEYS; k++)
+            floe_agg_writer_free(l->writers[k]);
     }
     free(p->lanes);
-    floe_agg_free(p->agg); /* NULL once the result has it */
+    for (unsigned k = 0; k < FLOE_PIPELINE_MAX_KEYS; k++)
+        floe_agg_free(p->aggs[k]); /* NULL once the result has it */
 }
 
 static floe_status pool_init(floe_pipeline *p) {
@@ -744,10 +753,12 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         if (status == FLOE_OK) status = merged;
         out->records_kept += l->records_kept;
     }
-    if (p->agg == NULL || !run_ok || status != FLOE_OK) return status; /* no key, or failed */
-    floe_agg *agg = p->agg;
-    out->agg = agg;
-    p->agg = NULL;
+    if (p->options.nkeys == 0 || !run_ok || status != FLOE_OK) return status; /* failed */
+    for (unsigned k = 0; k < p->options.nkeys; k++) {
+        out->aggs[k] = p->aggs[k];
+        p->aggs[k] = NULL;
+    }
+    floe_agg *agg = out->aggs[0];
     if (!p->options.sort_result) return FLOE_OK;
     unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
     status = run_reduce_phase(agg, REDUCE_SORT, nthreads);
@@ -770,7 +781,8 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     floe_totals_init(&out->totals, options->keep_bad_lines);
     if (options->read_size < 4 * KIB || options->read_size > 256 * MIB ||
         (options->read_size & (options->read_size - 1)) != 0 || options->reads_per_worker == 0 ||
-        options->reads_per_worker > 1024 || options->threads > 1024 || ninputs > UINT32_MAX)
+        options->reads_per_worker > 1024 || options->threads > 1024 || ninputs > UINT32_MAX ||
+        options->nkeys > FLOE_PIPELINE_MAX_KEYS)
         return FLOE_ERR_INVALID;
 
     floe_pipeline pipe;
@@ -788,10 +800,13 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     atomic_init(&p->failed, FLOE_OK);
     floe_totals_init(&p->reader_totals, options->keep_bad_lines);
     out->threads = p->nlanes;
-    for (unsigned i = 0; options->key != NULL && i < options->key->nparts; i++)
-        p->fields_used |= UINT64_C(1) << options->key->parts[i].field;
-    for (unsigned i = 0; options->key != NULL && i < options->key->ndistinct; i++)
-        p->fields_used |= UINT64_C(1) << options->key->distinct[i];
+    for (unsigned k = 0; k < options->nkeys; k++) {
+        const floe_key_spec *key = &options->keys[k];
+        for (unsigned i = 0; i < key->nparts; i++)
+            p->fields_used |= UINT64_C(1) << key->parts[i].field;
+        for (unsigned i = 0; i < key->ndistinct; i++)
+            p->fields_used |= UINT64_C(1) << key->distinct[i];
+    }
 
     floe_status status = FLOE_OK;
     p->files = calloc(ninputs > 0 ? ninputs : 1, sizeof(file_state));
@@ -849,6 +864,8 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
 void floe_pipeline_result_free(floe_pipeline_result *result) {
     if (result == NULL) return;
     floe_totals_free(&result->totals);
-    floe_agg_free(result->agg);
-    result->agg = NULL;
+    for (unsigned k = 0; k < FLOE_PIPELINE_MAX_KEYS; k++) {
+        floe_agg_free(result->aggs[k]);
+        result->aggs[k] = NULL;
+    }
 }

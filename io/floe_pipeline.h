@@ -34,15 +34,21 @@ typedef struct floe_progress {
     double seconds;       /* since the run started */
 } floe_progress;
 
+#define FLOE_PIPELINE_MAX_KEYS 8
+
 typedef struct floe_pipeline_options {
     unsigned threads; /* worker threads; 0: one per online CPU */
     floe_io_kind io;
     size_t read_size;           /* bytes per read; a power of two >= 4 KiB */
     unsigned reads_per_worker;  /* read buffers each worker may hold (in flight or queued) */
     floe_stream_options stream; /* format, line mode, sizes; on_batch is the pipeline's own */
-    const floe_key_spec *key;   /* aggregation key; NULL: totals only */
+    /* Aggregation keys: one table each, filled in the same pass over the input (the report
+     * adds its own tables beside the user's). nkeys 0: totals only. */
+    const floe_key_spec *keys;
+    unsigned nkeys; /* <= FLOE_PIPELINE_MAX_KEYS */
     floe_filter filter;         /* applied before aggregation */
-    bool sort_result;           /* sort the table's partitions on the reducer's threads */
+    bool sort_result;           /* sort keys[0]'s table on the reducer's threads (the others are
+                                   left to floe_agg_sorted or floe_agg_top) */
     uint32_t keep_bad_lines;    /* bad lines kept with their place */
     /* Called on the calling thread about every progress_ms while the run goes on. */
     void (*on_progress)(void *ctx, const floe_progress *progress);
@@ -57,7 +63,7 @@ void floe_pipeline_options_default(floe_pipeline_options *options);
 typedef struct floe_pipeline_result {
     floe_totals totals;    /* every file, line and record read */
     uint64_t records_kept; /* records that passed the filter */
-    floe_agg *agg;         /* the merged table (owned); NULL without a key */
+    floe_agg *aggs[FLOE_PIPELINE_MAX_KEYS]; /* one table per key (owned), in keys' order */
     unsigned threads;      /* workers used */
     floe_io_kind io;       /* FLOE_IO_URING or FLOE_IO_PREAD */
     int io_fallback_errno; /* why io_uring was not used under FLOE_IO_AUTO, or 0 */

@@ -37,6 +37,7 @@ typedef struct analyze_args {
     long top;               /* 0: all groups */
     long threads;
     long read_size; /* 0: the default */
+    bool report;    /* the terminal report, also when -o is given */
     bool cloudwatch;
     bool strict;
     bool include_hidden;
@@ -64,13 +65,17 @@ static void print_usage(FILE *out) {
           "                      HyperLogLog estimate with ~1.6% standard error)\n"
           "  --action A          accept, reject or all (default all)\n"
           "  --log-status S      ok, nodata, skipdata (comma-separated) or all (default all)\n"
-          "  --top N             only the N groups with the largest --order-by measure\n"
+          "  --top N             only the N groups with the largest --order-by measure (in\n"
+          "                      the report: N rows a table)\n"
           "  --order-by M        flows, packets or bytes (default bytes; with --top)\n"
           "\n"
-          "output:\n"
-          "  -o, --output FILE   by extension: .csv, .jsonl, else Apache Parquet (.parquet);\n"
-          "                      '-' is CSV on standard output (the default). Written to a\n"
-          "                      temporary name, then renamed.\n"
+          "output (without -o: the report alone):\n"
+          "  --report            print a report on standard output: top sources by bytes, top\n"
+          "                      rejected sources, top destination ports, the top groups of\n"
+          "                      the key, totals per window (--top N rows, default 10)\n"
+          "  -o, --output FILE   write the table: by extension .csv, .jsonl, else Apache\n"
+          "                      Parquet (.parquet); '-' is CSV on standard output. Written\n"
+          "                      to a temporary name, then renamed.\n"
           "  --output-format F   csv, jsonl or parquet, whatever the extension\n"
           "  --time-format F     CSV and JSON times: iso (2026-11-29T19:00:00Z, the default)\n"
           "                      or unix (seconds); Parquet has UTC timestamps\n"
@@ -163,6 +168,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_DISTINCT,
         OPT_PARQUET_COMPRESSION,
         OPT_PARQUET_ROW_GROUP,
+        OPT_REPORT,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
@@ -188,6 +194,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"read-size", required_argument, NULL, OPT_READ_SIZE},
         {"parquet-compression", required_argument, NULL, OPT_PARQUET_COMPRESSION},
         {"parquet-row-group", required_argument, NULL, OPT_PARQUET_ROW_GROUP},
+        {"report", no_argument, NULL, OPT_REPORT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -270,6 +277,9 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
                 (args->read_size & (args->read_size - 1)) != 0)
                 return usage_error("--read-size: a power of two from 4096 to 268435456, not '%s'",
                                    optarg);
+            break;
+        case OPT_REPORT:
+            args->report = true;
             break;
         case OPT_PARQUET_COMPRESSION:
             if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0)
@@ -502,6 +512,23 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     return FLOE_EXIT_OK;
 }
 
+static int print_report(const analyze_args *args, const floe_pipeline_result *result) {
+    floe_cli_report_input in = {.main = result->aggs[0],
+                                .main_key = args->by,
+                                .sources = result->aggs[1 + FLOE_REPORT_SOURCES],
+                                .ports = result->aggs[1 + FLOE_REPORT_PORTS],
+                                .windows = result->aggs[1 + FLOE_REPORT_WINDOWS],
+                                .totals = &result->totals,
+                                .top = args->top > 0 ? (size_t)args->top : 10};
+    floe_status status = floe_cli_report_print(stdout, &in);
+    if (status == FLOE_OK && fflush(stdout) != 0) status = FLOE_ERR_IO;
+    if (status != FLOE_OK) {
+        fprintf(stderr, "floe analyze: the report: %s\n", floe_status_str(status));
+        return FLOE_EXIT_SKIPPED;
+    }
+    return FLOE_EXIT_OK;
+}
+
 static int write_stats(const char *path, const floe_pipeline_result *result,
                        const floe_walk_result *walk, double sort_seconds, double output_seconds) {
     floe_outfile out;
@@ -510,7 +537,7 @@ static int write_stats(const char *path, const floe_pipeline_result *result,
     if (status == FLOE_OK) {
         floe_cli_run_info run = {
             result->threads,       floe_io_kind_name(result->io),
-            result->records_kept,  result->agg != NULL ? floe_agg_count(result->agg) : 0,
+            result->records_kept,  result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
             result->merge_seconds, sort_seconds,
             output_seconds};
         floe_cli_summary_json(out.fp, &result->totals, walk, result->seconds, &run);
@@ -578,8 +605,15 @@ int floe_cli_analyze(int argc, char **argv) {
         floe_key_spec_parse_distinct(args.distinct, strlen(args.distinct), &key) != FLOE_OK)
         return usage_error("--distinct: not a list of up to %d known fields, each once: '%s'",
                            FLOE_DISTINCT_MAX_FIELDS, args.distinct);
-    options.key = &key;
-    options.sort_result = args.top == 0; /* --top picks its groups without sorting them all */
+    /* The user's key first, then the report's tables when there is a report. */
+    const bool report = args.report || args.output == NULL;
+    floe_key_spec keys[1 + FLOE_REPORT_KEYS];
+    keys[0] = key;
+    if (report) floe_cli_report_keys(window, keys + 1);
+    options.keys = keys;
+    options.nkeys = report ? 1 + FLOE_REPORT_KEYS : 1;
+    /* Only a whole table written out needs the sort; --top and the report pick their groups. */
+    options.sort_result = args.top == 0 && args.output != NULL;
     if (args.action != NULL && floe_filter_parse_action(args.action, &options.filter) != FLOE_OK)
         return usage_error("--action: accept, reject or all, not '%s'", args.action);
     if (args.log_status != NULL &&
@@ -637,15 +671,18 @@ int floe_cli_analyze(int argc, char **argv) {
             /* A mistyped path must not pass for a clean run over nothing. */
             fputs("floe analyze: no input files found\n", stderr);
             exit_code = FLOE_EXIT_SKIPPED;
+        } else if (args.output == NULL) {
+            exit_code = print_report(&args, &result);
         } else {
             double output_start = floe_cli_now();
             run_metadata metadata;
             run_metadata_init(&metadata, &args, &key, &result, &walk, argc, argv);
             table.parquet.metadata = metadata.kv;
             table.parquet.nmetadata = metadata.n;
-            exit_code = write_table(&args, &table, result.agg, &sort_seconds);
+            exit_code = write_table(&args, &table, result.aggs[0], &sort_seconds);
             free(metadata.command);
             output_seconds = floe_cli_now() - output_start;
+            if (exit_code == FLOE_EXIT_OK && report) exit_code = print_report(&args, &result);
         }
         if (args.stats != NULL) {
             int stats_code = write_stats(args.stats, &result, &walk, sort_seconds, output_seconds);
@@ -656,7 +693,7 @@ int floe_cli_analyze(int argc, char **argv) {
             floe_cli_describe_inputs(stderr, &walk);
             fprintf(stderr,
                     "groups        %zu (%" PRIu64 " records after filters, %u threads, %s)\n",
-                    floe_agg_count(result.agg), result.records_kept, result.threads,
+                    floe_agg_count(result.aggs[0]), result.records_kept, result.threads,
                     floe_io_kind_name(result.io));
         }
         if (exit_code == FLOE_EXIT_OK && args.strict &&
