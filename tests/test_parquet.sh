@@ -116,6 +116,29 @@ head -c 1 "$work/p.jsonl" | grep -q '{' || fail "-o .jsonl should write JSON Lin
 head -n 1 "$work/forced.parquet" | grep -q '^protocol,flows,' || fail "--output-format csv"
 pass "-o: Parquet for a file by default, .jsonl JSON Lines, '-' CSV; --output-format wins"
 
+# The run table: one row, the same numbers as --stats, the first skipped line named.
+printf 'not a flow log line\n' >"$work/bad.log"
+"$floe" analyze -q --window all --by protocol -o "$work/rt.csv" --run-table "$work/run.parquet" \
+    --stats "$work/run.json" "$tree" "$work/bad.log"
+node "$here/duckdb_rows.mjs" "$node_dir" "SELECT * FROM '$work/run.parquet'" >"$work/run_rows.json"
+[ "$(jq length "$work/run_rows.json")" = 1 ] || fail "run table: $(jq length "$work/run_rows.json") rows, want 1"
+for pair in files:files records:records bad_lines:bad_lines blank_lines:blank_lines \
+    headers:headers groups:groups compressed_bytes:compressed_bytes text_bytes:decoded_bytes \
+    records_kept:records_kept lines:lines cut_lines:cut_lines; do
+    col=${pair%%:*} stat=${pair#*:}
+    got=$(jq -r ".[0].$col" "$work/run_rows.json")
+    want=$(jq -r ".$stat" "$work/run.json")
+    [ "$got" = "$want" ] || fail "run table $col: $got, --stats $stat: $want"
+done
+[ "$(jq -r '.[0].first_problem' "$work/run_rows.json")" = "$work/bad.log:1: wrong number of fields" ] ||
+    fail "run table first_problem: $(jq -r '.[0].first_problem' "$work/run_rows.json")"
+[ "$(jq -r '.[0].bad_lines' "$work/run_rows.json")" = 1 ] || fail "run table: the bad line not counted"
+node "$here/duckdb_rows.mjs" "$node_dir" \
+    "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '$work/run.parquet')" >"$work/run_types.json"
+[ "$(jq -r '[.[] | select(.column_type == "BIGINT")] | length' "$work/run_types.json")" = 16 ] ||
+    fail "run table: the counts should be BIGINT: $(cat "$work/run_types.json")"
+pass "run table: one row, counts equal --stats, first problem '$(jq -r '.[0].first_problem' "$work/run_rows.json" | sed "s|$work/||")'"
+
 # A write that fails part way: the file size limit (SIGXFSZ ignored, so write() fails with
 # EFBIG) stops the Parquet after 64 KiB of its ~1 MB.
 mkdir "$work/full"

@@ -13,6 +13,7 @@
 #include "floe_cli.h"
 #include "floe_outfile.h"
 #include "floe_pipeline.h"
+#include "floe_run_table.h"
 #include "floe_table_out.h"
 #include "floe_walk.h"
 
@@ -29,6 +30,7 @@ typedef struct analyze_args {
     const char *output_format;
     const char *order_by;
     const char *stats;
+    const char *run_table;
     const char *format_text;
     const char *io;
     const char *time_format;
@@ -82,6 +84,8 @@ static void print_usage(FILE *out) {
           "  --parquet-compression C   zstd (the default) or none\n"
           "  --parquet-row-group ROWS  rows a Parquet row group holds at most (default 131072)\n"
           "  --stats FILE        also write the run summary as JSON\n"
+          "  --run-table FILE    also write the run table (files, records, bad lines, errors;\n"
+          "                      one row) as Parquet, or .csv / .jsonl by extension\n"
           "  -q, --quiet         no progress line and no summary on standard error\n"
           "  --progress, --no-progress   progress line on standard error (default: on a TTY)\n"
           "\n"
@@ -169,6 +173,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_PARQUET_COMPRESSION,
         OPT_PARQUET_ROW_GROUP,
         OPT_REPORT,
+        OPT_RUN_TABLE,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
@@ -195,6 +200,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"parquet-compression", required_argument, NULL, OPT_PARQUET_COMPRESSION},
         {"parquet-row-group", required_argument, NULL, OPT_PARQUET_ROW_GROUP},
         {"report", no_argument, NULL, OPT_REPORT},
+        {"run-table", required_argument, NULL, OPT_RUN_TABLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -281,6 +287,9 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         case OPT_REPORT:
             args->report = true;
             break;
+        case OPT_RUN_TABLE:
+            args->run_table = optarg;
+            break;
         case OPT_PARQUET_COMPRESSION:
             if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0)
                 return usage_error("--parquet-compression: zstd or none, not '%s'", optarg);
@@ -309,9 +318,16 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The table format for -o / --output-format: standard output is CSV, a file by its extension,
- * Parquet when the extension says nothing else. Returns false (after a message) when
- * --output-format names no format. */
+/* A file's format by its name: standard output is CSV, .csv CSV, .jsonl (.ndjson) JSON Lines,
+ * anything else Parquet. */
+static floe_table_format format_of_path(const char *path) {
+    if (strcmp(path, "-") == 0 || ends_with(path, ".csv")) return FLOE_TABLE_CSV;
+    if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) return FLOE_TABLE_JSONL;
+    return FLOE_TABLE_PARQUET;
+}
+
+/* The table format for -o / --output-format (which wins over the name). Returns false (after
+ * a message) when --output-format names no format. */
 static bool choose_table_format(const analyze_args *args, floe_table_options *table) {
     memset(table, 0, sizeof(*table));
     table->unix_time = args->time_format != NULL && strcmp(args->time_format, "unix") == 0;
@@ -320,16 +336,9 @@ static bool choose_table_format(const analyze_args *args, floe_table_options *ta
     table->parquet.row_group_rows = (uint32_t)args->parquet_row_group;
     table->parquet.created_by = "floe version " FLOE_VERSION;
     const char *name = args->output_format;
-    if (name == NULL) {
-        const char *out = args->output != NULL ? args->output : "-";
-        if (strcmp(out, "-") == 0 || ends_with(out, ".csv"))
-            name = "csv";
-        else if (ends_with(out, ".jsonl") || ends_with(out, ".ndjson"))
-            name = "jsonl";
-        else
-            name = "parquet";
-    }
-    if (strcmp(name, "csv") == 0)
+    if (name == NULL)
+        table->format = format_of_path(args->output != NULL ? args->output : "-");
+    else if (strcmp(name, "csv") == 0)
         table->format = FLOE_TABLE_CSV;
     else if (strcmp(name, "jsonl") == 0)
         table->format = FLOE_TABLE_JSONL;
@@ -529,6 +538,70 @@ static int print_report(const analyze_args *args, const floe_pipeline_result *re
     return FLOE_EXIT_OK;
 }
 
+/* "file:line: reason" of the first thing the run skipped, or NULL: a bad line, else a
+ * compressed stream that failed, else a file that could not be read. */
+static char *first_problem(const floe_totals *t) {
+    char *text = NULL;
+    int n = -1;
+    if (t->nbad_places > 0)
+        n = asprintf(&text, "%s:%" PRIu64 ": %s", t->bad_places[0].file, t->bad_places[0].line_no,
+                     floe_bad_reason_str(t->bad_places[0].reason));
+    else if (t->ndecode_failures > 0)
+        n = asprintf(&text, "%s: byte %" PRIu64 ": %s", t->decode_failures[0].file,
+                     t->decode_failures[0].offset, floe_status_str(t->decode_failures[0].status));
+    else if (t->nfile_failures > 0)
+        n = asprintf(&text, "%s: %s", t->file_failures[0].file, strerror(t->file_failures[0].err));
+    return n >= 0 ? text : NULL;
+}
+
+static int write_run_table(const analyze_args *args, const floe_table_options *table,
+                           const run_metadata *metadata, const floe_key_spec *key,
+                           const floe_pipeline_result *result, const floe_walk_result *walk) {
+    const floe_totals *t = &result->totals;
+    floe_run_row row = {
+        .floe_version = FLOE_VERSION,
+        .command = metadata->command != NULL ? metadata->command : "",
+        .window_seconds = key->window_seconds,
+        .key = args->by,
+        .files = t->files,
+        .files_failed = t->ndecode_failures + t->nfile_failures,
+        .compressed_bytes = t->compressed_bytes,
+        .text_bytes = t->decoded_bytes,
+        .lines = t->lines,
+        .records = t->records,
+        .records_kept = result->records_kept,
+        .headers = t->headers,
+        .blank_lines = t->blank_lines,
+        .bad_lines = t->bad_lines,
+        .cut_lines = t->cut_lines,
+        .decode_errors = t->ndecode_failures,
+        .file_errors = t->nfile_failures,
+        .skipped_paths = walk->nerrors,
+        .groups = result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
+        .first_problem = first_problem(t),
+    };
+    floe_table_options options = *table;
+    options.format = format_of_path(args->run_table);
+    floe_outfile out;
+    int err = 0;
+    floe_status status = floe_outfile_open(args->run_table, &out, &err);
+    if (status == FLOE_OK) {
+        status = floe_run_table_write(out.fp, &options, &row);
+        if (status == FLOE_ERR_IO) err = errno;
+        if (status == FLOE_OK)
+            status = floe_outfile_commit(&out, &err);
+        else
+            floe_outfile_abort(&out);
+    }
+    free((char *)row.first_problem);
+    if (status != FLOE_OK) {
+        fprintf(stderr, "floe analyze: writing %s: %s\n", args->run_table,
+                err != 0 ? strerror(err) : floe_status_str(status));
+        return FLOE_EXIT_SKIPPED;
+    }
+    return FLOE_EXIT_OK;
+}
+
 static int write_stats(const char *path, const floe_pipeline_result *result,
                        const floe_walk_result *walk, double sort_seconds, double output_seconds) {
     floe_outfile out;
@@ -667,6 +740,8 @@ int floe_cli_analyze(int argc, char **argv) {
         if (result.io_fallback_errno != 0 && !args.quiet)
             fprintf(stderr, "floe analyze: io_uring unavailable (%s); reading with pread\n",
                     strerror(result.io_fallback_errno));
+        run_metadata metadata;
+        run_metadata_init(&metadata, &args, &key, &result, &walk, argc, argv);
         if (ninputs == 0) {
             /* A mistyped path must not pass for a clean run over nothing. */
             fputs("floe analyze: no input files found\n", stderr);
@@ -675,15 +750,17 @@ int floe_cli_analyze(int argc, char **argv) {
             exit_code = print_report(&args, &result);
         } else {
             double output_start = floe_cli_now();
-            run_metadata metadata;
-            run_metadata_init(&metadata, &args, &key, &result, &walk, argc, argv);
             table.parquet.metadata = metadata.kv;
             table.parquet.nmetadata = metadata.n;
             exit_code = write_table(&args, &table, result.aggs[0], &sort_seconds);
-            free(metadata.command);
             output_seconds = floe_cli_now() - output_start;
             if (exit_code == FLOE_EXIT_OK && report) exit_code = print_report(&args, &result);
         }
+        if (args.run_table != NULL && ninputs > 0) {
+            int run_code = write_run_table(&args, &table, &metadata, &key, &result, &walk);
+            if (exit_code == FLOE_EXIT_OK) exit_code = run_code;
+        }
+        free(metadata.command);
         if (args.stats != NULL) {
             int stats_code = write_stats(args.stats, &result, &walk, sort_seconds, output_seconds);
             if (exit_code == FLOE_EXIT_OK) exit_code = stats_code;
