@@ -8,6 +8,7 @@
 
 #include "floe_addr.h"
 #include "floe_digits.h"
+#include "floe_ordered.h"
 #include "floe_table_parquet.h"
 #include "floe_text.h"
 
@@ -357,141 +358,101 @@ static bool write_row(outbuf *o, const layout *l, const floe_agg_group *g) {
 
 /* ---- writing on several threads ----------------------------------------------------------- */
 
-/* Rows are cut into chunks of CHUNK_ROWS; thread t formats chunks t, t + threads, ... into a
- * ring of buffers, and the calling thread writes the chunks to the file in order. A slot is
- * reused only after its chunk was written, so memory stays at RING_PER_THREAD buffers a
- * thread, and the bytes are exactly those one thread would write. */
-#define CHUNK_ROWS      16384
-#define RING_PER_THREAD 2
+/* Rows are cut into chunks of CHUNK_ROWS, formatted on `threads` threads and written to the
+ * file in order by the calling thread (floe_ordered.h), so the bytes are exactly those one
+ * thread would write. A formatted chunk is a buffer from a small pool, and goes back to it
+ * once written: memory stays at the few chunks floe_ordered lets exist at once, and their
+ * pages are faulted in once, not once a chunk. */
+#define CHUNK_ROWS 16384
+#define POOL_MAX   64
 
-typedef struct chunk_slot {
-    outbuf buf;
-    size_t chunk; /* which chunk the buffer holds or is being filled with */
-    bool ready;   /* formatted, waiting to be written */
-} chunk_slot;
-
-typedef struct writer {
+typedef struct parallel {
     const layout *l;
     const floe_agg_group *groups;
-    size_t n, nchunks;
-    unsigned threads;
+    size_t n;
     bool unix_time;
-    chunk_slot *slots;
-    size_t nslots;
-    size_t written; /* chunks written to the file so far */
-    bool stop;      /* an error: everyone stops */
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-} writer;
+    FILE *out;
+    pthread_mutex_t lock; /* guards the pool */
+    outbuf *pool[POOL_MAX];
+    unsigned npool;
+} parallel;
 
-typedef struct format_job {
-    writer *w;
-    unsigned index;
-    pthread_t thread;
-    bool started;
-} format_job;
-
-static void *format_main(void *arg) {
-    format_job *job = arg;
-    pthread_setname_np(pthread_self(), "floe-format");
-    writer *w = job->w;
-    outbuf local = {.fp = NULL, .unix_time = w->unix_time, .minute = INT64_MIN};
-    for (size_t k = job->index; k < w->nchunks; k += w->threads) {
-        chunk_slot *slot = &w->slots[k % w->nslots];
-        /* Wait until the slot's previous chunk is written. */
-        pthread_mutex_lock(&w->lock);
-        while (!w->stop && w->written + w->nslots <= k)
-            pthread_cond_wait(&w->changed, &w->lock);
-        bool stop = w->stop;
-        pthread_mutex_unlock(&w->lock);
-        if (stop) break;
-        /* The slot is ours until we mark it ready: format into it without the lock. */
-        local.data = slot->buf.data;
-        local.cap = slot->buf.cap;
-        local.len = 0;
-        bool ok = true;
-        size_t end = (k + 1) * CHUNK_ROWS < w->n ? (k + 1) * CHUNK_ROWS : w->n;
-        for (size_t i = k * CHUNK_ROWS; i < end && ok; i++)
-            ok = write_row(&local, w->l, &w->groups[i]);
-        pthread_mutex_lock(&w->lock);
-        slot->buf.data = local.data;
-        slot->buf.cap = local.cap;
-        slot->buf.len = local.len;
-        slot->chunk = k;
-        slot->ready = ok;
-        if (!ok) w->stop = true;
-        pthread_cond_broadcast(&w->changed);
-        pthread_mutex_unlock(&w->lock);
-        if (!ok) break;
+static outbuf *take_buffer(parallel *p) {
+    pthread_mutex_lock(&p->lock);
+    outbuf *b = p->npool > 0 ? p->pool[--p->npool] : NULL;
+    pthread_mutex_unlock(&p->lock);
+    if (b != NULL) return b;
+    b = calloc(1, sizeof(*b));
+    if (b == NULL) return NULL;
+    b->cap = FLUSH_AT + 64 * 1024;
+    if ((b->data = malloc(b->cap)) == NULL) {
+        free(b);
+        return NULL;
     }
-    return NULL;
+    return b;
 }
 
-/* Writes the chunks in order as they become ready. Returns false on a write error or when a
- * formatting thread failed. */
-static bool write_chunks(writer *w, FILE *out) {
-    bool ok = true;
-    for (size_t k = 0; k < w->nchunks && ok; k++) {
-        chunk_slot *slot = &w->slots[k % w->nslots];
-        pthread_mutex_lock(&w->lock);
-        while (!w->stop && !(slot->ready && slot->chunk == k))
-            pthread_cond_wait(&w->changed, &w->lock);
-        ok = !w->stop;
-        pthread_mutex_unlock(&w->lock);
-        if (!ok) break;
-        if (fwrite(slot->buf.data, 1, slot->buf.len, out) != slot->buf.len) ok = false;
-        pthread_mutex_lock(&w->lock);
-        slot->ready = false;
-        w->written = k + 1;
-        if (!ok) w->stop = true;
-        pthread_cond_broadcast(&w->changed);
-        pthread_mutex_unlock(&w->lock);
+static void free_buffer(outbuf *b) {
+    free(b->data);
+    free(b);
+}
+
+static void give_buffer(parallel *p, outbuf *b) {
+    pthread_mutex_lock(&p->lock);
+    bool kept = p->npool < POOL_MAX;
+    if (kept) p->pool[p->npool++] = b;
+    pthread_mutex_unlock(&p->lock);
+    if (!kept) free_buffer(b);
+}
+
+static floe_status format_chunk(void *ctx, unsigned thread, size_t chunk, void **result) {
+    (void)thread;
+    parallel *p = ctx;
+    outbuf *b = take_buffer(p);
+    if (b == NULL) return FLOE_ERR_NOMEM;
+    b->fp = NULL; /* collect the chunk: the buffer grows instead of flushing */
+    b->unix_time = p->unix_time;
+    b->len = 0;
+    b->minute = INT64_MIN;
+    size_t end = (chunk + 1) * CHUNK_ROWS < p->n ? (chunk + 1) * CHUNK_ROWS : p->n;
+    for (size_t i = chunk * CHUNK_ROWS; i < end; i++) {
+        if (!write_row(b, p->l, &p->groups[i])) {
+            give_buffer(p, b);
+            return FLOE_ERR_NOMEM;
+        }
     }
-    return ok;
+    *result = b;
+    return FLOE_OK;
+}
+
+static floe_status write_chunk(void *ctx, size_t chunk, void *result) {
+    (void)chunk;
+    parallel *p = ctx;
+    outbuf *b = result;
+    bool ok = fwrite(b->data, 1, b->len, p->out) == b->len;
+    give_buffer(p, b);
+    return ok ? FLOE_OK : FLOE_ERR_IO;
+}
+
+static void discard_chunk(void *ctx, void *result) {
+    give_buffer(ctx, result);
 }
 
 static floe_status write_parallel(FILE *out, const layout *l, const floe_agg_group *groups,
                                   size_t n, unsigned threads, bool unix_time) {
-    writer w = {.l = l, .groups = groups, .n = n, .threads = threads, .unix_time = unix_time};
-    w.nchunks = (n + CHUNK_ROWS - 1) / CHUNK_ROWS;
-    w.nslots = (size_t)threads * RING_PER_THREAD;
-    w.slots = calloc(w.nslots, sizeof(*w.slots));
-    format_job *jobs = calloc(threads, sizeof(*jobs));
-    bool ok = w.slots != NULL && jobs != NULL;
-    for (size_t i = 0; ok && i < w.nslots; i++) {
-        w.slots[i].buf.cap = FLUSH_AT + 64 * 1024;
-        w.slots[i].buf.data = malloc(w.slots[i].buf.cap);
-        ok = w.slots[i].buf.data != NULL;
-    }
-    floe_status status = ok ? FLOE_OK : FLOE_ERR_NOMEM;
-    if (ok) {
-        pthread_mutex_init(&w.lock, NULL);
-        pthread_cond_init(&w.changed, NULL);
-        unsigned started = 0;
-        for (unsigned t = 0; t < threads; t++) {
-            jobs[t] = (format_job){&w, t, 0, false};
-            jobs[t].started = pthread_create(&jobs[t].thread, NULL, format_main, &jobs[t]) == 0;
-            started += jobs[t].started;
-        }
-        if (started < threads) {
-            /* A chunk nobody formats would stall the writer: stop, and say so. */
-            pthread_mutex_lock(&w.lock);
-            w.stop = true;
-            pthread_cond_broadcast(&w.changed);
-            pthread_mutex_unlock(&w.lock);
-            status = FLOE_ERR_NOMEM;
-        } else if (!write_chunks(&w, out)) {
-            status = ferror(out) ? FLOE_ERR_IO : FLOE_ERR_NOMEM;
-        }
-        for (unsigned t = 0; t < threads; t++)
-            if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
-        pthread_cond_destroy(&w.changed);
-        pthread_mutex_destroy(&w.lock);
-    }
-    for (size_t i = 0; w.slots != NULL && i < w.nslots; i++)
-        free(w.slots[i].buf.data);
-    free(w.slots);
-    free(jobs);
+    parallel p = {.l = l, .groups = groups, .n = n, .unix_time = unix_time, .out = out};
+    pthread_mutex_init(&p.lock, NULL);
+    floe_ordered_jobs jobs = {.items = (n + CHUNK_ROWS - 1) / CHUNK_ROWS,
+                              .threads = threads,
+                              .produce = format_chunk,
+                              .consume = write_chunk,
+                              .discard = discard_chunk,
+                              .ctx = &p,
+                              .thread_name = "floe-format"};
+    floe_status status = floe_ordered_run(&jobs);
+    for (unsigned i = 0; i < p.npool; i++)
+        free_buffer(p.pool[i]);
+    pthread_mutex_destroy(&p.lock);
     return status;
 }
 

@@ -22,15 +22,8 @@ cleanup() {
 trap cleanup EXIT
 export LC_ALL=C
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok $checks - $*"
-}
+# shellcheck source=floe_test_lib.sh
+. "$(dirname "$0")/floe_test_lib.sh"
 
 size=24M
 [ "$quick" = quick ] && size=4M

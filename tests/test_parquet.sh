@@ -20,15 +20,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export LC_ALL=C
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-checks=0
-pass() {
-    checks=$((checks + 1))
-    echo "ok $checks - $*"
-}
+# shellcheck source=floe_test_lib.sh
+. "$(dirname "$0")/floe_test_lib.sh"
 
 "$here/duckdb_node.sh" "$node_dir"
 "$gen" -o "$work/gen" --seed 21 --size 12M --codec gzip --threads 2 -q

@@ -12,33 +12,6 @@ enum {
 
 #ifndef FLOE_VERSION
 #define FLOE_VERSION "unknown"
-/* ---- the terminal report (floe_cli_report.c) ---- */
-
-#include "floe_agg.h"
-
-/* The tables the report reads besides the user's own: sources and destination ports over the
- * whole run, and totals per window. Their keys, in this order, for the pipeline. */
-enum {
-    FLOE_REPORT_SOURCES = 0,
-    FLOE_REPORT_PORTS = 1,
-    FLOE_REPORT_WINDOWS = 2,
-    FLOE_REPORT_KEYS = 3
-};
-void floe_cli_report_keys(int64_t window_seconds, floe_key_spec keys[FLOE_REPORT_KEYS]);
-
-typedef struct floe_cli_report_input {
-    floe_agg *main; /* the user's --by table */
-    const char *main_key;
-    floe_agg *sources, *ports, *windows;
-    const floe_totals *totals;
-    size_t top; /* rows of each top-N table */
-} floe_cli_report_input;
-
-/* Prints the report: a line of totals, then the top sources by bytes, the top rejected
- * sources, the top destination ports, the top groups of the user's key, and the totals per
- * window, with human units (decimal: KB, MB, GB; K, M flows). */
-floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in);
-
 #endif
 
 int floe_cli_totals(int argc, char **argv);

@@ -25,36 +25,33 @@ void floe_cli_report_keys(int64_t window_seconds, floe_key_spec keys[FLOE_REPORT
 /* ---- cells ------------------------------------------------------------------------------------
  */
 
-/* 1234 -> "1234", 12345 -> "12.3 K", ... (decimal units, as nfdump's). */
-static void human_count(uint64_t v, char out[CELL]) {
-    static const char *const units[] = {"K", "M", "G", "T", "P", "E"};
-    if (v < 10000) {
-        snprintf(out, CELL, "%" PRIu64, v);
+/* v in decimal units (as nfdump's): plain below `plain_below`, then one decimal and the unit
+ * of each power of 1000 ("12.3 K", "1.5 GB"). */
+static void human(uint64_t v, uint64_t plain_below, const char *const units[6], const char *plain,
+                  char out[CELL]) {
+    if (v < plain_below) {
+        snprintf(out, CELL, "%" PRIu64 "%s", v, plain);
         return;
     }
     double x = (double)v / 1000;
     unsigned u = 0;
-    while (x >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
+    while (x >= 1000 && u + 1 < 6) {
         x /= 1000;
         u++;
     }
     snprintf(out, CELL, "%.1f %s", x, units[u]);
 }
 
-/* Bytes in decimal units: "512 B", "1.5 KB", "23.4 MB", "1.2 GB". */
+/* Counts: "1234", "12.3 K", "4.5 M". */
+static void human_count(uint64_t v, char out[CELL]) {
+    static const char *const units[6] = {"K", "M", "G", "T", "P", "E"};
+    human(v, 10000, units, "", out);
+}
+
+/* Bytes: "512 B", "1.5 KB", "23.4 MB", "1.2 GB". */
 static void human_bytes(uint64_t v, char out[CELL]) {
-    static const char *const units[] = {"KB", "MB", "GB", "TB", "PB", "EB"};
-    if (v < 1000) {
-        snprintf(out, CELL, "%" PRIu64 " B", v);
-        return;
-    }
-    double x = (double)v / 1000;
-    unsigned u = 0;
-    while (x >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        x /= 1000;
-        u++;
-    }
-    snprintf(out, CELL, "%.1f %s", x, units[u]);
+    static const char *const units[6] = {"KB", "MB", "GB", "TB", "PB", "EB"};
+    human(v, 1000, units, " B", out);
 }
 
 static void percent(uint64_t part, uint64_t whole, char out[CELL]) {
