@@ -457,8 +457,8 @@ static floe_status add_partition_rows(floe_agg_writer *w, const batch_columns *c
         if (rec == NULL) return FLOE_ERR_NOMEM;
         floe_agg_measures *m = &rec->m;
         m->flows++;
-        if (c->packets != NULL) m->packets += c->packets[row];
-        if (c->bytes != NULL) m->bytes += c->bytes[row];
+        if (c->packets != NULL) m->packets = floe_counter_add(m->packets, c->packets[row]);
+        if (c->bytes != NULL) m->bytes = floe_counter_add(m->bytes, c->bytes[row]);
         if (c->action != NULL) {
             m->accepted += c->action[row] == FLOE_ACTION_ACCEPT;
             m->rejected += c->action[row] == FLOE_ACTION_REJECT;

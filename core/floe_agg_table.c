@@ -187,8 +187,8 @@ static void measures_empty(floe_agg_measures *m) {
 
 void floe_agg_measures_add(floe_agg_measures *into, const floe_agg_measures *from) {
     into->flows += from->flows;
-    into->packets += from->packets;
-    into->bytes += from->bytes;
+    into->packets = floe_counter_add(into->packets, from->packets);
+    into->bytes = floe_counter_add(into->bytes, from->bytes);
     into->accepted += from->accepted;
     into->rejected += from->rejected;
     if (from->first_seen < into->first_seen) into->first_seen = from->first_seen;

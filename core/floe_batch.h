@@ -20,6 +20,18 @@
 #include "floe_field.h"
 #include "floe_status.h"
 
+/* Counters (FLOE_T_U64: packets, bytes, ...) are at most FLOE_COUNTER_MAX, the largest
+ * BIGINT, as Athena's table for flow logs declares them: a larger value is out of range, and
+ * the Parquet and CSV outputs hold the same numbers. Sums of counters saturate there instead
+ * of wrapping. */
+#define FLOE_COUNTER_MAX ((uint64_t)INT64_MAX)
+
+/* a + b for a, b <= FLOE_COUNTER_MAX (their sum cannot wrap), stopping at FLOE_COUNTER_MAX. */
+static inline uint64_t floe_counter_add(uint64_t a, uint64_t b) {
+    uint64_t sum = a + b;
+    return sum > FLOE_COUNTER_MAX ? FLOE_COUNTER_MAX : sum;
+}
+
 typedef struct floe_slice {
     const char *ptr; /* not NUL-terminated; NULL when null */
     uint32_t len;

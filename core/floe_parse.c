@@ -278,6 +278,7 @@ static HOT_INLINE int parse_typed_value(uint8_t type, uint8_t field, void *value
             if (!is_null_token(s, n)) return result;
             *row_nulls |= null_bit;
         }
+        if (number > FLOE_COUNTER_MAX) return FLOE_BAD_RANGE;
         ((uint64_t *)values)[row] = number;
         return VALUE_OK;
     case FLOE_T_TIME:

@@ -82,8 +82,8 @@ void floe_totals_add_batch(floe_totals *totals, const floe_batch *batch) {
         if (a > FLOE_ACTION_REJECT) a = FLOE_ACTION_NULL;
         floe_action_totals *t = &totals->by_action[a];
         t->records++;
-        t->packets += packets != NULL ? packets[i] : 0;
-        t->bytes += bytes != NULL ? bytes[i] : 0;
+        t->packets = floe_counter_add(t->packets, packets != NULL ? packets[i] : 0);
+        t->bytes = floe_counter_add(t->bytes, bytes != NULL ? bytes[i] : 0);
         unsigned s = log_status != NULL ? log_status[i] : FLOE_LOG_STATUS_NULL;
         if (s > FLOE_LOG_STATUS_SKIPDATA) s = FLOE_LOG_STATUS_NULL;
         totals->by_log_status[s]++;
@@ -245,8 +245,10 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
     into->cut_lines += from->cut_lines;
     for (int a = 0; a < 3; a++) {
         into->by_action[a].records += from->by_action[a].records;
-        into->by_action[a].packets += from->by_action[a].packets;
-        into->by_action[a].bytes += from->by_action[a].bytes;
+        into->by_action[a].packets =
+            floe_counter_add(into->by_action[a].packets, from->by_action[a].packets);
+        into->by_action[a].bytes =
+            floe_counter_add(into->by_action[a].bytes, from->by_action[a].bytes);
     }
     for (int s = 0; s < 4; s++)
         into->by_log_status[s] += from->by_log_status[s];

@@ -302,6 +302,33 @@ static void test_window_zero_puts_every_record_in_one_window(void **state) {
     floe_batch_free(&batch);
 }
 
+/* Packets and bytes of the largest BIGINT add up to it, not past it: sums saturate, in a table
+ * and in a merge of tables, rather than wrap. */
+static void test_counter_sums_saturate_at_the_largest_bigint(void **state) {
+    (void)state;
+    static char text[4096];
+    snprintf(text, sizeof(text), "%s%s", header,
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40000 443 6 9223372036854775807 9223372036854775000 "
+             "1700000410 1700000470 ACCEPT OK\n"
+             "2 1 eni-a 10.0.0.1 10.0.0.9 40001 443 6 1 1000 1700000500 1700001200 ACCEPT OK\n");
+    floe_batch batch;
+    parse_into(text, &batch);
+    floe_agg *agg = agg_of("srcaddr", 0, &batch);
+    floe_agg *twice = agg_of("srcaddr", 0, &batch);
+    size_t n;
+    const floe_agg_group *g = sorted(agg, &n);
+    assert_int_equal(n, 1);
+    assert_true(g[0].m->packets == FLOE_COUNTER_MAX);
+    assert_true(g[0].m->bytes == FLOE_COUNTER_MAX);
+    assert_int_equal(floe_agg_merge(twice, agg), FLOE_OK);
+    g = sorted(twice, &n);
+    assert_true(g[0].m->packets == FLOE_COUNTER_MAX);
+    assert_int_equal(g[0].m->flows, 4);
+    floe_agg_free(agg);
+    floe_agg_free(twice);
+    floe_batch_free(&batch);
+}
+
 static void test_top_ranks_by_measure_then_key_and_selected_rows_only(void **state) {
     (void)state;
     static char text[4096];
@@ -501,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_partials_merge_in_any_order_to_the_whole),
         cmocka_unit_test(test_key_spec_errors),
         cmocka_unit_test(test_window_zero_puts_every_record_in_one_window),
+        cmocka_unit_test(test_counter_sums_saturate_at_the_largest_bigint),
         cmocka_unit_test(test_top_ranks_by_measure_then_key_and_selected_rows_only),
         cmocka_unit_test(test_distinct_counts_per_group_survive_merges),
         cmocka_unit_test(test_writers_on_several_threads_build_the_same_table),

@@ -225,7 +225,7 @@ static void build_all_fields(char *header, char *line, size_t cap, bool all_null
             snprintf(value, sizeof(value), "%d", 65535 - f);
             break;
         case FLOE_T_U64:
-            snprintf(value, sizeof(value), "%llu", 18446744073709551615ull - (unsigned)f);
+            snprintf(value, sizeof(value), "%llu", 9223372036854775807ull - (unsigned)f);
             break;
         case FLOE_T_TIME:
             snprintf(value, sizeof(value), "%d", 1700000000 + f);
@@ -275,7 +275,7 @@ static void test_every_field_of_every_version_parses_to_its_type(void **state) {
             assert_int_equal(floe_batch_u16(b, f)[0], 65535 - i);
             break;
         case FLOE_T_U64:
-            assert_true(floe_batch_u64(b, f)[0] == 18446744073709551615ull - (unsigned)i);
+            assert_true(floe_batch_u64(b, f)[0] == 9223372036854775807ull - (unsigned)i);
             break;
         case FLOE_T_TIME:
             assert_int_equal(floe_batch_time(b, f)[0], 1700000000 + i);
@@ -359,12 +359,15 @@ static void test_numbers_of_every_length(void **state) {
     }
     strcat(text, "0000000000000001\n"); /* leading zeros */
     run *r = parse_text(text);
-    assert_int_equal(r->batch.count, 21);
-    for (int i = 0; i < 20; i++)
+    /* 19 digits and fewer are counters; the 20-digit one is past the largest BIGINT. */
+    assert_int_equal(r->batch.count, 20);
+    for (int i = 0; i < 19; i++)
         assert_true(floe_batch_u64(&r->batch, FLOE_F_BYTES)[i] == want[i]);
-    assert_int_equal(floe_batch_u64(&r->batch, FLOE_F_BYTES)[20], 1);
-    assert_int_equal(r->nbad, 20);
-    for (int i = 0; i < 20; i++)
+    assert_int_equal(floe_batch_u64(&r->batch, FLOE_F_BYTES)[19], 1);
+    assert_int_equal(r->nbad, 21);
+    assert_int_equal(r->bad[0].line.line_no, 21); /* line 1 is the header */
+    assert_int_equal(r->bad[0].line.reason, FLOE_BAD_RANGE);
+    for (int i = 1; i < 21; i++)
         assert_int_equal(r->bad[i].line.reason, FLOE_BAD_NUMBER);
     run_free(r);
 }
@@ -584,7 +587,8 @@ static void test_each_bad_reason_names_line_and_column(void **state) {
                         "2001:db8:::1 443 6 100 ACCEPT OK\n"              /* 10 addr v6 */
                         "10.0.0.1 443 6 100 ACCEPTED OK\n"                /* 11 enum */
                         "10.0.0.1 443 6 -100 ACCEPT OK\n"                 /* 12 number */
-                        "10.0.0.1 443 6 18446744073709551615 REJECT OK\n" /* 13 good: u64 max */
+                        "10.0.0.1 443 6 9223372036854775807 REJECT OK\n"  /* 13 good: BIGINT max */
+                        "10.0.0.1 443 6 9223372036854775808 REJECT OK\n"  /* 14 past BIGINT */
     );
     const struct {
         uint64_t line;
@@ -602,6 +606,7 @@ static void test_each_bad_reason_names_line_and_column(void **state) {
         {10, FLOE_BAD_ADDR, 0, FLOE_F_SRCADDR},
         {11, FLOE_BAD_ENUM, 4, FLOE_F_ACTION},
         {12, FLOE_BAD_NUMBER, 3, FLOE_F_BYTES},
+        {14, FLOE_BAD_RANGE, 3, FLOE_F_BYTES},
     };
     const size_t nwant = sizeof(want) / sizeof(want[0]);
     assert_int_equal(r->nbad, nwant);
@@ -616,12 +621,13 @@ static void test_each_bad_reason_names_line_and_column(void **state) {
     assert_int_equal(r->bad[1].line.fields_seen, 7);
     assert_string_equal(r->bad[0].text, "10.0.0.1 443 6 100 ACCEPT");
     assert_int_equal(r->parser.stats.bad_lines, nwant);
-    assert_int_equal(r->parser.stats.bad_by_reason[FLOE_BAD_RANGE], 3);
+    assert_int_equal(r->parser.stats.bad_by_reason[FLOE_BAD_RANGE], 4);
     /* The good lines around them all count. */
     assert_int_equal(r->batch.count, 2);
     assert_int_equal(r->batch.line_no[1], 13);
+    assert_true(floe_batch_u64(&r->batch, FLOE_F_BYTES)[1] == FLOE_COUNTER_MAX);
     assert_int_equal(floe_batch_u8(&r->batch, FLOE_F_ACTION)[1], FLOE_ACTION_REJECT);
-    assert_int_equal(r->parser.stats.lines, 13);
+    assert_int_equal(r->parser.stats.lines, 14);
     run_free(r);
 }
 
