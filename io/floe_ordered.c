@@ -78,6 +78,9 @@ static floe_status run_here(const floe_ordered_jobs *jobs) {
 
 floe_status floe_ordered_run(const floe_ordered_jobs *jobs) {
     if (jobs->threads <= 1 || jobs->items <= 1) return run_here(jobs);
+    floe_ordered_jobs clamped = *jobs; /* no more producers than items */
+    if (clamped.threads > clamped.items) clamped.threads = (unsigned)clamped.items;
+    jobs = &clamped;
     run r = {.jobs = jobs, .error = FLOE_OK};
     r.nslots = jobs->ahead >= jobs->threads ? jobs->ahead : 2 * jobs->threads;
     r.slots = calloc(r.nslots, sizeof(*r.slots));

@@ -212,19 +212,11 @@ static int compare_bytes(const uint8_t *a, size_t la, const uint8_t *b, size_t l
     return (la > lb) - (la < lb);
 }
 
-static int compare_rows(const floe_pq_column *col, const floe_pq_values *v, uint32_t a,
-                        uint32_t b) {
-    switch (col->type) {
-    case FLOE_PQ_INT32:
-        return (v->i32[a] > v->i32[b]) - (v->i32[a] < v->i32[b]);
-    case FLOE_PQ_INT64:
-        return (v->i64[a] > v->i64[b]) - (v->i64[a] < v->i64[b]);
-    case FLOE_PQ_BYTE_ARRAY: {
-        return compare_bytes(v->bytes + v->offsets[a], value_len(col, v, a),
-                             v->bytes + v->offsets[b], value_len(col, v, b));
-    }
-    }
-    return 0;
+/* Two rows of a BYTE_ARRAY column in its order (integers are compared in find_min_max). */
+static int compare_byte_rows(const floe_pq_column *col, const floe_pq_values *v, uint32_t a,
+                             uint32_t b) {
+    return compare_bytes(v->bytes + v->offsets[a], value_len(col, v, a), v->bytes + v->offsets[b],
+                         value_len(col, v, b));
 }
 
 static bool rows_equal(const floe_pq_column *col, const floe_pq_values *v, uint32_t a, uint32_t b) {
@@ -430,30 +422,35 @@ static uint32_t build_dictionary(encoder *e, const floe_pq_column *col, const fl
     return nentries;
 }
 
-/* The rows holding the smallest and largest value (first of equals), by the type's order;
- * the loops are per type because a table's columns run to millions of values. */
+/* The rows holding the smallest and largest value (first of equals), by the column's order
+ * (TYPE_ORDER): signed integers, unsigned ones for an unsigned INTEGER annotation (compared
+ * with the sign bit flipped), bytes unsigned. The loops are per type because a table's
+ * columns run to millions of values. */
 static void find_min_max(const floe_pq_column *col, const floe_pq_values *v, uint32_t nrows,
                          uint32_t *lo, uint32_t *hi) {
     uint32_t first = 0;
     while (v->present != NULL && !v->present[first])
         first++; /* the caller made sure some row is present */
     uint32_t low = first, high = first;
+    const bool is_unsigned = col->logical == FLOE_PQ_INTEGER && !col->is_signed;
     switch (col->type) {
     case FLOE_PQ_INT32: {
-        int32_t min = v->i32[first], max = min;
+        const uint32_t flip = is_unsigned ? UINT32_C(0x80000000) : 0;
+        int32_t min = (int32_t)((uint32_t)v->i32[first] ^ flip), max = min;
         for (uint32_t row = first + 1; row < nrows; row++) {
             if (v->present != NULL && !v->present[row]) continue;
-            int32_t x = v->i32[row];
+            int32_t x = (int32_t)((uint32_t)v->i32[row] ^ flip);
             if (x < min) min = x, low = row;
             if (x > max) max = x, high = row;
         }
         break;
     }
     case FLOE_PQ_INT64: {
-        int64_t min = v->i64[first], max = min;
+        const uint64_t flip = is_unsigned ? UINT64_C(0x8000000000000000) : 0;
+        int64_t min = (int64_t)((uint64_t)v->i64[first] ^ flip), max = min;
         for (uint32_t row = first + 1; row < nrows; row++) {
             if (v->present != NULL && !v->present[row]) continue;
-            int64_t x = v->i64[row];
+            int64_t x = (int64_t)((uint64_t)v->i64[row] ^ flip);
             if (x < min) min = x, low = row;
             if (x > max) max = x, high = row;
         }
@@ -462,8 +459,8 @@ static void find_min_max(const floe_pq_column *col, const floe_pq_values *v, uin
     case FLOE_PQ_BYTE_ARRAY:
         for (uint32_t row = first + 1; row < nrows; row++) {
             if (v->present != NULL && !v->present[row]) continue;
-            if (compare_rows(col, v, row, low) < 0) low = row;
-            if (compare_rows(col, v, row, high) > 0) high = row;
+            if (compare_byte_rows(col, v, row, low) < 0) low = row;
+            if (compare_byte_rows(col, v, row, high) > 0) high = row;
         }
         break;
     }
@@ -637,6 +634,7 @@ floe_status floe_pq_encode_row_group(floe_pq_encoder *e, const floe_pq_values *v
     group->chunk_offset = calloc(schema->ncolumns, sizeof(*group->chunk_offset));
     floe_status status = FLOE_OK;
     if (group->chunks == NULL || group->chunk_offset == NULL) status = FLOE_ERR_NOMEM;
+    e->page.failed = e->compressed.failed = false; /* a failure earlier is not this group's */
     if (status == FLOE_OK && e->last_group_bytes > 0)
         buf_reserve(&group->bytes, e->last_group_bytes);
     for (unsigned c = 0; c < schema->ncolumns && status == FLOE_OK; c++) {
@@ -868,7 +866,8 @@ floe_status floe_pq_writer_finish(floe_pq_writer *w, const char *created_by,
         floe_thrift_i64(&t, 3, group->nrows);
         floe_thrift_i64(&t, 5, group->file_offset);
         floe_thrift_i64(&t, 6, total_compressed);
-        floe_thrift_i16(&t, 7, (int16_t)(g <= INT16_MAX ? g : INT16_MAX));
+        if (g <= INT16_MAX)
+            floe_thrift_i16(&t, 7, (int16_t)g); /* ordinal: an i16, so only so far */
         floe_thrift_struct_end(&t);
     }
     if (nmetadata > 0) {

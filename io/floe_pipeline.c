@@ -140,7 +140,7 @@ typedef struct lane {
     floe_stream *stream;
     floe_totals totals;
     floe_agg_writer *writers[FLOE_PIPELINE_MAX_KEYS]; /* one into each of the pipeline's tables */
-    uint32_t *rows;          /* filter selection, batch_rows long */
+    uint32_t *rows;                                   /* filter selection, batch_rows long */
     uint64_t records_kept;
     /* What the current file's S3 key says, for records whose format lacks the field. */
     floe_slice key_region, key_account;

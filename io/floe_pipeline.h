@@ -45,11 +45,11 @@ typedef struct floe_pipeline_options {
     /* Aggregation keys: one table each, filled in the same pass over the input (the report
      * adds its own tables beside the user's). nkeys 0: totals only. */
     const floe_key_spec *keys;
-    unsigned nkeys; /* <= FLOE_PIPELINE_MAX_KEYS */
-    floe_filter filter;         /* applied before aggregation */
-    bool sort_result;           /* sort keys[0]'s table on the reducer's threads (the others are
-                                   left to floe_agg_sorted or floe_agg_top) */
-    uint32_t keep_bad_lines;    /* bad lines kept with their place */
+    unsigned nkeys;          /* <= FLOE_PIPELINE_MAX_KEYS */
+    floe_filter filter;      /* applied before aggregation */
+    bool sort_result;        /* sort keys[0]'s table on the reducer's threads (the others are
+                                left to floe_agg_sorted or floe_agg_top) */
+    uint32_t keep_bad_lines; /* bad lines kept with their place */
     /* Called on the calling thread about every progress_ms while the run goes on. */
     void (*on_progress)(void *ctx, const floe_progress *progress);
     void *progress_ctx;
@@ -61,15 +61,15 @@ typedef struct floe_pipeline_options {
 void floe_pipeline_options_default(floe_pipeline_options *options);
 
 typedef struct floe_pipeline_result {
-    floe_totals totals;    /* every file, line and record read */
-    uint64_t records_kept; /* records that passed the filter */
+    floe_totals totals;                     /* every file, line and record read */
+    uint64_t records_kept;                  /* records that passed the filter */
     floe_agg *aggs[FLOE_PIPELINE_MAX_KEYS]; /* one table per key (owned), in keys' order */
-    unsigned threads;      /* workers used */
-    floe_io_kind io;       /* FLOE_IO_URING or FLOE_IO_PREAD */
-    int io_fallback_errno; /* why io_uring was not used under FLOE_IO_AUTO, or 0 */
-    bool fixed_buffers;    /* io_uring read into registered buffers */
-    double seconds;        /* wall time of the run */
-    double merge_seconds;  /* of which the reducer: totals merged, the table sorted */
+    unsigned threads;                       /* workers used */
+    floe_io_kind io;                        /* FLOE_IO_URING or FLOE_IO_PREAD */
+    int io_fallback_errno;                  /* why io_uring was not used under FLOE_IO_AUTO, or 0 */
+    bool fixed_buffers;                     /* io_uring read into registered buffers */
+    double seconds;                         /* wall time of the run */
+    double merge_seconds; /* of which the reducer: totals merged, the table sorted */
 } floe_pipeline_result;
 
 /* Runs inputs[0..ninputs) to the end. Problems with single files are recorded in the totals

@@ -53,6 +53,7 @@ typedef struct column_values {
     uint32_t *offsets;
     uint8_t *bytes;
     size_t bytes_len, bytes_cap;
+    bool too_big; /* the row group's values here passed 4 GiB (32-bit offsets) */
 } column_values;
 
 typedef struct scratch {
@@ -131,7 +132,7 @@ static void scratch_free(scratch *s, unsigned ncolumns) {
 
 static bool scratch_init(scratch *s, const table_plan *t) {
     memset(s, 0, sizeof(*s));
-    const size_t rows = t->rows_per_group;
+    const size_t rows = t->rows_per_group < t->n ? t->rows_per_group : t->n;
     bool ok = (s->encoder = floe_pq_encoder_new(&t->schema)) != NULL;
     for (unsigned c = 0; c < t->ncolumns && ok; c++) {
         column_values *v = &s->cols[c];
@@ -151,7 +152,10 @@ static bool bytes_reserve(column_values *v, size_t n) {
     size_t cap = v->bytes_cap < 65536 ? 65536 : v->bytes_cap;
     while (cap < v->bytes_len + n)
         cap *= 2;
-    if (cap > UINT32_MAX) return false; /* offsets are 32-bit; rows_per_group keeps far below */
+    if (cap > UINT32_MAX) {
+        v->too_big = true; /* offsets are 32-bit: a smaller row group is the way out */
+        return false;
+    }
     uint8_t *grown = realloc(v->bytes, cap);
     if (grown == NULL) return false;
     v->bytes = grown;
@@ -291,7 +295,11 @@ static floe_status produce_group(void *ctx, unsigned thread, size_t item, void *
     size_t first = item * t->rows_per_group;
     uint32_t nrows =
         (uint32_t)(t->n - first < t->rows_per_group ? t->n - first : t->rows_per_group);
-    if (!fill_columns(t, s, first, nrows)) return FLOE_ERR_NOMEM;
+    if (!fill_columns(t, s, first, nrows)) {
+        for (unsigned c = 0; c < t->ncolumns; c++)
+            if (s->cols[c].too_big) return FLOE_ERR_INVALID;
+        return FLOE_ERR_NOMEM;
+    }
     return floe_pq_encode_row_group(s->encoder, s->values, nrows, (floe_pq_row_group **)result);
 }
 

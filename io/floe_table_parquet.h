@@ -25,6 +25,8 @@
 
 #define FLOE_TABLE_ROW_GROUP_ROWS 131072
 
+/* FLOE_ERR_INVALID: a row group would pass the format's limits (a page over 2 GiB, over 4 GiB
+ * of one column's strings): a smaller row_group_rows writes it. FLOE_ERR_NOMEM, FLOE_ERR_IO. */
 floe_status floe_table_write_parquet(FILE *out, const floe_table_options *options,
                                      const floe_agg *agg, const floe_agg_group *groups, size_t n);
 

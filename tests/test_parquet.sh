@@ -10,11 +10,15 @@
 #  - -o picks the format by extension (Parquet for a file without one, CSV for '-');
 #  - a write that fails part way (file size limit) leaves neither the final name nor a
 #    temporary, and exits 1; a process killed while writing leaves no final name.
-# usage: test_parquet.sh FLOE_GEN FLOE NODE_DIR
+#  - the writer's edge cases through its API (tests/parquet_edge.c): unsigned annotations with
+#    unsigned statistics, signed extremes, an all-null column, empty strings, a one-entry
+#    dictionary, a dictionary past 1 MiB, runs and nulls of every length, two row groups.
+# usage: test_parquet.sh FLOE_GEN FLOE NODE_DIR PARQUET_EDGE
 set -euo pipefail
 gen=$1
 floe=$2
 node_dir=$3
+edge=$4
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -62,7 +66,7 @@ node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/default_key.c
     --parquet "$work/default_key.parquet" --rows-per-group 4000 --codec ZSTD \
     --kv floe.key=srcaddr,dstaddr,dstport,protocol,action --kv floe.window_seconds=600 \
     --kv floe.table=aggregates --kv "floe.input.files=$(jq '.totals.files' "$work/gen/truth.json")" \
-    --kv "floe.command=floe analyze --window 10m --parquet-row-group 4000 --parquet-compression zstd -o $work/default_key.parquet $tree" \
+    --kv "floe.command=floe analyze --window 10m --by srcaddr,dstaddr,dstport,protocol,action -o $work/default_key.parquet --parquet-compression zstd --parquet-row-group 4000 $tree" \
     >"$work/kv.check" || {
     cat "$work/kv.check" >&2
     fail "key-value metadata"
@@ -82,16 +86,17 @@ node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/empty.csv" \
 grep -q "^ok: 0 rows, 13 columns" "$work/empty.check" || fail "empty table: $(tail -n 1 "$work/empty.check")"
 pass "empty table: $(tail -n 1 "$work/empty.check")"
 
-# Same bytes whatever the thread count and I/O (options left out of floe.command; the output
-# path is part of it, so every run writes the same name).
+# Same bytes whatever the thread count and I/O, and however the options are spelled
+# (floe.command is the canonical command; the output path is part of it, so every run writes
+# the same name).
 same="$work/same.parquet"
 "$floe" analyze -q -t 1 --distinct dstport --parquet-row-group 3000 -o "$same" "$tree"
 mv "$same" "$work/t1.parquet"
 "$floe" analyze --threads 2 --io pread --distinct dstport --parquet-row-group 3000 --quiet \
     -o "$same" "$tree"
 mv "$same" "$work/t2.parquet"
-"$floe" analyze -t8 --read-size 65536 --distinct dstport --no-progress --parquet-row-group 3000 \
-    -q -o "$same" "$tree"
+"$floe" analyze -t8 --read-size 65536 --dist dstport --no-progress --parquet-row 3000 \
+    -qt4 -o "$same" "$tree"
 mv "$same" "$work/t8.parquet"
 cmp -s "$work/t1.parquet" "$work/t2.parquet" && cmp -s "$work/t1.parquet" "$work/t8.parquet" ||
     fail "Parquet bytes differ between 1, 2 and 8 threads"
@@ -107,7 +112,22 @@ head -c 1 "$work/p.jsonl" | grep -q '{' || fail "-o .jsonl should write JSON Lin
     fail "-o - should write CSV"
 "$floe" analyze -q --window all --by protocol --output-format csv -o "$work/forced.parquet" "$tree"
 head -n 1 "$work/forced.parquet" | grep -q '^protocol,flows,' || fail "--output-format csv"
-pass "-o: Parquet for a file by default, .jsonl JSON Lines, '-' CSV; --output-format wins"
+"$floe" analyze -q --window all --by protocol -o "$work/upper.CSV" "$tree"
+head -n 1 "$work/upper.CSV" | grep -q '^protocol,flows,' || fail "-o NAME.CSV should write CSV"
+"$floe" analyze -q --window all --by protocol --output-format jsonl "$tree" | head -c 1 | grep -q '{' ||
+    fail "--output-format alone should write the table on standard output"
+for bad in "-o $work/x.json" "-o $work/x.csv.gz" "-o - --report" "--run-table -" \
+    "-o $work/y.parquet --run-table $work/run.txt" "--stats - --report"; do
+    set +e
+    # shellcheck disable=SC2086
+    "$floe" analyze -q --window all --by protocol $bad "$tree" >/dev/null 2>"$work/err"
+    code=$?
+    set -e
+    [ "$code" = 2 ] || fail "'$bad': exit $code, want 2"
+    grep -q "floe analyze: " "$work/err" || fail "'$bad': no message"
+done
+[ ! -e "$work/x.json" ] && [ ! -e "$work/x.csv.gz" ] || fail "a refused -o wrote a file"
+pass "-o: Parquet for a file by default (and .parquet), .csv/.CSV CSV, .jsonl JSON Lines, '-' CSV; --output-format wins, alone it writes to standard output; unknown extensions and two outputs on standard output are usage errors"
 
 # The run table: one row, the same numbers as --stats, the first skipped line named.
 printf 'not a flow log line\n' >"$work/bad.log"
@@ -131,6 +151,19 @@ node "$here/duckdb_rows.mjs" "$node_dir" \
 [ "$(jq -r '[.[] | select(.column_type == "BIGINT")] | length' "$work/run_types.json")" = 16 ] ||
     fail "run table: the counts should be BIGINT: $(cat "$work/run_types.json")"
 pass "run table: one row, counts equal --stats, first problem '$(jq -r '.[0].first_problem' "$work/run_rows.json" | sed "s|$work/||")'"
+
+# The writer's edge cases, compressed and not.
+for codec in zstd none; do
+    "$edge" "$work/edge.parquet" "$work/edge.jsonl" "$codec"
+    name=ZSTD
+    [ "$codec" = none ] && name=UNCOMPRESSED
+    node "$here/parquet_edge_check.mjs" "$node_dir" "$work/edge.parquet" "$work/edge.jsonl" "$name" \
+        >"$work/edge.check" || {
+        cat "$work/edge.check" >&2
+        fail "the writer's edge cases ($codec)"
+    }
+    pass "writer edge cases ($codec): $(tail -n 1 "$work/edge.check")"
+done
 
 # A write that fails part way: the file size limit (SIGXFSZ ignored, so write() fails with
 # EFBIG) stops the Parquet after 64 KiB of its ~1 MB.

@@ -96,7 +96,8 @@ typedef struct floe_cli_report_input {
 
 /* Prints the report: a line of totals, then the top sources by bytes, the top rejected
  * sources, the top destination ports, the top groups of the user's key, and the totals per
- * window, with human units (decimal: KB, MB, GB; K, M flows). */
+ * window, with human units (decimal: KB, MB, GB; K, M flows). Shares are of the records the
+ * filters kept. */
 floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in);
 
 #endif

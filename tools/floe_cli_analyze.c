@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "floe_cli.h"
@@ -19,6 +20,9 @@
 
 #define DEFAULT_KEY    "srcaddr,dstaddr,dstport,protocol,action"
 #define DEFAULT_WINDOW "10m"
+/* Rows a Parquet row group may hold: 16 M keeps a column chunk's one page of 8-byte values at
+ * 128 MB, far inside the format's 2 GiB. */
+#define MAX_ROW_GROUP_ROWS (16L << 20)
 
 typedef struct analyze_args {
     const char *window;
@@ -313,39 +317,100 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
     return -1;
 }
 
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
+/* A file's format by its name's extension, in any case: .csv, .jsonl or .ndjson, .parquet or
+ * .pq, or none at all (Parquet, the default for a file); "-" is CSV. Returns false for another
+ * extension (".json", ".csv.gz", ".txt"): guessing there would write what the name does not
+ * say. */
+static bool format_of_path(const char *path, floe_table_format *format) {
+    if (strcmp(path, "-") == 0) {
+        *format = FLOE_TABLE_CSV;
+        return true;
+    }
+    const char *base = strrchr(path, '/');
+    base = base != NULL ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (dot == NULL || dot == base) { /* no extension (a leading dot names a hidden file) */
+        *format = FLOE_TABLE_PARQUET;
+        return true;
+    }
+    static const struct {
+        const char *ext;
+        floe_table_format format;
+    } known[] = {{".csv", FLOE_TABLE_CSV},
+                 {".jsonl", FLOE_TABLE_JSONL},
+                 {".ndjson", FLOE_TABLE_JSONL},
+                 {".parquet", FLOE_TABLE_PARQUET},
+                 {".pq", FLOE_TABLE_PARQUET}};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (strcasecmp(dot, known[i].ext) == 0) {
+            *format = known[i].format;
+            return true;
+        }
+    }
+    return false;
 }
 
-/* A file's format by its name: standard output is CSV, .csv CSV, .jsonl (.ndjson) JSON Lines,
- * anything else Parquet. */
-static floe_table_format format_of_path(const char *path) {
-    if (strcmp(path, "-") == 0 || ends_with(path, ".csv")) return FLOE_TABLE_CSV;
-    if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) return FLOE_TABLE_JSONL;
-    return FLOE_TABLE_PARQUET;
-}
+/* Where the outputs go, settled once from the options. */
+typedef struct output_plan {
+    bool table;       /* the aggregate table is written: -o, or --output-format alone (stdout) */
+    const char *path; /* the table's path; "-" is standard output */
+    bool report;      /* the report on standard output: no table asked for, or --report */
+} output_plan;
 
-/* The table format for -o / --output-format (which wins over the name). Returns false (after
- * a message) when --output-format names no format. */
-static bool choose_table_format(const analyze_args *args, floe_table_options *table) {
+/* The table format and the output plan. Returns false (after a message) for an unknown
+ * format or extension, or two outputs on standard output. */
+static bool plan_outputs(const analyze_args *args, floe_table_options *table, output_plan *plan) {
     memset(table, 0, sizeof(*table));
     table->unix_time = args->time_format != NULL && strcmp(args->time_format, "unix") == 0;
     table->parquet.uncompressed =
         args->parquet_compression != NULL && strcmp(args->parquet_compression, "none") == 0;
     table->parquet.row_group_rows = (uint32_t)args->parquet_row_group;
     table->parquet.created_by = "floe version " FLOE_VERSION;
+    plan->table = args->output != NULL || args->output_format != NULL;
+    plan->path = args->output != NULL ? args->output : "-";
+    plan->report = args->report || !plan->table;
     const char *name = args->output_format;
-    if (name == NULL)
-        table->format = format_of_path(args->output != NULL ? args->output : "-");
-    else if (strcmp(name, "csv") == 0)
+    if (name == NULL) {
+        if (!format_of_path(plan->path, &table->format)) {
+            fprintf(stderr,
+                    "floe analyze: -o %s: the extension names no format: use .parquet, .csv or "
+                    ".jsonl (or no extension: Parquet), or give --output-format\n",
+                    plan->path);
+            return false;
+        }
+    } else if (strcmp(name, "csv") == 0) {
         table->format = FLOE_TABLE_CSV;
-    else if (strcmp(name, "jsonl") == 0)
+    } else if (strcmp(name, "jsonl") == 0) {
         table->format = FLOE_TABLE_JSONL;
-    else if (strcmp(name, "parquet") == 0)
+    } else if (strcmp(name, "parquet") == 0) {
         table->format = FLOE_TABLE_PARQUET;
-    else {
+    } else {
         fprintf(stderr, "floe analyze: --output-format: csv, jsonl or parquet, not '%s'\n", name);
+        return false;
+    }
+    floe_table_format run_format;
+    if (args->run_table != NULL && !format_of_path(args->run_table, &run_format)) {
+        fprintf(stderr,
+                "floe analyze: --run-table %s: the extension names no format: use .parquet, .csv "
+                "or .jsonl\n",
+                args->run_table);
+        return false;
+    }
+    /* Standard output carries one thing. */
+    const bool table_out = plan->table && strcmp(plan->path, "-") == 0;
+    unsigned on_stdout = table_out + plan->report +
+                         (args->run_table != NULL && strcmp(args->run_table, "-") == 0) +
+                         (args->stats != NULL && strcmp(args->stats, "-") == 0);
+    if (on_stdout > 1) {
+        fputs("floe analyze: more than one output on standard output (the table with -o - or "
+              "--output-format alone, the report, --run-table -, --stats -): send all but one "
+              "to files\n",
+              stderr);
+        return false;
+    }
+    if (table_out && table->format == FLOE_TABLE_PARQUET && isatty(STDOUT_FILENO)) {
+        fputs("floe analyze: Parquet is binary: redirect standard output or give -o FILE\n",
+              stderr);
         return false;
     }
     return true;
@@ -392,66 +457,85 @@ static void add_number(run_metadata *m, const char *key, uint64_t value) {
     add_text(m, key, text);
 }
 
-/* Options that change how a run executes, never what it computes: the recorded command line
- * leaves them out, so the output's bytes do not depend on them. Returns how many arguments
- * argv[i] starts that are such an option (2 with its separate value), or 0. */
-static int execution_only(int argc, char **argv, int i) {
-    static const char *const with_value[] = {"-t", "--threads", "--io", "--read-size"};
-    static const char *const flags[] = {"-q", "--quiet", "--progress", "--no-progress"};
-    const char *a = argv[i];
-    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
-        if (strcmp(a, flags[k]) == 0) return 1;
-    for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
-        size_t n = strlen(with_value[k]);
-        if (strcmp(a, with_value[k]) == 0) return i + 1 < argc ? 2 : 1;
-        if (strncmp(a, with_value[k], n) == 0 && (a[n] == '=' || (n == 2 && a[n] != 0))) return 1;
+/* Appends ' ' and a shell word for `text` at *p: as it is when plain, else single-quoted
+ * ('it'\''s'). Room: 4 bytes a byte of text, plus 3. */
+static void append_word(char **p, const char *text) {
+    bool plain = *text != 0 && strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789-_./,:=+@%") == strlen(text);
+    *(*p)++ = ' ';
+    if (plain) {
+        *p += sprintf(*p, "%s", text);
+        return;
     }
-    return 0;
+    *(*p)++ = '\'';
+    for (; *text != 0; text++) {
+        if (*text == '\'') {
+            memcpy(*p, "'\\''", 4);
+            *p += 4;
+        } else {
+            *(*p)++ = *text;
+        }
+    }
+    *(*p)++ = '\'';
 }
 
-/* "floe analyze ARGS..." without the execution-only options, each argument that is not plain
- * shell-quoted ('it'\''s'). */
-static char *command_line(int argc, char **argv) {
-    size_t cap = 8;
-    for (int i = 0; i < argc; i++)
-        cap += strlen(argv[i]) * 4 + 3;
+/* The command as floe understood it, spelled one way whatever way it was typed (abbreviated
+ * or bundled options, any order): "floe analyze --window W --by K ... PATH...", every option
+ * that changes what is computed or written, none of those that only change how the run goes
+ * (--threads, --io, --read-size, progress), so the output's bytes do not depend on them. */
+static char *command_line(const analyze_args *args, char **paths, int npaths) {
+    char top[24] = "", rows[24] = "";
+    if (args->top > 0) snprintf(top, sizeof(top), "%ld", args->top);
+    if (args->parquet_row_group > 0) snprintf(rows, sizeof(rows), "%ld", args->parquet_row_group);
+    const struct {
+        const char *option, *value; /* a flag when value is "" and wanted */
+        bool wanted;
+    } parts[] = {
+        {"--window", args->window, true},
+        {"--by", args->by, true},
+        {"--distinct", args->distinct, args->distinct != NULL},
+        {"--action", args->action, args->action != NULL},
+        {"--log-status", args->log_status, args->log_status != NULL},
+        {"--top", top, args->top > 0},
+        {"--order-by", args->order_by, args->order_by != NULL},
+        {"--cloudwatch", "", args->cloudwatch},
+        {"--format", args->format_text, args->format_text != NULL},
+        {"--include-hidden", "", args->include_hidden},
+        {"--strict", "", args->strict},
+        {"--report", "", args->report},
+        {"-o", args->output, args->output != NULL},
+        {"--output-format", args->output_format, args->output_format != NULL},
+        {"--time-format", args->time_format, args->time_format != NULL},
+        {"--parquet-compression", args->parquet_compression, args->parquet_compression != NULL},
+        {"--parquet-row-group", rows, args->parquet_row_group > 0},
+        {"--run-table", args->run_table, args->run_table != NULL},
+        {"--stats", args->stats, args->stats != NULL},
+    };
+    const size_t nparts = sizeof(parts) / sizeof(parts[0]);
+    size_t cap = 32;
+    for (size_t i = 0; i < nparts; i++)
+        if (parts[i].wanted) cap += strlen(parts[i].option) + strlen(parts[i].value) * 4 + 8;
+    for (int i = 0; i < npaths; i++)
+        cap += strlen(paths[i]) * 4 + 3;
     char *out = malloc(cap), *p = out;
     if (out == NULL) return NULL;
-    p += sprintf(p, "floe");
-    for (int i = 0; i < argc; i++) {
-        int skip = i > 0 ? execution_only(argc, argv, i) : 0;
-        if (skip > 0) {
-            i += skip - 1;
-            continue;
-        }
-        const char *a = argv[i];
-        bool plain = *a != 0 && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "0123456789-_./,:=+@%") == strlen(a);
-        *p++ = ' ';
-        if (plain) {
-            p += sprintf(p, "%s", a);
-            continue;
-        }
-        *p++ = '\'';
-        for (; *a != 0; a++) {
-            if (*a == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *a;
-            }
-        }
-        *p++ = '\'';
+    p += sprintf(p, "floe analyze");
+    for (size_t i = 0; i < nparts; i++) {
+        if (!parts[i].wanted) continue;
+        append_word(&p, parts[i].option);
+        if (*parts[i].value != 0) append_word(&p, parts[i].value);
     }
+    for (int i = 0; i < npaths; i++)
+        append_word(&p, paths[i]);
     *p = 0;
     return out;
 }
 
 static void run_metadata_init(run_metadata *m, const analyze_args *args, const floe_key_spec *key,
                               const floe_pipeline_result *result, const floe_walk_result *walk,
-                              int argc, char **argv) {
+                              char **paths, int npaths) {
     memset(m, 0, sizeof(*m));
-    m->command = command_line(argc, argv);
+    m->command = command_line(args, paths, npaths);
     add_text(m, "floe.version", FLOE_VERSION);
     add_text(m, "floe.table", "aggregates");
     if (m->command != NULL) add_text(m, "floe.command", m->command);
@@ -514,8 +598,12 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     }
     free(top);
     if (status != FLOE_OK) {
+        const char *why = err != 0 ? strerror(err) : floe_status_str(status);
+        if (status == FLOE_ERR_INVALID && table->format == FLOE_TABLE_PARQUET)
+            why = "a row group would pass Parquet's limits (2 GiB a page, 4 GiB of a column's "
+                  "strings); give a smaller --parquet-row-group";
         fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
-                err != 0 ? strerror(err) : floe_status_str(status));
+                why);
         return FLOE_EXIT_SKIPPED;
     }
     return FLOE_EXIT_OK;
@@ -538,19 +626,27 @@ static int print_report(const analyze_args *args, const floe_pipeline_result *re
     return FLOE_EXIT_OK;
 }
 
-/* "file:line: reason" of the first thing the run skipped, or NULL: a bad line, else a
- * compressed stream that failed, else a file that could not be read. */
-static char *first_problem(const floe_totals *t) {
+/* What the run skipped first, or NULL: of the bad lines, compressed streams that failed and
+ * files that could not be read, the one in the earliest file in processing order (a failure
+ * before that file's bad lines: it is where the file's reading stopped); else the first path
+ * discovery skipped. "file:line: reason", "file: byte N: reason", "file: reason". */
+static char *first_problem(const floe_totals *t, const floe_walk_result *walk) {
     char *text = NULL;
     int n = -1;
-    if (t->nbad_places > 0)
-        n = asprintf(&text, "%s:%" PRIu64 ": %s", t->bad_places[0].file, t->bad_places[0].line_no,
-                     floe_bad_reason_str(t->bad_places[0].reason));
-    else if (t->ndecode_failures > 0)
+    uint64_t bad_at = t->nbad_places > 0 ? t->bad_places[0].file_index : UINT64_MAX;
+    uint64_t decode_at = t->ndecode_failures > 0 ? t->decode_failures[0].file_index : UINT64_MAX;
+    uint64_t file_at = t->nfile_failures > 0 ? t->file_failures[0].file_index : UINT64_MAX;
+    if (file_at != UINT64_MAX && file_at <= decode_at && file_at <= bad_at)
+        n = asprintf(&text, "%s: %s", t->file_failures[0].file, strerror(t->file_failures[0].err));
+    else if (decode_at != UINT64_MAX && decode_at <= bad_at)
         n = asprintf(&text, "%s: byte %" PRIu64 ": %s", t->decode_failures[0].file,
                      t->decode_failures[0].offset, floe_status_str(t->decode_failures[0].status));
-    else if (t->nfile_failures > 0)
-        n = asprintf(&text, "%s: %s", t->file_failures[0].file, strerror(t->file_failures[0].err));
+    else if (bad_at != UINT64_MAX)
+        n = asprintf(&text, "%s:%" PRIu64 ": %s", t->bad_places[0].file, t->bad_places[0].line_no,
+                     floe_bad_reason_str(t->bad_places[0].reason));
+    else if (walk->nerrors > 0)
+        n = asprintf(&text, "%s: %s", walk->errors[0].path,
+                     floe_walk_error_str(walk->errors[0].kind));
     return n >= 0 ? text : NULL;
 }
 
@@ -578,10 +674,10 @@ static int write_run_table(const analyze_args *args, const floe_table_options *t
         .file_errors = t->nfile_failures,
         .skipped_paths = walk->nerrors,
         .groups = result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
-        .first_problem = first_problem(t),
+        .first_problem = first_problem(t, walk),
     };
     floe_table_options options = *table;
-    options.format = format_of_path(args->run_table);
+    format_of_path(args->run_table, &options.format); /* checked by plan_outputs */
     floe_outfile out;
     int err = 0;
     floe_status status = floe_outfile_open(args->run_table, &out, &err);
@@ -678,15 +774,18 @@ int floe_cli_analyze(int argc, char **argv) {
         floe_key_spec_parse_distinct(args.distinct, strlen(args.distinct), &key) != FLOE_OK)
         return usage_error("--distinct: not a list of up to %d known fields, each once: '%s'",
                            FLOE_DISTINCT_MAX_FIELDS, args.distinct);
+    floe_table_options table;
+    output_plan plan;
+    if (!plan_outputs(&args, &table, &plan)) return FLOE_EXIT_USAGE;
     /* The user's key first, then the report's tables when there is a report. */
-    const bool report = args.report || args.output == NULL;
+    const bool report = plan.report;
     floe_key_spec keys[1 + FLOE_REPORT_KEYS];
     keys[0] = key;
     if (report) floe_cli_report_keys(window, keys + 1);
     options.keys = keys;
     options.nkeys = report ? 1 + FLOE_REPORT_KEYS : 1;
     /* Only a whole table written out needs the sort; --top and the report pick their groups. */
-    options.sort_result = args.top == 0 && args.output != NULL;
+    options.sort_result = args.top == 0 && plan.table;
     if (args.action != NULL && floe_filter_parse_action(args.action, &options.filter) != FLOE_OK)
         return usage_error("--action: accept, reject or all, not '%s'", args.action);
     if (args.log_status != NULL &&
@@ -695,8 +794,6 @@ int floe_cli_analyze(int argc, char **argv) {
     if (args.order_by != NULL && strcmp(args.order_by, "flows") != 0 &&
         strcmp(args.order_by, "packets") != 0 && strcmp(args.order_by, "bytes") != 0)
         return usage_error("--order-by: flows, packets or bytes, not '%s'", args.order_by);
-    floe_table_options table;
-    if (!choose_table_format(&args, &table)) return FLOE_EXIT_USAGE;
     if (args.read_size > 0) options.read_size = (size_t)args.read_size;
     table.threads =
         args.threads > 0 ? (unsigned)args.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
@@ -741,12 +838,12 @@ int floe_cli_analyze(int argc, char **argv) {
             fprintf(stderr, "floe analyze: io_uring unavailable (%s); reading with pread\n",
                     strerror(result.io_fallback_errno));
         run_metadata metadata;
-        run_metadata_init(&metadata, &args, &key, &result, &walk, argc, argv);
+        run_metadata_init(&metadata, &args, &key, &result, &walk, paths, npaths);
         if (ninputs == 0) {
             /* A mistyped path must not pass for a clean run over nothing. */
             fputs("floe analyze: no input files found\n", stderr);
             exit_code = FLOE_EXIT_SKIPPED;
-        } else if (args.output == NULL) {
+        } else if (!plan.table) {
             exit_code = print_report(&args, &result);
         } else {
             double output_start = floe_cli_now();

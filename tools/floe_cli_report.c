@@ -35,7 +35,7 @@ static void human(uint64_t v, uint64_t plain_below, const char *const units[6], 
     }
     double x = (double)v / 1000;
     unsigned u = 0;
-    while (x >= 1000 && u + 1 < 6) {
+    while (x >= 999.95 && u + 1 < 6) { /* 999.95 would print as "1000.0" */
         x /= 1000;
         u++;
     }
@@ -198,7 +198,7 @@ static void measure_cells(char (*row)[CELL], unsigned at, const floe_agg_measure
 /* A table of the top groups of agg by order, one column per key part, then the measures and the
  * share of the whole. */
 static floe_status print_top(FILE *out, const char *title, floe_agg *agg, floe_agg_order order,
-                             size_t n, const floe_totals *totals) {
+                             size_t n, const floe_agg_measures *all) {
     floe_agg_group *groups = NULL;
     size_t count = 0;
     floe_status status = floe_agg_top(agg, order, n, &groups, &count);
@@ -216,26 +216,22 @@ static floe_status print_top(FILE *out, const char *title, floe_agg *agg, floe_a
         table_column(&t, name, number);
     }
     measure_columns(&t);
-    uint64_t whole = 0;
+    uint64_t whole = all->bytes;
     const char *share = "% bytes";
     switch (order) {
     case FLOE_AGG_ORDER_FLOWS:
         share = "% flows";
-        for (unsigned a = 0; a < 3; a++)
-            whole += totals->by_action[a].records;
+        whole = all->flows;
         break;
     case FLOE_AGG_ORDER_PACKETS:
         share = "% packets";
-        for (unsigned a = 0; a < 3; a++)
-            whole += totals->by_action[a].packets;
+        whole = all->packets;
         break;
     case FLOE_AGG_ORDER_BYTES:
-        for (unsigned a = 0; a < 3; a++)
-            whole += totals->by_action[a].bytes;
         break;
     case FLOE_AGG_ORDER_REJECTED:
         share = "% rejected";
-        whole = totals->by_action[FLOE_ACTION_REJECT].records;
+        whole = all->rejected;
         break;
     }
     table_column(&t, share, true);
@@ -310,30 +306,41 @@ static floe_status print_windows(FILE *out, floe_agg *agg) {
 }
 
 floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in) {
+    /* The whole the shares are of: the records the filters kept, from the windows' table. */
+    const floe_agg_group *windows = NULL;
+    size_t nwindows = 0;
+    floe_status status = floe_agg_sorted(in->windows, &windows, &nwindows);
+    if (status != FLOE_OK) return status;
+    floe_agg_measures all = {0};
+    for (size_t i = 0; i < nwindows; i++) {
+        all.flows += windows[i].m->flows;
+        all.packets = floe_counter_add(all.packets, windows[i].m->packets);
+        all.bytes = floe_counter_add(all.bytes, windows[i].m->bytes);
+        all.rejected += windows[i].m->rejected;
+    }
     const floe_totals *t = in->totals;
-    char records[CELL], bytes[CELL], flows[CELL];
+    char records[CELL], text[CELL], traffic[CELL], kept[CELL];
     human_count(t->records, records);
-    human_bytes(t->decoded_bytes, bytes);
-    uint64_t all_bytes = 0;
-    for (unsigned a = 0; a < 3; a++)
-        all_bytes += t->by_action[a].bytes;
-    human_bytes(all_bytes, flows);
-    fprintf(out, "floe report: %" PRIu64 " files, %s records, %s of flow-log text, %s of traffic",
-            t->files, records, bytes, flows);
+    human_bytes(t->decoded_bytes, text);
+    human_bytes(all.bytes, traffic);
+    human_count(all.flows, kept);
+    fprintf(out, "floe report: %" PRIu64 " files, %s records, %s of flow-log text", t->files,
+            records, text);
+    if (all.flows != t->records) fprintf(out, ", %s kept by the filters", kept);
+    fprintf(out, ", %s of traffic", traffic);
     if (t->bad_lines > 0) fprintf(out, " (%" PRIu64 " bad lines skipped)", t->bad_lines);
     fputc('\n', out);
     size_t n = in->top;
     char title[160];
-    floe_status status = FLOE_OK;
     snprintf(title, sizeof(title), "Top %zu sources by bytes", n);
-    if (status == FLOE_OK) status = print_top(out, title, in->sources, FLOE_AGG_ORDER_BYTES, n, t);
+    status = print_top(out, title, in->sources, FLOE_AGG_ORDER_BYTES, n, &all);
     snprintf(title, sizeof(title), "Top %zu rejected sources (by rejected flows)", n);
     if (status == FLOE_OK)
-        status = print_top(out, title, in->sources, FLOE_AGG_ORDER_REJECTED, n, t);
+        status = print_top(out, title, in->sources, FLOE_AGG_ORDER_REJECTED, n, &all);
     snprintf(title, sizeof(title), "Top %zu destination ports by flows", n);
-    if (status == FLOE_OK) status = print_top(out, title, in->ports, FLOE_AGG_ORDER_FLOWS, n, t);
+    if (status == FLOE_OK) status = print_top(out, title, in->ports, FLOE_AGG_ORDER_FLOWS, n, &all);
     snprintf(title, sizeof(title), "Top %zu groups of --by %s by bytes", n, in->main_key);
-    if (status == FLOE_OK) status = print_top(out, title, in->main, FLOE_AGG_ORDER_BYTES, n, t);
+    if (status == FLOE_OK) status = print_top(out, title, in->main, FLOE_AGG_ORDER_BYTES, n, &all);
     if (status == FLOE_OK) status = print_windows(out, in->windows);
     return status;
 }
