@@ -52,7 +52,7 @@ for ext in parquet csv; do
 done
 
 NODE_DIR=$BENCH_DIR/node
-tests/duckdb_node.sh "$NODE_DIR"
+tests/parquet_readers.sh "$NODE_DIR"
 node - "$NODE_DIR" "$OUT" "$THREADS" "$REPS" <<'JS'
 const [nodeDir, out, threads, reps] = process.argv.slice(2);
 const { createRequire } = await import('node:module');

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# floe's Parquet output, read back by DuckDB (npm @duckdb/node-api, installed on first use by
-# tests/duckdb_node.sh into FLOE_NODE_DIR):
+# floe's Parquet output, read back by DuckDB (npm @duckdb/node-api) and by arrow-rs (npm
+# parquet-wasm with apache-arrow), installed on first use by tests/parquet_readers.sh into
+# FLOE_NODE_DIR:
 #  - every value equals the CSV of the same run (tests/parquet_check.mjs), for several keys:
 #    windows, prefixes, strings, enums, times and counters as key parts, nulls, distinct
 #    counts with exact and HyperLogLog sketches;
@@ -27,7 +28,7 @@ export LC_ALL=C
 # shellcheck source=floe_test_lib.sh
 . "$(dirname "$0")/floe_test_lib.sh"
 
-"$here/duckdb_node.sh" "$node_dir"
+"$here/parquet_readers.sh" "$node_dir"
 "$gen" -o "$work/gen" --seed 21 --size 12M --codec gzip --threads 2 -q
 tree=$work/gen/AWSLogs
 records=$(jq '.totals.records' "$work/gen/truth.json")
@@ -49,7 +50,12 @@ check() {
             cat "$work/$name.check" >&2
             fail "$name: Parquet differs from the CSV or its metadata is wrong"
         }
-    pass "$name: $(tail -n 1 "$work/$name.check")"
+    node "$here/parquet_arrow_check.mjs" "$node_dir" "$work/$name.parquet" --csv "$work/$name.csv" \
+        >"$work/$name.arrow" || {
+        cat "$work/$name.arrow" >&2
+        fail "$name: arrow-rs reads other values than the CSV's"
+    }
+    pass "$name: DuckDB $(tail -n 1 "$work/$name.check"); $(tail -n 1 "$work/$name.arrow" | sed 's/^ok: //')"
 }
 
 check default_key 4000 ZSTD --window 10m
@@ -84,6 +90,8 @@ node "$here/parquet_check.mjs" --node-dir "$node_dir" --csv "$work/empty.csv" \
         fail "empty table"
     }
 grep -q "^ok: 0 rows, 13 columns" "$work/empty.check" || fail "empty table: $(tail -n 1 "$work/empty.check")"
+node "$here/parquet_arrow_check.mjs" "$node_dir" "$work/empty.parquet" --csv "$work/empty.csv" >"$work/empty.arrow" ||
+    fail "empty table: arrow-rs: $(cat "$work/empty.arrow")"
 pass "empty table: $(tail -n 1 "$work/empty.check")"
 
 # Same bytes whatever the thread count and I/O, and however the options are spelled
@@ -162,7 +170,12 @@ for codec in zstd none; do
         cat "$work/edge.check" >&2
         fail "the writer's edge cases ($codec)"
     }
-    pass "writer edge cases ($codec): $(tail -n 1 "$work/edge.check")"
+    node "$here/parquet_arrow_check.mjs" "$node_dir" "$work/edge.parquet" --jsonl "$work/edge.jsonl" \
+        >"$work/edge.arrow" || {
+        cat "$work/edge.arrow" >&2
+        fail "the writer's edge cases ($codec): arrow-rs"
+    }
+    pass "writer edge cases ($codec): DuckDB $(tail -n 1 "$work/edge.check"); $(tail -n 1 "$work/edge.arrow" | sed 's/^ok: //')"
 done
 
 # A write that fails part way: the file size limit (SIGXFSZ ignored, so write() fails with
