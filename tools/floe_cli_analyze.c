@@ -408,6 +408,12 @@ static bool plan_outputs(const analyze_args *args, floe_table_options *table, ou
               stderr);
         return false;
     }
+    if (!args->quiet && !plan->table &&
+        (args->time_format != NULL || args->parquet_compression != NULL ||
+         args->parquet_row_group > 0))
+        fputs("floe analyze: note: --time-format and --parquet-* shape the table, which only -o "
+              "(or --output-format) writes; the report ignores them\n",
+              stderr);
     if (table_out && table->format == FLOE_TABLE_PARQUET && isatty(STDOUT_FILENO)) {
         fputs("floe analyze: Parquet is binary: redirect standard output or give -o FILE\n",
               stderr);
