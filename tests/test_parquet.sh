@@ -135,7 +135,16 @@ for bad in "-o $work/x.json" "-o $work/x.csv.gz" "-o - --report" "--run-table -"
     grep -q "floe analyze: " "$work/err" || fail "'$bad': no message"
 done
 [ ! -e "$work/x.json" ] && [ ! -e "$work/x.csv.gz" ] || fail "a refused -o wrote a file"
-pass "-o: Parquet for a file by default (and .parquet), .csv/.CSV CSV, .jsonl JSON Lines, '-' CSV; --output-format wins, alone it writes to standard output; unknown extensions and two outputs on standard output are usage errors"
+if command -v script >/dev/null; then # Parquet to a terminal: refused (script gives a TTY)
+    set +e
+    script -qec "'$floe' analyze -q --window all --by protocol --output-format parquet '$tree'" \
+        /dev/null >"$work/tty.out" 2>&1
+    code=$?
+    set -e
+    [ "$code" = 2 ] && grep -q "Parquet is binary" "$work/tty.out" ||
+        fail "Parquet to a terminal: exit $code, $(head -c 200 "$work/tty.out")"
+fi
+pass "-o: Parquet for a file by default (and .parquet), .csv/.CSV CSV, .jsonl JSON Lines, '-' CSV; --output-format wins, alone it writes to standard output; unknown extensions, two outputs on standard output and Parquet to a terminal are usage errors"
 
 # The run table: one row, the same numbers as --stats, the first skipped line named.
 printf 'not a flow log line\n' >"$work/bad.log"
