@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "floe_bytes.h"
 #include "floe_thrift.h"
 
 /* Parquet's numbers for what this writer uses (parquet.thrift). */
@@ -29,56 +30,6 @@ enum {
 #define DICTIONARY_MAX_BYTES ((size_t)1 << 20)
 #define DICTIONARY_PROBE     4096
 
-/* ---- growing byte buffers ------------------------------------------------------------------ */
-
-typedef struct buf {
-    uint8_t *data;
-    size_t len, cap;
-    bool failed;
-} buf;
-
-static bool buf_reserve(buf *b, size_t n) {
-    if (b->failed) return false;
-    if (b->len + n <= b->cap) return true;
-    size_t cap = b->cap < 4096 ? 4096 : b->cap;
-    while (cap < b->len + n)
-        cap *= 2;
-    uint8_t *grown = realloc(b->data, cap);
-    if (grown == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
-}
-
-static void buf_put(buf *b, const void *bytes, size_t n) {
-    if (n > 0 && buf_reserve(b, n)) {
-        memcpy(b->data + b->len, bytes, n);
-        b->len += n;
-    }
-}
-
-static void buf_u32le(buf *b, uint32_t v) {
-    const uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    buf_put(b, le, 4);
-}
-
-static void buf_u64le(buf *b, uint64_t v) {
-    buf_u32le(b, (uint32_t)v);
-    buf_u32le(b, (uint32_t)(v >> 32));
-}
-
-static void buf_varint(buf *b, uint64_t v) {
-    if (!buf_reserve(b, 10)) return;
-    while (v >= 0x80) {
-        b->data[b->len++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    b->data[b->len++] = (uint8_t)v;
-}
-
 /* ---- the RLE / bit-packed hybrid ----------------------------------------------------------- */
 
 /* Writes values[0..n) of `width` bits (1..32) as the hybrid encoding (no length prefix): a run
@@ -86,7 +37,7 @@ static void buf_varint(buf *b, uint64_t v) {
  * ceil(width / 8) little-endian bytes), everything else as bit-packed groups of 8 (varint
  * groups << 1 | 1, then the values packed from each byte's least significant bit), the last
  * group padded with zeros, which the reader ignores (it knows the value count). */
-static void hybrid_encode(buf *b, const uint32_t *values, size_t n, unsigned width) {
+static void hybrid_encode(floe_bytes *b, const uint32_t *values, size_t n, unsigned width) {
     const size_t value_bytes = (width + 7) / 8;
     size_t i = 0;
     while (i < n) {
@@ -94,9 +45,9 @@ static void hybrid_encode(buf *b, const uint32_t *values, size_t n, unsigned wid
         while (i + run < n && values[i + run] == values[i])
             run++;
         if (run >= 8) {
-            buf_varint(b, (uint64_t)run << 1);
+            floe_bytes_varint(b, (uint64_t)run << 1);
             for (size_t k = 0; k < value_bytes; k++)
-                buf_put(b, (uint8_t[]){(uint8_t)(values[i] >> (8 * k))}, 1);
+                floe_bytes_put(b, (uint8_t[]){(uint8_t)(values[i] >> (8 * k))}, 1);
             i += run;
             continue;
         }
@@ -111,8 +62,8 @@ static void hybrid_encode(buf *b, const uint32_t *values, size_t n, unsigned wid
             groups++;
             at += 8;
         }
-        buf_varint(b, (uint64_t)groups << 1 | 1);
-        if (!buf_reserve(b, groups * width)) return;
+        floe_bytes_varint(b, (uint64_t)groups << 1 | 1);
+        if (!floe_bytes_reserve(b, groups * width)) return;
         uint64_t acc = 0;
         unsigned bits = 0;
         for (size_t k = 0; k < groups * 8; k++) {
@@ -172,18 +123,19 @@ static const uint8_t *value_bytes(const floe_pq_column *col, const floe_pq_value
     return scratch;
 }
 
-static void put_plain(buf *b, const floe_pq_column *col, const floe_pq_values *v, uint32_t row) {
+static void put_plain(floe_bytes *b, const floe_pq_column *col, const floe_pq_values *v,
+                      uint32_t row) {
     switch (col->type) {
     case FLOE_PQ_INT32:
-        buf_u32le(b, (uint32_t)v->i32[row]);
+        floe_bytes_u32le(b, (uint32_t)v->i32[row]);
         return;
     case FLOE_PQ_INT64:
-        buf_u64le(b, (uint64_t)v->i64[row]);
+        floe_bytes_u64le(b, (uint64_t)v->i64[row]);
         return;
     case FLOE_PQ_BYTE_ARRAY: {
         uint32_t len = v->offsets[row + 1] - v->offsets[row];
-        buf_u32le(b, len);
-        buf_put(b, v->bytes + v->offsets[row], len);
+        floe_bytes_u32le(b, len);
+        floe_bytes_put(b, v->bytes + v->offsets[row], len);
         return;
     }
     }
@@ -284,7 +236,7 @@ typedef struct chunk_meta {
 struct floe_pq_row_group {
     uint32_t nrows;
     unsigned ncolumns;
-    buf bytes;             /* the chunks, one after another */
+    floe_bytes bytes;      /* the chunks, one after another */
     int64_t *chunk_offset; /* where each chunk starts in bytes */
     chunk_meta *chunks;
 };
@@ -293,8 +245,8 @@ struct floe_pq_row_group {
 struct floe_pq_encoder {
     const floe_pq_schema *schema;
     ZSTD_CCtx *zstd;
-    buf page;       /* a page body before compression */
-    buf compressed; /* ... and after */
+    floe_bytes page;       /* a page body before compression */
+    floe_bytes compressed; /* ... and after */
     floe_thrift header;
     uint32_t *scratch; /* levels or dictionary indices, nrows entries */
     uint32_t *slots;   /* dictionary hash table: row + 1 of each entry's first row, 0 empty */
@@ -306,8 +258,8 @@ struct floe_pq_encoder {
 typedef struct floe_pq_encoder encoder;
 
 /* Appends one page (header, then the body compressed as the schema says) to out. */
-static floe_status put_page(encoder *e, buf *out, int page_type, const buf *body, uint32_t count,
-                            int encoding, chunk_meta *meta) {
+static floe_status put_page(encoder *e, floe_bytes *out, int page_type, const floe_bytes *body,
+                            uint32_t count, int encoding, chunk_meta *meta) {
     if (body->failed) return FLOE_ERR_NOMEM;
     if (body->len > INT32_MAX) return FLOE_ERR_INVALID;
     const uint8_t *stored = body->data;
@@ -315,7 +267,7 @@ static floe_status put_page(encoder *e, buf *out, int page_type, const buf *body
     if (e->schema->codec == FLOE_PQ_ZSTD) {
         size_t bound = ZSTD_compressBound(body->len);
         e->compressed.len = 0;
-        if (!buf_reserve(&e->compressed, bound)) return FLOE_ERR_NOMEM;
+        if (!floe_bytes_reserve(&e->compressed, bound)) return FLOE_ERR_NOMEM;
         size_t n = ZSTD_compressCCtx(e->zstd, e->compressed.data, bound, body->data, body->len,
                                      e->schema->zstd_level);
         if (ZSTD_isError(n)) return FLOE_ERR_NOMEM; /* only allocation can fail with the bound */
@@ -342,11 +294,11 @@ static floe_status put_page(encoder *e, buf *out, int page_type, const buf *body
         floe_thrift_struct_end(h);
     }
     floe_thrift_struct_end(h);
-    if (h->failed) return FLOE_ERR_NOMEM;
-    buf_put(out, h->data, h->len);
-    buf_put(out, stored, stored_len);
-    meta->uncompressed_size += (int64_t)(h->len + body->len);
-    meta->compressed_size += (int64_t)(h->len + stored_len);
+    if (h->out.failed) return FLOE_ERR_NOMEM;
+    floe_bytes_put(out, h->out.data, h->out.len);
+    floe_bytes_put(out, stored, stored_len);
+    meta->uncompressed_size += (int64_t)(h->out.len + body->len);
+    meta->compressed_size += (int64_t)(h->out.len + stored_len);
     return out->failed ? FLOE_ERR_NOMEM : FLOE_OK;
 }
 
@@ -487,26 +439,26 @@ static floe_status set_min_max(chunk_meta *meta, const floe_pq_column *col, cons
 
 /* The present values in PLAIN encoding: little-endian integers (copied whole on a
  * little-endian machine without nulls), byte arrays behind a 4-byte length. */
-static void put_plain_values(buf *b, const floe_pq_column *col, const floe_pq_values *v,
+static void put_plain_values(floe_bytes *b, const floe_pq_column *col, const floe_pq_values *v,
                              uint32_t nrows, uint32_t npresent) {
     const bool little_endian = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
     if (col->type != FLOE_PQ_BYTE_ARRAY && little_endian && npresent == nrows) {
         size_t width = col->type == FLOE_PQ_INT32 ? 4 : 8;
-        buf_put(b, col->type == FLOE_PQ_INT32 ? (const void *)v->i32 : (const void *)v->i64,
-                (size_t)nrows * width);
+        floe_bytes_put(b, col->type == FLOE_PQ_INT32 ? (const void *)v->i32 : (const void *)v->i64,
+                       (size_t)nrows * width);
         return;
     }
     size_t need = col->type == FLOE_PQ_INT32 ? (size_t)npresent * 4
                   : col->type == FLOE_PQ_INT64
                       ? (size_t)npresent * 8
                       : (size_t)npresent * 4 + (v->offsets[nrows] - v->offsets[0]);
-    if (!buf_reserve(b, need)) return;
+    if (!floe_bytes_reserve(b, need)) return;
     for (uint32_t row = 0; row < nrows; row++)
         if (v->present == NULL || v->present[row]) put_plain(b, col, v, row);
 }
 
 static floe_status encode_chunk(encoder *e, const floe_pq_column *col, const floe_pq_values *v,
-                                uint32_t nrows, buf *out, chunk_meta *meta) {
+                                uint32_t nrows, floe_bytes *out, chunk_meta *meta) {
     if ((col->type == FLOE_PQ_INT32 && v->i32 == NULL) ||
         (col->type == FLOE_PQ_INT64 && v->i64 == NULL) ||
         (col->type == FLOE_PQ_BYTE_ARRAY && (v->offsets == NULL || v->bytes == NULL)) ||
@@ -540,10 +492,10 @@ static floe_status encode_chunk(encoder *e, const floe_pq_column *col, const flo
     e->page.len = 0;
     if (col->optional) {
         size_t length_at = e->page.len;
-        buf_u32le(&e->page, 0); /* the levels' byte length, filled in below */
+        floe_bytes_u32le(&e->page, 0); /* the levels' byte length, filled in below */
         if (npresent == nrows) {
-            buf_varint(&e->page, (uint64_t)nrows << 1);
-            buf_put(&e->page, (uint8_t[]){1}, 1);
+            floe_bytes_varint(&e->page, (uint64_t)nrows << 1);
+            floe_bytes_put(&e->page, (uint8_t[]){1}, 1);
         } else if (nentries > 0) {
             /* scratch holds the dictionary indexes: levels go through a second array. */
             uint32_t *levels = malloc((size_t)nrows * sizeof(*levels));
@@ -564,7 +516,7 @@ static floe_status encode_chunk(encoder *e, const floe_pq_column *col, const flo
     }
     if (nentries > 0) {
         unsigned width = bit_width(nentries - 1);
-        buf_put(&e->page, (uint8_t[]){(uint8_t)width}, 1);
+        floe_bytes_put(&e->page, (uint8_t[]){(uint8_t)width}, 1);
         hybrid_encode(&e->page, e->scratch, npresent, width);
     } else {
         put_plain_values(&e->page, col, v, nrows, npresent);
@@ -636,7 +588,7 @@ floe_status floe_pq_encode_row_group(floe_pq_encoder *e, const floe_pq_values *v
     if (group->chunks == NULL || group->chunk_offset == NULL) status = FLOE_ERR_NOMEM;
     e->page.failed = e->compressed.failed = false; /* a failure earlier is not this group's */
     if (status == FLOE_OK && e->last_group_bytes > 0)
-        buf_reserve(&group->bytes, e->last_group_bytes);
+        floe_bytes_reserve(&group->bytes, e->last_group_bytes);
     for (unsigned c = 0; c < schema->ncolumns && status == FLOE_OK; c++) {
         group->chunk_offset[c] = (int64_t)group->bytes.len;
         status = encode_chunk(e, &schema->columns[c], &values[c], nrows, &group->bytes,
@@ -889,12 +841,12 @@ floe_status floe_pq_writer_finish(floe_pq_writer *w, const char *created_by,
     }
     floe_thrift_struct_end(&t); /* FileMetaData */
     floe_status status = FLOE_OK;
-    if (t.failed || t.len > UINT32_MAX) status = FLOE_ERR_NOMEM;
+    if (t.out.failed || t.out.len > UINT32_MAX) status = FLOE_ERR_NOMEM;
     uint8_t tail[8];
     for (int k = 0; k < 4; k++)
-        tail[k] = (uint8_t)(t.len >> (8 * k));
+        tail[k] = (uint8_t)(t.out.len >> (8 * k));
     memcpy(tail + 4, "PAR1", 4);
-    if (status == FLOE_OK) status = write_bytes(w, t.data, t.len);
+    if (status == FLOE_OK) status = write_bytes(w, t.out.data, t.out.len);
     if (status == FLOE_OK) status = write_bytes(w, tail, 8);
     floe_thrift_free(&t);
     return status;

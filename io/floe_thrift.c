@@ -8,51 +8,23 @@ void floe_thrift_init(floe_thrift *t) {
 }
 
 void floe_thrift_free(floe_thrift *t) {
-    free(t->data);
+    free(t->out.data);
     floe_thrift_init(t);
 }
 
 void floe_thrift_reset(floe_thrift *t) {
-    t->len = 0;
-    t->failed = false;
+    t->out.len = 0;
+    t->out.failed = false;
     t->depth = 0;
     t->last_id[0] = 0;
 }
 
-static bool reserve(floe_thrift *t, size_t n) {
-    if (t->failed) return false;
-    if (t->len + n <= t->cap) return true;
-    size_t cap = t->cap < 256 ? 256 : t->cap;
-    while (cap < t->len + n)
-        cap *= 2;
-    uint8_t *grown = realloc(t->data, cap);
-    if (grown == NULL) {
-        t->failed = true;
-        return false;
-    }
-    t->data = grown;
-    t->cap = cap;
-    return true;
-}
-
 static void put_byte(floe_thrift *t, uint8_t b) {
-    if (reserve(t, 1)) t->data[t->len++] = b;
-}
-
-static void put_bytes(floe_thrift *t, const void *bytes, size_t n) {
-    if (n > 0 && reserve(t, n)) {
-        memcpy(t->data + t->len, bytes, n);
-        t->len += n;
-    }
+    floe_bytes_byte(&t->out, b);
 }
 
 static void put_varint(floe_thrift *t, uint64_t v) {
-    if (!reserve(t, 10)) return;
-    while (v >= 0x80) {
-        t->data[t->len++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    t->data[t->len++] = (uint8_t)v;
+    floe_bytes_varint(&t->out, v);
 }
 
 /* Zigzag: small magnitudes of either sign become small unsigned numbers. */
@@ -75,7 +47,7 @@ static void field_header(floe_thrift *t, int16_t id, floe_thrift_type type) {
 
 static void push(floe_thrift *t) {
     if (t->depth + 1 >= FLOE_THRIFT_MAX_DEPTH) {
-        t->failed = true; /* deeper than any Parquet structure: a caller bug */
+        t->out.failed = true; /* deeper than any Parquet structure: a caller bug */
         return;
     }
     t->last_id[++t->depth] = 0;
@@ -140,7 +112,7 @@ void floe_thrift_elem_i32(floe_thrift *t, int32_t value) {
 
 void floe_thrift_elem_binary(floe_thrift *t, const void *bytes, size_t n) {
     put_varint(t, n);
-    put_bytes(t, bytes, n);
+    floe_bytes_put(&t->out, bytes, n);
 }
 
 void floe_thrift_elem_string(floe_thrift *t, const char *text) {

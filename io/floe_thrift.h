@@ -4,8 +4,8 @@
  * Writes into a growing byte buffer. Structs nest: struct_begin / list_begin push, end pops;
  * field ids are written as deltas from the previous field of the same struct, so fields must
  * come in increasing id order (Parquet's readers accept any order, but deltas stay short and
- * the bytes canonical). An allocation failure sets `failed` and makes every later call a no-op,
- * so a caller checks once at the end. Integers are written as the protocol says: i16, i32
+ * the bytes canonical). An allocation failure sets out.failed and makes every later call a
+ * no-op, so a caller checks once at the end. Integers are written as the protocol says: i16, i32
  * and i64 as zigzag varints, i8 as one byte, binary as a varint length and the bytes. */
 #ifndef FLOE_THRIFT_H
 #define FLOE_THRIFT_H
@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "floe_bytes.h"
 
 #define FLOE_THRIFT_MAX_DEPTH 16
 
@@ -33,9 +35,7 @@ typedef enum floe_thrift_type {
 } floe_thrift_type;
 
 typedef struct floe_thrift {
-    uint8_t *data; /* owned */
-    size_t len, cap;
-    bool failed; /* an allocation failed: the bytes are incomplete */
+    floe_bytes out; /* the encoded bytes; out.failed: an allocation failed, they are incomplete */
     unsigned depth;
     int16_t last_id[FLOE_THRIFT_MAX_DEPTH]; /* previous field id of each open struct */
 } floe_thrift;

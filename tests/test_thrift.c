@@ -15,9 +15,9 @@
 #define ASSERT_BYTES(t, ...)                                                                       \
     do {                                                                                           \
         const uint8_t want_[] = {__VA_ARGS__};                                                     \
-        assert_false((t)->failed);                                                                 \
-        assert_int_equal((t)->len, sizeof(want_));                                                 \
-        assert_memory_equal((t)->data, want_, sizeof(want_));                                      \
+        assert_false((t)->out.failed);                                                                 \
+        assert_int_equal((t)->out.len, sizeof(want_));                                                 \
+        assert_memory_equal((t)->out.data, want_, sizeof(want_));                                      \
     } while (0)
 
 static void integers_are_zigzag_varints_behind_delta_headers(void **state) {
@@ -64,9 +64,9 @@ static void binary_is_a_length_and_the_bytes(void **state) {
     uint8_t long_value[200];
     memset(long_value, 'z', sizeof(long_value));
     floe_thrift_binary(&t, 5, long_value, sizeof(long_value)); /* length 200 = 0xC8 0x01 */
-    assert_int_equal(t.len, 5 + 3 + sizeof(long_value));
+    assert_int_equal(t.out.len, 5 + 3 + sizeof(long_value));
     const uint8_t head[] = {0x48, 0x03, 'a', 'b', 'c', 0x18, 0xC8, 0x01};
-    assert_memory_equal(t.data, head, sizeof(head));
+    assert_memory_equal(t.out.data, head, sizeof(head));
     floe_thrift_free(&t);
 }
 
@@ -112,9 +112,9 @@ static void lists_have_short_and_long_headers(void **state) {
     const uint8_t tail[] = {0x19, 0x18, 0x01, 'x'};
     memcpy(want + n, tail, sizeof(tail));
     n += sizeof(tail);
-    assert_false(t.failed);
-    assert_int_equal(t.len, n);
-    assert_memory_equal(t.data, want, n);
+    assert_false(t.out.failed);
+    assert_int_equal(t.out.len, n);
+    assert_memory_equal(t.out.data, want, n);
     floe_thrift_free(&t);
 }
 
@@ -136,7 +136,7 @@ static void nesting_too_deep_fails_instead_of_overrunning(void **state) {
     floe_thrift_init(&t);
     for (int i = 0; i < FLOE_THRIFT_MAX_DEPTH + 4; i++)
         floe_thrift_struct_begin(&t, 1);
-    assert_true(t.failed);
+    assert_true(t.out.failed);
     assert_true(t.depth < FLOE_THRIFT_MAX_DEPTH);
     floe_thrift_free(&t);
 }
