@@ -16,10 +16,11 @@
 #    dictionary, a dictionary past 1 MiB, runs and nulls of every length, two row groups.
 # usage: test_parquet.sh FLOE_GEN FLOE NODE_DIR PARQUET_EDGE
 set -euo pipefail
-gen=$1
-floe=$2
-node_dir=$3
-edge=$4
+absolute() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+gen=$(absolute "$1")
+floe=$(absolute "$2")
+node_dir=$(cd "$3" 2>/dev/null && pwd || echo "$3")
+edge=$(absolute "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -167,6 +168,14 @@ node "$here/duckdb_rows.mjs" "$node_dir" \
     "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '$work/run.parquet')" >"$work/run_types.json"
 [ "$(jq -r '[.[] | select(.column_type == "BIGINT")] | length' "$work/run_types.json")" = 16 ] ||
     fail "run table: the counts should be BIGINT: $(cat "$work/run_types.json")"
+# The recorded command reruns as it ran: an empty value stays '', a path starting with '-'
+# follows "--".
+mkdir "$work/-d"
+cp "$(find "$tree" -name '*.gz' | sort | sed -n 1p)" "$work/-d/"
+(cd "$work" && "$floe" analyze -q --window all --by protocol --distinct '' -o dash.csv \
+    --run-table dash_run.csv -- -d)
+[ "$(tail -n 1 "$work/dash_run.csv" | cut -d, -f2)" = "floe analyze --window all --by protocol --distinct '' -o dash.csv --run-table dash_run.csv -- -d" ] ||
+    fail "run table command: $(tail -n 1 "$work/dash_run.csv" | cut -d, -f2)"
 pass "run table: one row, counts equal --stats, first problem '$(jq -r '.[0].first_problem' "$work/run_rows.json" | sed "s|$work/||")'"
 
 # The writer's edge cases, compressed and not.

@@ -75,18 +75,21 @@ static void print_usage(FILE *out) {
           "                      the report: N rows a table)\n"
           "  --order-by M        flows, packets or bytes (default bytes; with --top)\n"
           "\n"
-          "output (without -o: the report alone):\n"
+          "output (without -o or --output-format: the report alone):\n"
           "  --report            print a report on standard output: top sources by bytes, top\n"
           "                      rejected sources, top destination ports, the top groups of\n"
           "                      the key, totals per window (--top N rows, default 10)\n"
-          "  -o, --output FILE   write the table: by extension .csv, .jsonl, else Apache\n"
-          "                      Parquet (.parquet); '-' is CSV on standard output. Written\n"
-          "                      to a temporary name, then renamed.\n"
-          "  --output-format F   csv, jsonl or parquet, whatever the extension\n"
+          "  -o, --output FILE   write the table, by the extension (any case): .csv, .jsonl or\n"
+          "                      .ndjson, .parquet or none (Apache Parquet); another is refused;\n"
+          "                      '-' is CSV on standard output. Written to a temporary name,\n"
+          "                      then renamed. Standard output takes one output only.\n"
+          "  --output-format F   csv, jsonl or parquet, whatever the extension; without -o,\n"
+          "                      the table on standard output (Parquet: not to a terminal)\n"
           "  --time-format F     CSV and JSON times: iso (2026-11-29T19:00:00Z, the default)\n"
           "                      or unix (seconds); Parquet has UTC timestamps\n"
           "  --parquet-compression C   zstd (the default) or none\n"
-          "  --parquet-row-group ROWS  rows a Parquet row group holds at most (default 131072)\n"
+          "  --parquet-row-group ROWS  rows a Parquet row group holds at most (default\n"
+          "                      131072, at most 16777216)\n"
           "  --stats FILE        also write the run summary as JSON\n"
           "  --run-table FILE    also write the run table (files, records, bad lines, errors;\n"
           "                      one row) as Parquet, or .csv / .jsonl by extension\n"
@@ -300,9 +303,9 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
             args->parquet_compression = optarg;
             break;
         case OPT_PARQUET_ROW_GROUP:
-            if (!parse_count(optarg, INT32_MAX, &args->parquet_row_group))
-                return usage_error("--parquet-row-group: not a count from 1 to %d: '%s'", INT32_MAX,
-                                   optarg);
+            if (!parse_count(optarg, MAX_ROW_GROUP_ROWS, &args->parquet_row_group))
+                return usage_error("--parquet-row-group: not a count from 1 to %ld: '%s'",
+                                   MAX_ROW_GROUP_ROWS, optarg);
             break;
         case 'h':
             print_usage(stdout);
@@ -494,7 +497,7 @@ static char *command_line(const analyze_args *args, char **paths, int npaths) {
     if (args->top > 0) snprintf(top, sizeof(top), "%ld", args->top);
     if (args->parquet_row_group > 0) snprintf(rows, sizeof(rows), "%ld", args->parquet_row_group);
     const struct {
-        const char *option, *value; /* a flag when value is "" and wanted */
+        const char *option, *value; /* value NULL: a flag */
         bool wanted;
     } parts[] = {
         {"--window", args->window, true},
@@ -504,11 +507,11 @@ static char *command_line(const analyze_args *args, char **paths, int npaths) {
         {"--log-status", args->log_status, args->log_status != NULL},
         {"--top", top, args->top > 0},
         {"--order-by", args->order_by, args->order_by != NULL},
-        {"--cloudwatch", "", args->cloudwatch},
+        {"--cloudwatch", NULL, args->cloudwatch},
         {"--format", args->format_text, args->format_text != NULL},
-        {"--include-hidden", "", args->include_hidden},
-        {"--strict", "", args->strict},
-        {"--report", "", args->report},
+        {"--include-hidden", NULL, args->include_hidden},
+        {"--strict", NULL, args->strict},
+        {"--report", NULL, args->report},
         {"-o", args->output, args->output != NULL},
         {"--output-format", args->output_format, args->output_format != NULL},
         {"--time-format", args->time_format, args->time_format != NULL},
@@ -520,17 +523,24 @@ static char *command_line(const analyze_args *args, char **paths, int npaths) {
     const size_t nparts = sizeof(parts) / sizeof(parts[0]);
     size_t cap = 32;
     for (size_t i = 0; i < nparts; i++)
-        if (parts[i].wanted) cap += strlen(parts[i].option) + strlen(parts[i].value) * 4 + 8;
-    for (int i = 0; i < npaths; i++)
+        if (parts[i].wanted)
+            cap += strlen(parts[i].option) + 4 +
+                   (parts[i].value != NULL ? strlen(parts[i].value) * 4 + 3 : 0);
+    bool dash_path = false; /* a path like "-x" must follow "--" to stay a path */
+    for (int i = 0; i < npaths; i++) {
         cap += strlen(paths[i]) * 4 + 3;
+        dash_path |= paths[i][0] == '-' && paths[i][1] != 0;
+    }
+    cap += 3;
     char *out = malloc(cap), *p = out;
     if (out == NULL) return NULL;
     p += sprintf(p, "floe analyze");
     for (size_t i = 0; i < nparts; i++) {
         if (!parts[i].wanted) continue;
         append_word(&p, parts[i].option);
-        if (*parts[i].value != 0) append_word(&p, parts[i].value);
+        if (parts[i].value != NULL) append_word(&p, parts[i].value); /* '' when empty */
     }
+    if (dash_path) append_word(&p, "--");
     for (int i = 0; i < npaths; i++)
         append_word(&p, paths[i]);
     *p = 0;
@@ -606,7 +616,7 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     if (status != FLOE_OK) {
         const char *why = err != 0 ? strerror(err) : floe_status_str(status);
         if (status == FLOE_ERR_INVALID && table->format == FLOE_TABLE_PARQUET)
-            why = "a row group would pass Parquet's limits (2 GiB a page, 4 GiB of a column's "
+            why = "a row group would pass Parquet's limits (2 GiB a page, 2 GiB of a column's "
                   "strings); give a smaller --parquet-row-group";
         fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
                 why);
