@@ -1,5 +1,7 @@
 #include "floe_text.h"
 
+#include <string.h>
+
 size_t floe_utf8_sequence_len(const unsigned char *p, size_t n) {
     unsigned char lead = p[0];
     size_t len = lead < 0x80           ? 1
@@ -17,4 +19,22 @@ size_t floe_utf8_sequence_len(const unsigned char *p, size_t n) {
         (lead > 0xf4 || (lead == 0xf0 && p[1] < 0x90) || (lead == 0xf4 && p[1] >= 0x90)))
         return 0; /* overlong, > U+10FFFF */
     return len;
+}
+
+size_t floe_utf8_clean(const char *s, size_t n, const char *replacement, size_t rlen, char *out) {
+    const unsigned char *in = (const unsigned char *)s;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = floe_utf8_sequence_len(in + i, n - i);
+        if (len == 0) {
+            memcpy(out + k, replacement, rlen);
+            k += rlen;
+            i++;
+        } else {
+            memcpy(out + k, s + i, len);
+            k += len;
+            i += len;
+        }
+    }
+    return k;
 }

@@ -10,4 +10,9 @@
  * U+10FFFF, a sequence cut short). */
 size_t floe_utf8_sequence_len(const unsigned char *p, size_t n);
 
+/* Copies s[0..n) to out keeping its well-formed UTF-8 sequences and writing `replacement`
+ * (rlen bytes) for each byte that starts none, so the text is valid UTF-8 in any format.
+ * out needs n * max(rlen, 1) bytes; returns the bytes written (no NUL). */
+size_t floe_utf8_clean(const char *s, size_t n, const char *replacement, size_t rlen, char *out);
+
 #endif

@@ -53,21 +53,10 @@ static unsigned cells_of(const floe_run_row *r, cell out[NCOLUMNS]) {
  * '?', so the strings are valid in every format (never longer than the original). NULL when
  * out of memory. */
 static char *clean_copy(const char *s) {
-    size_t n = strlen(s), k = 0;
+    size_t n = strlen(s);
     char *out = malloc(n + 1);
     if (out == NULL) return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t len = floe_utf8_sequence_len((const unsigned char *)s + i, n - i);
-        if (len == 0) {
-            out[k++] = '?';
-            i++;
-        } else {
-            memcpy(out + k, s + i, len);
-            k += len;
-            i += len;
-        }
-    }
-    out[k] = 0;
+    out[floe_utf8_clean(s, n, "?", 1, out)] = 0;
     return out;
 }
 

@@ -163,25 +163,6 @@ static bool bytes_reserve(column_values *v, size_t n) {
     return true;
 }
 
-/* Text that must be UTF-8 in the file: well-formed sequences copied, any other byte U+FFFD. */
-static void put_utf8(column_values *v, const char *text, size_t n) {
-    const unsigned char *s = (const unsigned char *)text;
-    uint8_t *out = v->bytes + v->bytes_len;
-    for (size_t i = 0; i < n;) {
-        size_t len = floe_utf8_sequence_len(s + i, n - i);
-        if (len == 0) {
-            memcpy(out, "\xef\xbf\xbd", 3);
-            out += 3;
-            i++;
-        } else {
-            memcpy(out, s + i, len);
-            out += len;
-            i += len;
-        }
-    }
-    v->bytes_len = (size_t)(out - v->bytes);
-}
-
 static bool fill_part(const table_plan *t, const column_plan *c, column_values *v, uint32_t r,
                       const floe_key_value *value) {
     const floe_key_part *part = &t->spec->parts[c->index];
@@ -219,7 +200,9 @@ static bool fill_part(const table_plan *t, const column_plan *c, column_values *
         v->bytes_len += len;
     } else {
         if (!bytes_reserve(v, (size_t)value->v.str.len * 3)) return false;
-        put_utf8(v, value->v.str.ptr, value->v.str.len);
+        /* Text that must be UTF-8 in the file: other bytes become U+FFFD, as in JSON. */
+        v->bytes_len += floe_utf8_clean(value->v.str.ptr, value->v.str.len, "\xef\xbf\xbd", 3,
+                                        (char *)v->bytes + v->bytes_len);
     }
     return true;
 }

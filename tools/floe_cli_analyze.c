@@ -576,6 +576,42 @@ static void run_metadata_init(run_metadata *m, const analyze_args *args, const f
 /* ---- the command ------------------------------------------------------------------------------
  */
 
+/* Writes one output file through floe_outfile (a temporary name, then rename; "-" is standard
+ * output) with write(out, ctx). On failure says why on stderr, "floe analyze: writing PATH:
+ * REASON" (invalid_why for FLOE_ERR_INVALID when given), and returns FLOE_EXIT_SKIPPED. */
+static int write_output(const char *path, floe_status (*write)(FILE *out, void *ctx), void *ctx,
+                        const char *invalid_why) {
+    floe_outfile out;
+    int err = 0;
+    floe_status status = floe_outfile_open(path, &out, &err);
+    if (status == FLOE_OK) {
+        status = write(out.fp, ctx);
+        if (status == FLOE_ERR_IO) err = errno;
+        if (status == FLOE_OK)
+            status = floe_outfile_commit(&out, &err);
+        else
+            floe_outfile_abort(&out);
+    }
+    if (status == FLOE_OK) return FLOE_EXIT_OK;
+    const char *why = err != 0 ? strerror(err) : floe_status_str(status);
+    if (status == FLOE_ERR_INVALID && invalid_why != NULL) why = invalid_why;
+    fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
+            why);
+    return FLOE_EXIT_SKIPPED;
+}
+
+typedef struct table_job {
+    const floe_table_options *table;
+    const floe_agg *agg;
+    const floe_agg_group *groups;
+    size_t count;
+} table_job;
+
+static floe_status write_table_to(FILE *out, void *ctx) {
+    const table_job *job = ctx;
+    return floe_table_write(out, job->table, job->agg, job->groups, job->count);
+}
+
 /* Writes the table to args->output (temporary name, then rename). Returns an exit code. */
 static int write_table(const analyze_args *args, const floe_table_options *table, floe_agg *agg,
                        double *sort_seconds) {
@@ -600,29 +636,14 @@ static int write_table(const analyze_args *args, const floe_table_options *table
         fprintf(stderr, "floe analyze: %s\n", floe_status_str(status));
         return FLOE_EXIT_SKIPPED;
     }
-    const char *path = args->output != NULL ? args->output : "-";
-    floe_outfile out;
-    int err = 0;
-    status = floe_outfile_open(path, &out, &err);
-    if (status == FLOE_OK) {
-        status = floe_table_write(out.fp, table, agg, groups, count);
-        if (status == FLOE_ERR_IO) err = errno;
-        if (status == FLOE_OK)
-            status = floe_outfile_commit(&out, &err);
-        else
-            floe_outfile_abort(&out);
-    }
+    table_job job = {table, agg, groups, count};
+    int code = write_output(args->output != NULL ? args->output : "-", write_table_to, &job,
+                            table->format == FLOE_TABLE_PARQUET
+                                ? "a row group would pass Parquet's limits (2 GiB a page, 2 GiB "
+                                  "of a column's strings); give a smaller --parquet-row-group"
+                                : NULL);
     free(top);
-    if (status != FLOE_OK) {
-        const char *why = err != 0 ? strerror(err) : floe_status_str(status);
-        if (status == FLOE_ERR_INVALID && table->format == FLOE_TABLE_PARQUET)
-            why = "a row group would pass Parquet's limits (2 GiB a page, 2 GiB of a column's "
-                  "strings); give a smaller --parquet-row-group";
-        fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
-                why);
-        return FLOE_EXIT_SKIPPED;
-    }
-    return FLOE_EXIT_OK;
+    return code;
 }
 
 static int print_report(const analyze_args *args, const floe_pipeline_result *result) {
@@ -666,6 +687,16 @@ static char *first_problem(const floe_totals *t, const floe_walk_result *walk) {
     return n >= 0 ? text : NULL;
 }
 
+typedef struct run_table_job {
+    floe_table_options options;
+    const floe_run_row *row;
+} run_table_job;
+
+static floe_status write_run_table_to(FILE *out, void *ctx) {
+    const run_table_job *job = ctx;
+    return floe_run_table_write(out, &job->options, job->row);
+}
+
 static int write_run_table(const analyze_args *args, const floe_table_options *table,
                            const run_metadata *metadata, const floe_key_spec *key,
                            const floe_pipeline_result *result, const floe_walk_result *walk) {
@@ -692,48 +723,33 @@ static int write_run_table(const analyze_args *args, const floe_table_options *t
         .groups = result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
         .first_problem = first_problem(t, walk),
     };
-    floe_table_options options = *table;
-    format_of_path(args->run_table, &options.format); /* checked by plan_outputs */
-    floe_outfile out;
-    int err = 0;
-    floe_status status = floe_outfile_open(args->run_table, &out, &err);
-    if (status == FLOE_OK) {
-        status = floe_run_table_write(out.fp, &options, &row);
-        if (status == FLOE_ERR_IO) err = errno;
-        if (status == FLOE_OK)
-            status = floe_outfile_commit(&out, &err);
-        else
-            floe_outfile_abort(&out);
-    }
+    run_table_job job = {*table, &row};
+    format_of_path(args->run_table, &job.options.format); /* checked by plan_outputs */
+    int code = write_output(args->run_table, write_run_table_to, &job, NULL);
     free((char *)row.first_problem);
-    if (status != FLOE_OK) {
-        fprintf(stderr, "floe analyze: writing %s: %s\n", args->run_table,
-                err != 0 ? strerror(err) : floe_status_str(status));
-        return FLOE_EXIT_SKIPPED;
-    }
-    return FLOE_EXIT_OK;
+    return code;
+}
+
+typedef struct stats_job {
+    const floe_pipeline_result *result;
+    const floe_walk_result *walk;
+    floe_cli_run_info run;
+} stats_job;
+
+static floe_status write_stats_to(FILE *out, void *ctx) {
+    const stats_job *job = ctx;
+    floe_cli_summary_json(out, &job->result->totals, job->walk, job->result->seconds, &job->run);
+    return FLOE_OK; /* a failed write shows at the commit's flush */
 }
 
 static int write_stats(const char *path, const floe_pipeline_result *result,
                        const floe_walk_result *walk, double sort_seconds, double output_seconds) {
-    floe_outfile out;
-    int err = 0;
-    floe_status status = floe_outfile_open(path, &out, &err);
-    if (status == FLOE_OK) {
-        floe_cli_run_info run = {
-            result->threads,       floe_io_kind_name(result->io),
-            result->records_kept,  result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
-            result->merge_seconds, sort_seconds,
-            output_seconds};
-        floe_cli_summary_json(out.fp, &result->totals, walk, result->seconds, &run);
-        status = floe_outfile_commit(&out, &err);
-    }
-    if (status != FLOE_OK) {
-        fprintf(stderr, "floe analyze: writing %s: %s\n", path,
-                err != 0 ? strerror(err) : floe_status_str(status));
-        return FLOE_EXIT_SKIPPED;
-    }
-    return FLOE_EXIT_OK;
+    stats_job job = {
+        result, walk,
+        (floe_cli_run_info){result->threads, floe_io_kind_name(result->io), result->records_kept,
+                            result->aggs[0] != NULL ? floe_agg_count(result->aggs[0]) : 0,
+                            result->merge_seconds, sort_seconds, output_seconds}};
+    return write_output(path, write_stats_to, &job, NULL);
 }
 
 /* Inputs in processing order: "-" (standard input) first, then the walked files by path. */
