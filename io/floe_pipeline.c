@@ -140,6 +140,7 @@ typedef struct lane {
     floe_stream *stream;
     floe_totals totals;
     floe_agg_writer *writers[FLOE_PIPELINE_MAX_KEYS]; /* one into each of the pipeline's tables */
+    floe_detect_writer *detect;                       /* into options.detect, or NULL */
     uint32_t *rows;                                   /* filter selection, batch_rows long */
     uint64_t records_kept;
     /* What the current file's S3 key says, for records whose format lacks the field. */
@@ -238,6 +239,10 @@ static floe_status on_batch(void *ctx, const floe_batch *batch) {
     const floe_pipeline *p = l->pipe;
     floe_batch view;
     batch = fill_from_key(l, batch, &view);
+    if (l->detect) {
+        floe_status status = floe_detect_writer_add(l->detect, batch);
+        if (status != FLOE_OK) return status;
+    }
     const uint32_t *rows = NULL;
     uint32_t n = batch->count;
     if (!floe_filter_is_all(&p->options.filter)) {
@@ -652,6 +657,8 @@ static floe_status lanes_init(floe_pipeline *p) {
         if (status != FLOE_OK) return status;
         for (unsigned k = 0; k < o->nkeys; k++)
             if ((l->writers[k] = floe_agg_writer_new(p->aggs[k])) == NULL) return FLOE_ERR_NOMEM;
+        if (o->detect && (l->detect = floe_detect_writer_new(o->detect)) == NULL)
+            return FLOE_ERR_NOMEM;
     }
     return FLOE_OK;
 }
@@ -668,6 +675,7 @@ static void lanes_free(floe_pipeline *p) {
         floe_totals_free(&l->totals);
         for (unsigned k = 0; k < FLOE_PIPELINE_MAX_KEYS; k++)
             floe_agg_writer_free(l->writers[k]);
+        floe_detect_writer_free(l->detect);
     }
     free(p->lanes);
     for (unsigned k = 0; k < FLOE_PIPELINE_MAX_KEYS; k++)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "floe_agg.h"
+#include "floe_detect.h"
 #include "floe_filter.h"
 #include "floe_reader.h"
 #include "floe_status.h"
@@ -47,6 +48,9 @@ typedef struct floe_pipeline_options {
     const floe_key_spec *keys;
     unsigned nkeys;          /* <= FLOE_PIPELINE_MAX_KEYS */
     floe_filter filter;      /* applied before aggregation */
+    /* Detectors fed every record (before the filter), through one writer per worker; the
+     * caller owns it and draws the findings after the run. NULL: none. */
+    floe_detect *detect;
     bool sort_result;        /* sort keys[0]'s table on the reducer's threads (the others are
                                 left to floe_agg_sorted or floe_agg_top) */
     uint32_t keep_bad_lines; /* bad lines kept with their place */

@@ -75,6 +75,9 @@ extern const char *const floe_cli_reason_keys[];
 /* ---- the terminal report (floe_cli_report.c) ---- */
 
 #include "floe_agg.h"
+#include <stdbool.h>
+
+#include "floe_detect.h"
 
 /* The tables the report reads besides the user's own: sources and destination ports over the
  * whole run, and totals per window. Their keys, in this order, for the pipeline. */
@@ -92,9 +95,31 @@ typedef struct floe_cli_report_input {
     floe_agg *sources, *ports, *windows;
     const floe_totals *totals;
     size_t top; /* rows of each top-N table */
+    bool detect; /* detectors ran: print the findings (or say there were none) */
+    const floe_finding *findings;
+    size_t nfindings;
 } floe_cli_report_input;
 
-/* Prints the report: a line of totals, then the top sources by bytes, the top rejected
+/* ---- the detectors' settings (floe_cli_detect.c) ---- */
+
+#define FLOE_CLI_MAX_REPEAT 64 /* --set and --intel given at most this often */
+
+typedef struct floe_cli_detect_args {
+    bool on;                 /* --detect, or implied by any option below */
+    const char *config_path; /* --detect-config */
+    const char *findings;    /* --findings FILE */
+    const char *sets[FLOE_CLI_MAX_REPEAT];
+    unsigned nsets;
+    const char *intel[FLOE_CLI_MAX_REPEAT];
+    unsigned nintel;
+} floe_cli_detect_args;
+
+/* Fills config from the defaults, the config file, the --set values and the threat lists, and
+ * builds it. Returns -1 to go on, or an exit code after saying why on stderr. */
+int floe_cli_detect_setup(const floe_cli_detect_args *args, floe_detect_config *config,
+                          bool strict);
+
+/* Prints the report: a line of totals, the findings when detectors ran, then the top sources by bytes, the top rejected
  * sources, the top destination ports, the top groups of the user's key, and the totals per
  * window, with human units (decimal: KB, MB, GB; K, M flows). Shares are of the records the
  * filters kept. */

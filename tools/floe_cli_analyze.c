@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "floe_cli.h"
+#include "floe_findings_out.h"
 #include "floe_outfile.h"
 #include "floe_pipeline.h"
 #include "floe_run_table.h"
@@ -49,10 +50,11 @@ typedef struct analyze_args {
     bool include_hidden;
     bool quiet;
     int progress; /* -1 auto (stderr is a TTY), 0 off, 1 on */
+    floe_cli_detect_args detect;
 } analyze_args;
 
 static void print_usage(FILE *out) {
-    fputs("usage: floe analyze [OPTIONS] PATH...\n"
+    fprintf(out, "usage: floe analyze [OPTIONS] PATH...\n"
           "\n"
           "Reads every flow-log file under the PATHs (directories recursively, sorted by path;\n"
           "gzip, zstd or plain text by magic bytes; '-' is standard input), groups the records\n"
@@ -68,7 +70,7 @@ static void print_usage(FILE *out) {
           "                      (default " DEFAULT_KEY ")\n"
           "  --distinct FIELDS   also count each group's distinct values of these fields\n"
           "                      (columns distinct_<field>; exact up to 32 values, then a\n"
-          "                      HyperLogLog estimate with ~1.6% standard error)\n"
+          "                      HyperLogLog estimate with ~1.6%% standard error)\n"
           "  --action A          accept, reject or all (default all)\n"
           "  --log-status S      ok, nodata, skipdata (comma-separated) or all (default all)\n"
           "  --top N             only the N groups with the largest --order-by measure (in\n"
@@ -96,6 +98,17 @@ static void print_usage(FILE *out) {
           "  -q, --quiet         no progress line and no summary on standard error\n"
           "  --progress, --no-progress   progress line on standard error (default: on a TTY)\n"
           "\n"
+          "detections (GuardDuty-style, shared/spec/detections.md; in the same pass):\n"
+          "  --detect            run the detectors; findings go to the report\n"
+          "  --findings FILE     also write them, by the extension: .jsonl (one object a line,\n"
+          "                      for a SIEM), .parquet or .csv; '-' is JSON Lines on stdout\n"
+          "  --intel FILE        a threat list: one IP or CIDR a line, '#' or ';' comments,\n"
+          "                      IPv4 and IPv6 (repeatable): MaliciousIPCaller.Custom\n"
+          "  --detect-config FILE  settings, one 'name = value' a line, '#' comments\n"
+          "  --set NAME=VALUE    one setting (repeatable; after the file). Settings:\n"
+          "%s"
+          "  Any of these options implies --detect.\n"
+          "\n"
           "input:\n"
           "  --cloudwatch        lines are CloudWatch Logs exports: '<ISO-8601 time> <record>'\n"
           "  --format \"FIELDS\"   field list for files without a header line (and for\n"
@@ -111,7 +124,7 @@ static void print_usage(FILE *out) {
           "exit status: 0 done (skipped lines and files are reported, not fatal); 1 with\n"
           "--strict when anything was skipped, when no input file was found, or when the run\n"
           "could not go on; 2 usage error.\n",
-          out);
+          floe_detect_config_keys());
 }
 
 /* "10m" -> 600. Returns false when not a duration. */
@@ -181,6 +194,11 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_PARQUET_ROW_GROUP,
         OPT_REPORT,
         OPT_RUN_TABLE,
+        OPT_DETECT,
+        OPT_FINDINGS,
+        OPT_INTEL,
+        OPT_DETECT_CONFIG,
+        OPT_SET,
     };
     static const struct option long_options[] = {
         {"window", required_argument, NULL, 'w'},
@@ -208,6 +226,11 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"parquet-row-group", required_argument, NULL, OPT_PARQUET_ROW_GROUP},
         {"report", no_argument, NULL, OPT_REPORT},
         {"run-table", required_argument, NULL, OPT_RUN_TABLE},
+        {"detect", no_argument, NULL, OPT_DETECT},
+        {"findings", required_argument, NULL, OPT_FINDINGS},
+        {"intel", required_argument, NULL, OPT_INTEL},
+        {"detect-config", required_argument, NULL, OPT_DETECT_CONFIG},
+        {"set", required_argument, NULL, OPT_SET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -297,6 +320,28 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         case OPT_RUN_TABLE:
             args->run_table = optarg;
             break;
+        case OPT_DETECT:
+            args->detect.on = true;
+            break;
+        case OPT_FINDINGS:
+            args->detect.on = true;
+            args->detect.findings = optarg;
+            break;
+        case OPT_DETECT_CONFIG:
+            args->detect.on = true;
+            args->detect.config_path = optarg;
+            break;
+        case OPT_INTEL:
+        case OPT_SET:
+            args->detect.on = true;
+            if ((option == OPT_INTEL ? args->detect.nintel : args->detect.nsets) ==
+                FLOE_CLI_MAX_REPEAT)
+                return usage_error("--intel and --set: at most %d of each", FLOE_CLI_MAX_REPEAT);
+            if (option == OPT_INTEL)
+                args->detect.intel[args->detect.nintel++] = optarg;
+            else
+                args->detect.sets[args->detect.nsets++] = optarg;
+            break;
         case OPT_PARQUET_COMPRESSION:
             if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0)
                 return usage_error("--parquet-compression: zstd or none, not '%s'", optarg);
@@ -371,7 +416,10 @@ static bool plan_outputs(const analyze_args *args, floe_table_options *table, ou
     table->parquet.created_by = "floe version " FLOE_VERSION;
     plan->table = args->output != NULL || args->output_format != NULL;
     plan->path = args->output != NULL ? args->output : "-";
-    plan->report = args->report || !plan->table;
+    const bool findings_out =
+        args->detect.findings != NULL && strcmp(args->detect.findings, "-") == 0;
+    /* Findings on standard output replace the report there, unless it is asked for. */
+    plan->report = args->report || (!plan->table && !findings_out);
     const char *name = args->output_format;
     if (name == NULL) {
         if (!format_of_path(plan->path, &table->format)) {
@@ -401,13 +449,22 @@ static bool plan_outputs(const analyze_args *args, floe_table_options *table, ou
     }
     /* Standard output carries one thing. */
     const bool table_out = plan->table && strcmp(plan->path, "-") == 0;
-    unsigned on_stdout = table_out + plan->report +
+    floe_table_format findings_format;
+    if (args->detect.findings != NULL && !findings_out &&
+        !format_of_path(args->detect.findings, &findings_format)) {
+        fprintf(stderr,
+                "floe analyze: --findings %s: the extension names no format: use .jsonl, "
+                ".parquet or .csv\n",
+                args->detect.findings);
+        return false;
+    }
+    unsigned on_stdout = table_out + plan->report + findings_out +
                          (args->run_table != NULL && strcmp(args->run_table, "-") == 0) +
                          (args->stats != NULL && strcmp(args->stats, "-") == 0);
     if (on_stdout > 1) {
         fputs("floe analyze: more than one output on standard output (the table with -o - or "
-              "--output-format alone, the report, --run-table -, --stats -): send all but one "
-              "to files\n",
+              "--output-format alone, the report, --run-table -, --stats -, --findings -): send "
+              "all but one to files\n",
               stderr);
         return false;
     }
@@ -646,14 +703,18 @@ static int write_table(const analyze_args *args, const floe_table_options *table
     return code;
 }
 
-static int print_report(const analyze_args *args, const floe_pipeline_result *result) {
+static int print_report(const analyze_args *args, const floe_pipeline_result *result,
+                        const floe_finding *findings, size_t nfindings) {
     floe_cli_report_input in = {.main = result->aggs[0],
                                 .main_key = args->by,
                                 .sources = result->aggs[1 + FLOE_REPORT_SOURCES],
                                 .ports = result->aggs[1 + FLOE_REPORT_PORTS],
                                 .windows = result->aggs[1 + FLOE_REPORT_WINDOWS],
                                 .totals = &result->totals,
-                                .top = args->top > 0 ? (size_t)args->top : 10};
+                                .top = args->top > 0 ? (size_t)args->top : 10,
+                                .detect = args->detect.on,
+                                .findings = findings,
+                                .nfindings = nfindings};
     floe_status status = floe_cli_report_print(stdout, &in);
     if (status == FLOE_OK && fflush(stdout) != 0) status = FLOE_ERR_IO;
     if (status != FLOE_OK) {
@@ -661,6 +722,29 @@ static int print_report(const analyze_args *args, const floe_pipeline_result *re
         return FLOE_EXIT_SKIPPED;
     }
     return FLOE_EXIT_OK;
+}
+
+typedef struct findings_job {
+    floe_table_options options;
+    const floe_finding *findings;
+    size_t n;
+} findings_job;
+
+static floe_status write_findings_to(FILE *out, void *ctx) {
+    const findings_job *job = ctx;
+    return floe_findings_write(out, &job->options, job->findings, job->n);
+}
+
+/* --findings FILE: by the extension, JSON Lines on standard output. */
+static int write_findings(const analyze_args *args, const floe_table_options *table,
+                          const floe_finding *findings, size_t n) {
+    findings_job job = {*table, findings, n};
+    job.options.unix_time = false;
+    if (strcmp(args->detect.findings, "-") == 0)
+        job.options.format = FLOE_TABLE_JSONL;
+    else
+        format_of_path(args->detect.findings, &job.options.format); /* checked by plan_outputs */
+    return write_output(args->detect.findings, write_findings_to, &job, NULL);
 }
 
 /* What the run skipped first, or NULL: of the bad lines, compressed streams that failed and
@@ -835,6 +919,22 @@ int floe_cli_analyze(int argc, char **argv) {
         options.progress_ms = 250;
     }
 
+    floe_detect_config detect_config;
+    floe_detect *detect = NULL;
+    if (args.detect.on) {
+        int code = floe_cli_detect_setup(&args.detect, &detect_config, args.strict);
+        if (code >= 0) {
+            floe_detect_config_free(&detect_config);
+            return code;
+        }
+        if ((detect = floe_detect_new(&detect_config)) == NULL) {
+            floe_detect_config_free(&detect_config);
+            fputs("floe analyze: out of memory\n", stderr);
+            return FLOE_EXIT_SKIPPED;
+        }
+    }
+    options.detect = detect;
+
     floe_walk_options walk_options = {args.include_hidden};
     floe_walk_result walk;
     floe_input *inputs = NULL;
@@ -859,6 +959,9 @@ int floe_cli_analyze(int argc, char **argv) {
     if (show) fputs("\r\033[K", stderr);
 
     double output_seconds = 0, sort_seconds = 0;
+    floe_finding *findings = NULL;
+    size_t nfindings = 0;
+    exit_code = -1;
     if (status != FLOE_OK) {
         if (status == FLOE_ERR_UNSUPPORTED)
             fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
@@ -871,20 +974,32 @@ int floe_cli_analyze(int argc, char **argv) {
                     strerror(result.io_fallback_errno));
         run_metadata metadata;
         run_metadata_init(&metadata, &args, &key, &result, &walk, paths, npaths);
-        if (ninputs == 0) {
+        if (detect != NULL) {
+            floe_status st = floe_detect_findings(detect, &findings, &nfindings);
+            if (st != FLOE_OK) {
+                fprintf(stderr, "floe analyze: detectors: %s\n", floe_status_str(st));
+                exit_code = FLOE_EXIT_SKIPPED;
+            }
+        }
+        if (exit_code >= 0) {
+            /* the detectors failed: nothing more to write */
+        } else if (ninputs == 0) {
             /* A mistyped path must not pass for a clean run over nothing. */
             fputs("floe analyze: no input files found\n", stderr);
             exit_code = FLOE_EXIT_SKIPPED;
         } else if (!plan.table) {
-            exit_code = print_report(&args, &result);
+            exit_code = report ? print_report(&args, &result, findings, nfindings) : FLOE_EXIT_OK;
         } else {
             double output_start = floe_cli_now();
             table.parquet.metadata = metadata.kv;
             table.parquet.nmetadata = metadata.n;
             exit_code = write_table(&args, &table, result.aggs[0], &sort_seconds);
             output_seconds = floe_cli_now() - output_start;
-            if (exit_code == FLOE_EXIT_OK && report) exit_code = print_report(&args, &result);
+            if (exit_code == FLOE_EXIT_OK && report)
+                exit_code = print_report(&args, &result, findings, nfindings);
         }
+        if (exit_code == FLOE_EXIT_OK && args.detect.findings != NULL)
+            exit_code = write_findings(&args, &table, findings, nfindings);
         if (args.run_table != NULL && ninputs > 0) {
             int run_code = write_run_table(&args, &table, &metadata, &key, &result, &walk);
             if (exit_code == FLOE_EXIT_OK) exit_code = run_code;
@@ -907,6 +1022,9 @@ int floe_cli_analyze(int argc, char **argv) {
             exit_code = FLOE_EXIT_SKIPPED;
     }
     floe_pipeline_result_free(&result);
+    free(findings);
+    floe_detect_free(detect);
+    if (args.detect.on) floe_detect_config_free(&detect_config);
     free(inputs);
     free(walk_paths);
     if (walk_paths != NULL) floe_walk_result_free(&walk);

@@ -305,6 +305,64 @@ static floe_status print_windows(FILE *out, floe_agg *agg) {
     return FLOE_OK;
 }
 
+/* The findings, most urgent first within the canonical order's windows: one aligned row each,
+ * then each one's summary line. */
+static floe_status print_findings(FILE *out, const floe_finding *f, size_t n) {
+    if (n == 0) {
+        fputs("\nFindings: none\n", out);
+        return FLOE_OK;
+    }
+    text_table t;
+    table_init(&t);
+    table_column(&t, "#", true);
+    table_column(&t, "window", false);
+    table_column(&t, "severity", false);
+    table_column(&t, "finding", false);
+    table_column(&t, "direction", false);
+    table_column(&t, "actor", false);
+    table_column(&t, "target", false);
+    table_column(&t, "flows", true);
+    table_column(&t, "bytes", true);
+    for (size_t i = 0; i < n; i++) {
+        char(*row)[CELL] = table_row(&t);
+        if (row == NULL) {
+            free(t.cells);
+            return FLOE_ERR_NOMEM;
+        }
+        snprintf(row[0], CELL, "%zu", i + 1);
+        utc_time(f[i].window_start, row[1]);
+        snprintf(row[2], CELL, "%s", floe_severity_name(f[i].severity));
+        const char *type = floe_finding_type_name(f[i].type);
+        const char *colon = strchr(type, ':');
+        text_cell(colon ? colon + 1 : type, strlen(colon ? colon + 1 : type), row[3]);
+        snprintf(row[4], CELL, "%s", floe_direction_name(f[i].direction));
+        floe_addr_format(&f[i].actor, row[5]);
+        if (f[i].ntargets_listed == 1) {
+            floe_addr_format(&f[i].targets[0], row[6]);
+        } else if (f[i].ntargets_listed > 1) {
+            char first[FLOE_ADDR_STRLEN];
+            floe_addr_format(&f[i].targets[0], first);
+            uint64_t all = f[i].distinct_hosts > f[i].ntargets_listed ? f[i].distinct_hosts
+                                                                       : f[i].ntargets_listed;
+            char more[24];
+            snprintf(more, sizeof more, " +%" PRIu64, all - 1);
+            size_t fl = strlen(first), ml = strlen(more);
+            if (fl + ml >= CELL) fl = CELL - 1 - ml;
+            memcpy(row[6], first, fl);
+            memcpy(row[6] + fl, more, ml + 1);
+        }
+        human_count(f[i].flows, row[7]);
+        human_bytes(f[i].bytes, row[8]);
+    }
+    char title[64];
+    snprintf(title, sizeof(title), "Findings: %zu", n);
+    table_print(out, title, &t);
+    free(t.cells);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %3zu  %s\n", i + 1, f[i].summary);
+    return FLOE_OK;
+}
+
 floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in) {
     /* The whole the shares are of: the records the filters kept, from the windows' table. */
     const floe_agg_group *windows = NULL;
@@ -330,6 +388,10 @@ floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in) {
     fprintf(out, ", %s of traffic", traffic);
     if (t->bad_lines > 0) fprintf(out, " (%" PRIu64 " bad lines skipped)", t->bad_lines);
     fputc('\n', out);
+    if (in->detect) {
+        status = print_findings(out, in->findings, in->nfindings);
+        if (status != FLOE_OK) return status;
+    }
     size_t n = in->top;
     char title[160];
     snprintf(title, sizeof(title), "Top %zu sources by bytes", n);

@@ -1,0 +1,249 @@
+#include "floe_cidr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+typedef struct prefix {
+    u128 first, last; /* the addresses it covers */
+    uint32_t len;     /* 0..128 */
+    uint32_t index;   /* insertion order */
+} prefix;
+
+/* A run of addresses whose innermost covering prefix is `label`. */
+typedef struct interval {
+    u128 first, last;
+    uint32_t label;
+} interval;
+
+#define V4_BUCKETS 65536u /* one per IPv4 /16 */
+
+struct floe_cidr_set {
+    prefix *prefixes; /* in insertion order until built */
+    size_t count, cap;
+    interval *runs; /* sorted, disjoint */
+    size_t nruns;
+    /* v4_from[b]: the first run that ends at or after the start of IPv4 /16 number b; the runs
+     * touching /16 b are v4_from[b] .. v4_from[b + 1] (that one included when it starts
+     * inside b). V4_BUCKETS + 1 entries. */
+    uint32_t *v4_from;
+    bool built;
+};
+
+static const u128 V4_BASE = (u128)0xffff << 32; /* ::ffff:0.0.0.0 */
+
+static u128 addr_value(const floe_addr *a) {
+    u128 v = 0;
+    for (int i = 0; i < 16; i++)
+        v = v << 8 | a->bytes[i];
+    return v;
+}
+
+static void value_addr(u128 v, floe_addr *a) {
+    for (int i = 15; i >= 0; i--) {
+        a->bytes[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+floe_cidr_set *floe_cidr_set_new(void) {
+    return calloc(1, sizeof(floe_cidr_set));
+}
+
+void floe_cidr_set_free(floe_cidr_set *set) {
+    if (!set) return;
+    free(set->prefixes);
+    free(set->runs);
+    free(set->v4_from);
+    free(set);
+}
+
+size_t floe_cidr_set_count(const floe_cidr_set *set) {
+    return set->count;
+}
+
+floe_status floe_cidr_set_add(floe_cidr_set *set, const floe_addr *addr, unsigned len) {
+    if (set->built || len > 128) return FLOE_ERR_INVALID;
+    if (set->count == UINT32_MAX) return FLOE_ERR_NOMEM;
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        prefix *p = realloc(set->prefixes, cap * sizeof *p);
+        if (!p) return FLOE_ERR_NOMEM;
+        set->prefixes = p;
+        set->cap = cap;
+    }
+    u128 host_bits = len == 0 ? ~(u128)0 : len == 128 ? 0 : ((u128)1 << (128 - len)) - 1;
+    u128 first = addr_value(addr) & ~host_bits;
+    set->prefixes[set->count] = (prefix){first, first | host_bits, len, (uint32_t)set->count};
+    set->count++;
+    return FLOE_OK;
+}
+
+floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t len) {
+    const char *slash = memchr(text, '/', len);
+    size_t addr_len = slash ? (size_t)(slash - text) : len;
+    floe_addr addr;
+    if (!floe_addr_parse(text, addr_len, &addr)) return FLOE_ERR_FORMAT;
+    unsigned max = floe_addr_is_v4(&addr) ? 32 : 128, bits = max;
+    if (slash) {
+        const char *d = slash + 1, *end = text + len;
+        if (d == end || end - d > 3) return FLOE_ERR_FORMAT;
+        bits = 0;
+        for (; d < end; d++) {
+            if (*d < '0' || *d > '9') return FLOE_ERR_FORMAT;
+            bits = bits * 10 + (unsigned)(*d - '0');
+        }
+        if (bits > max) return FLOE_ERR_FORMAT;
+    }
+    return floe_cidr_set_add(set, &addr, max == 32 ? 96 + bits : bits);
+}
+
+static bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t len,
+                                   uint64_t *bad_line) {
+    uint64_t line_no = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *line = text + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t line_len = nl ? (size_t)(nl - line) : len - pos;
+        pos += line_len + (nl != NULL);
+        line_no++;
+        const char *hash = memchr(line, '#', line_len);
+        size_t n = hash ? (size_t)(hash - line) : line_len;
+        size_t b = 0;
+        while (b < n && is_space(line[b]))
+            b++;
+        while (n > b && is_space(line[n - 1]))
+            n--;
+        if (n == b) continue;
+        floe_status st = floe_cidr_set_add_text(set, line + b, n - b);
+        if (st != FLOE_OK) {
+            if (bad_line) *bad_line = line_no;
+            return st;
+        }
+    }
+    return FLOE_OK;
+}
+
+/* Outer prefixes first: by first address, then longest span (shortest length) first, then
+ * insertion order, so of two equal entries the earlier one names the range. */
+static int prefix_cmp(const void *a, const void *b) {
+    const prefix *x = a, *y = b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+typedef struct painter {
+    interval *runs;
+    size_t n;
+} painter;
+
+static void paint(painter *p, u128 first, u128 last, uint32_t label) {
+    if (p->n > 0 && p->runs[p->n - 1].label == label && p->runs[p->n - 1].last + 1 == first)
+        p->runs[p->n - 1].last = last;
+    else
+        p->runs[p->n++] = (interval){first, last, label};
+}
+
+floe_status floe_cidr_set_build(floe_cidr_set *set) {
+    if (set->built) return FLOE_OK;
+    prefix *sorted = malloc((set->count ? set->count : 1) * sizeof *sorted);
+    /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. */
+    interval *runs = malloc((set->count ? 2 * set->count : 1) * sizeof *runs);
+    prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
+    uint32_t *v4_from = malloc((V4_BUCKETS + 1) * sizeof *v4_from);
+    if (!sorted || !runs || !stack || !v4_from) {
+        free(sorted);
+        free(runs);
+        free(stack);
+        free(v4_from);
+        return FLOE_ERR_NOMEM;
+    }
+    memcpy(sorted, set->prefixes, set->count * sizeof *sorted);
+    qsort(sorted, set->count, sizeof *sorted, prefix_cmp);
+
+    /* A sweep over the sorted prefixes with the stack of those still open: `next` is the first
+     * address not painted yet; each prefix paints what lies between its nested children. */
+    painter p = {runs, 0};
+    size_t depth = 0;
+    u128 next = 0;
+    bool done = false; /* painted through the last address of the space */
+    for (size_t i = 0; i < set->count; i++) {
+        const prefix *pr = &sorted[i];
+        if (depth > 0 && stack[depth - 1]->first == pr->first && stack[depth - 1]->len == pr->len)
+            continue; /* a duplicate: the earlier entry names it */
+        while (depth > 0 && stack[depth - 1]->last < pr->first) {
+            const prefix *top = stack[--depth];
+            if (!done && next <= top->last) {
+                paint(&p, next, top->last, top->index);
+                done = top->last == ~(u128)0;
+                next = top->last + 1;
+            }
+        }
+        if (depth > 0 && next < pr->first) paint(&p, next, pr->first - 1, stack[depth - 1]->index);
+        next = pr->first;
+        stack[depth++] = (prefix *)pr;
+    }
+    while (depth > 0) {
+        const prefix *top = stack[--depth];
+        if (!done && next <= top->last) {
+            paint(&p, next, top->last, top->index);
+            done = top->last == ~(u128)0;
+            next = top->last + 1;
+        }
+    }
+    free(stack);
+    free(sorted);
+
+    size_t r = 0;
+    for (uint32_t b = 0; b <= V4_BUCKETS; b++) {
+        u128 start = V4_BASE + ((u128)b << 16);
+        while (r < p.n && runs[r].last < start)
+            r++;
+        v4_from[b] = (uint32_t)r;
+    }
+    set->runs = runs;
+    set->nruns = p.n;
+    set->v4_from = v4_from;
+    set->built = true;
+    return FLOE_OK;
+}
+
+long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
+    if (set->nruns == 0) return -1;
+    u128 v = addr_value(addr);
+    size_t lo = 0, hi = set->nruns; /* the answer, if any, is in [lo, hi) */
+    if (floe_addr_is_v4(addr)) {
+        uint32_t b = (uint32_t)(v >> 16) & 0xffff;
+        lo = set->v4_from[b];
+        hi = set->v4_from[b + 1] + 1;
+        if (hi > set->nruns) hi = set->nruns;
+    }
+    /* The last run starting at or before v. */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (set->runs[mid].first <= v)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (lo >= set->nruns) return -1;
+    const interval *run = &set->runs[lo];
+    return run->first <= v && v <= run->last ? (long)run->label : -1;
+}
+
+void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
+    const prefix *pr = &set->prefixes[i];
+    floe_addr a;
+    value_addr(pr->first, &a);
+    size_t n = floe_addr_format(&a, out);
+    unsigned len = pr->len;
+    if (floe_addr_is_v4(&a) && len >= 96) len -= 96;
+    snprintf(out + n, FLOE_CIDR_STRLEN - n, "/%u", len);
+}

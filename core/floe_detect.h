@@ -1,0 +1,170 @@
+/* floe_detect.h: GuardDuty-style detections over flow records (shared/spec/detections.md), in
+ * the same pass as the aggregation.
+ *
+ * Each detector's evidence is a group-by with a row filter: "distinct destination ports per
+ * source, destination and 10-minute window over probe-like records", "flows per source,
+ * target and port over small SSH flows", and so on. Those tables are floe_agg tables, so the
+ * worker threads fill them through their own writers, they merge by key and give their groups
+ * in one order, and distinct counts are exact up to FLOE_DISTINCT_EXACT_MAX then HyperLogLog.
+ * Findings are computed from the finished tables after the run (floe_detect_findings), so the
+ * thread count and the file order cannot change them.
+ *
+ * Which side started a flow. Most detectors count what an actor sent, not the replies it got:
+ * a web server's replies fan out to thousands of client ports, and must not look like a scan.
+ * A record is a REPLY when its tcp-flags (where the format has them) include SYN-ACK, or, lacking
+ * that, when its source port is below its destination port and the destination port is 1024 or
+ * above (the server answers from its service port to the client's ephemeral one); otherwise it
+ * is a REQUEST. A record with only SYN set (tcp-flags 2) is a REQUEST. */
+#ifndef FLOE_DETECT_H
+#define FLOE_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe_addr.h"
+#include "floe_batch.h"
+#include "floe_cidr.h"
+#include "floe_status.h"
+
+/* Finding types, in the order of detections.md. Values are pinned (they order findings). */
+typedef enum floe_finding_type {
+    FLOE_FIND_PORTSCAN = 0,
+    FLOE_FIND_PORTSWEEP,
+    FLOE_FIND_PORT_PROBE,
+    FLOE_FIND_SSH_BRUTE,
+    FLOE_FIND_RDP_BRUTE,
+    FLOE_FIND_WINRM_BRUTE,
+    FLOE_FIND_DOS_TCP,
+    FLOE_FIND_DOS_UDP,
+    FLOE_FIND_DOS_DNS,
+    FLOE_FIND_DOS_UNUSUAL,
+    FLOE_FIND_VOLUME_UNUSUAL,
+    FLOE_FIND_PORT_UNUSUAL,
+    FLOE_FIND_SPAMBOT,
+    FLOE_FIND_BITCOIN,
+    FLOE_FIND_MALICIOUS_IP,
+    FLOE_FIND_BEACONING,
+    FLOE_FIND_TYPE_COUNT
+} floe_finding_type;
+
+/* "Recon:EC2/Portscan", ... */
+const char *floe_finding_type_name(floe_finding_type type);
+
+typedef enum floe_severity { FLOE_SEV_LOW = 0, FLOE_SEV_MEDIUM = 1, FLOE_SEV_HIGH = 2 } floe_severity;
+const char *floe_severity_name(floe_severity severity); /* "low", "medium", "high" */
+
+typedef enum floe_direction {
+    FLOE_DIR_OUTBOUND = 0, /* internal actor, external target */
+    FLOE_DIR_INBOUND = 1,  /* external actor, internal target */
+    FLOE_DIR_INTERNAL = 2, /* both internal */
+    FLOE_DIR_EXTERNAL = 3  /* both external (seen through a NAT or transit ENI) */
+} floe_direction;
+const char *floe_direction_name(floe_direction direction);
+
+#define FLOE_FINDING_MAX_LISTED 20 /* targets / sources a finding names; the count says the rest */
+
+typedef struct floe_finding {
+    floe_finding_type type;
+    floe_severity severity;
+    floe_direction direction;
+    int64_t window_start, window_end; /* Unix seconds, end exclusive */
+    floe_addr actor;
+    uint32_t ntargets_listed;
+    floe_addr targets[FLOE_FINDING_MAX_LISTED]; /* ascending */
+    uint32_t nsources_listed;                   /* multi-source findings (PortProbe) */
+    floe_addr sources[FLOE_FINDING_MAX_LISTED];
+    uint8_t protocol; /* 0 when several */
+    int32_t port;     /* the destination port involved, -1 when several or none */
+    uint64_t flows, packets, bytes, rejected;
+    uint64_t distinct_ports, distinct_hosts; /* what the threshold counted; 0 when not used */
+    bool distinct_estimated;                 /* the count came from HyperLogLog, not exact */
+    int64_t first_seen, last_seen;
+    double score; /* z-score (TrafficVolumeUnusual), gap CV (Beaconing), else 0 */
+    char intel_entry[FLOE_CIDR_STRLEN]; /* MaliciousIPCaller: the entry matched ("185.220.101.0/24") */
+    char summary[256];
+} floe_finding;
+
+/* Every threshold and list, with detections.md's defaults from floe_detect_config_init. */
+typedef struct floe_detect_config {
+    int64_t scan_window; /* seconds; Portscan, PortSweep, brute force, DoS, Spambot, Bitcoin */
+    uint32_t portscan_ports;
+    uint32_t portsweep_hosts;
+    double portsweep_max_answered; /* a sweep's targets that answered, at most this share */
+    int64_t probe_window;
+    uint32_t probe_sources;
+    uint32_t brute_flows;
+    uint64_t brute_max_bytes; /* a brute-force attempt is a flow under this many bytes */
+    uint64_t dos_packets, dos_bytes;
+    double volume_zscore;
+    uint64_t volume_bytes;
+    uint32_t volume_min_samples; /* baseline windows a host needs before its z-score counts */
+    int64_t port_baseline; /* seconds a host must be known before a new port is unusual */
+    uint32_t spam_hosts;
+    uint32_t beacon_connections;
+    double beacon_max_cv;
+    uint32_t beacon_max_connections; /* pairs busier than this are not checked (memory) */
+    /* Port lists: bit p set. */
+    uint8_t sensitive_ports[65536 / 8];
+    uint8_t mining_ports[65536 / 8];
+    /* Address sets, owned by the config (floe_detect_config_free); built by
+     * floe_detect_config_finish. internal NULL until then means the private ranges. */
+    floe_cidr_set *internal;
+    floe_cidr_set *intel;         /* MaliciousIPCaller.Custom; NULL: that detector is off */
+    floe_cidr_set *mining_hosts;  /* BitcoinTool's user list of pool addresses; may be NULL */
+    floe_cidr_set *allow_actors;  /* never the actor of a finding; may be NULL */
+    floe_cidr_set *allow_targets; /* never the target of a finding; may be NULL */
+} floe_detect_config;
+
+void floe_detect_config_init(floe_detect_config *config);
+void floe_detect_config_free(floe_detect_config *config);
+/* Builds the address sets (the private ranges when no internal CIDR was given). Call once, after
+ * the last setting and before floe_detect_new. */
+floe_status floe_detect_config_finish(floe_detect_config *config);
+
+/* The address set named by a list setting ("intel", "internal", "allow.actors", ...), created
+ * on first use; NULL when out of memory or the name is not a list. For loading list files. */
+floe_cidr_set **floe_detect_config_list(floe_detect_config *config, const char *name);
+
+/* Applies one setting, "portscan.ports = 200" or "sensitive_ports = 22,3389" (the config file's
+ * line form; see floe_detect_config_keys). Durations take s, m, h or d ("10m"), sizes take
+ * K, M, G (decimal); address lists ("internal = 10.0.0.0/8, 192.168.0.0/16") add to the list.
+ * FLOE_ERR_FORMAT with a message in err (errlen bytes) when the key is unknown or the value does
+ * not parse. */
+floe_status floe_detect_config_set(floe_detect_config *config, const char *line, size_t len,
+                                   char *err, size_t errlen);
+
+/* Applies a config file's text: one setting a line, '#' comments, blank lines. On a bad line
+ * FLOE_ERR_FORMAT, *bad_line set and the message in err. */
+floe_status floe_detect_config_parse(floe_detect_config *config, const char *text, size_t len,
+                                     uint64_t *bad_line, char *err, size_t errlen);
+
+/* The settings' names, defaults and meaning, one a line, for --help and the README. */
+const char *floe_detect_config_keys(void);
+
+/* ---- the engine ---- */
+
+typedef struct floe_detect floe_detect;
+typedef struct floe_detect_writer floe_detect_writer;
+
+/* State for one run; config (and the sets it points to) must outlive it. */
+floe_detect *floe_detect_new(const floe_detect_config *config);
+void floe_detect_free(floe_detect *detect);
+
+/* One per thread; any number may add at once. Free writers before their floe_detect. */
+floe_detect_writer *floe_detect_writer_new(floe_detect *detect);
+void floe_detect_writer_free(floe_detect_writer *writer);
+/* Adds every row of the batch (detectors see all records, whatever the table's filters). */
+floe_status floe_detect_writer_add(floe_detect_writer *writer, const floe_batch *batch);
+
+/* Merges `from` (same config) into `into`: shards of one data set combine like threads. */
+floe_status floe_detect_merge(floe_detect *into, const floe_detect *from);
+
+/* The findings, in a fixed order: window start, type, actor, first target, port. *out is a new
+ * array the caller frees. Call once the writers are done. */
+floe_status floe_detect_findings(floe_detect *detect, floe_finding **out, size_t *count);
+
+/* Bytes the detectors' tables hold. */
+size_t floe_detect_memory(const floe_detect *detect);
+
+#endif
