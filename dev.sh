@@ -59,7 +59,7 @@ run_tests() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j2
     build tsan
     log "tests of the threaded parts (TSan): the generator's workers, writers sharing a table, the analyze pipeline, Parquet row groups built on several threads, the report's tables"
-    ctest --preset tsan -R '^(test_gen|test_agg|test_analyze|test_parquet|test_report)$'
+    ctest --preset tsan -R '^(test_gen|test_agg|test_analyze|test_parquet|test_report|test_detect)$'
 }
 
 bench() {

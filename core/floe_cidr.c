@@ -18,7 +18,8 @@ typedef struct interval {
     uint32_t label;
 } interval;
 
-#define V4_BUCKETS 65536u /* one per IPv4 /16 */
+#define V4_BUCKETS       65536u /* one per IPv4 /16 */
+#define BITMAP_FROM_RUNS 4096   /* sets with more runs get the /24 bitmap */
 
 struct floe_cidr_set {
     prefix *prefixes; /* in insertion order until built */
@@ -29,6 +30,9 @@ struct floe_cidr_set {
      * touching /16 b are v4_from[b] .. v4_from[b + 1] (that one included when it starts
      * inside b). V4_BUCKETS + 1 entries. */
     uint32_t *v4_from;
+    /* Large sets only: bit n set when IPv4 /24 number n meets a run, so most addresses of a
+     * big threat list's lookups end at one bit (2 MiB, against a binary search in tens of MB). */
+    uint64_t *v4_bits24;
     bool built;
 };
 
@@ -57,6 +61,7 @@ void floe_cidr_set_free(floe_cidr_set *set) {
     free(set->prefixes);
     free(set->runs);
     free(set->v4_from);
+    free(set->v4_bits24);
     free(set);
 }
 
@@ -208,6 +213,25 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
             r++;
         v4_from[b] = (uint32_t)r;
     }
+    if (p.n > BITMAP_FROM_RUNS) {
+        uint64_t *bits = calloc((1u << 24) / 64, sizeof *bits);
+        if (!bits) {
+            free(runs);
+            free(v4_from);
+            return FLOE_ERR_NOMEM;
+        }
+        const u128 v4_last = V4_BASE + 0xffffffffu;
+        for (size_t i = 0; i < p.n; i++) {
+            if (runs[i].last < V4_BASE || runs[i].first > v4_last) continue;
+            uint32_t from = runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE) >> 8;
+            uint32_t to = runs[i].last > v4_last ? 0xffffff : (uint32_t)(runs[i].last - V4_BASE) >> 8;
+            for (uint32_t n = from;; n++) {
+                bits[n >> 6] |= UINT64_C(1) << (n & 63);
+                if (n == to) break;
+            }
+        }
+        set->v4_bits24 = bits;
+    }
     set->runs = runs;
     set->nruns = p.n;
     set->v4_from = v4_from;
@@ -220,6 +244,10 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     u128 v = addr_value(addr);
     size_t lo = 0, hi = set->nruns; /* the answer, if any, is in [lo, hi) */
     if (floe_addr_is_v4(addr)) {
+        if (set->v4_bits24) {
+            uint32_t n = (uint32_t)(v >> 8) & 0xffffff;
+            if (!(set->v4_bits24[n >> 6] >> (n & 63) & 1)) return -1;
+        }
         uint32_t b = (uint32_t)(v >> 16) & 0xffff;
         lo = set->v4_from[b];
         hi = set->v4_from[b + 1] + 1;
