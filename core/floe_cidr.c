@@ -20,6 +20,7 @@ typedef struct interval {
 
 #define V4_BUCKETS       65536u /* one per IPv4 /16 */
 #define BITMAP_FROM_RUNS 4096   /* sets with more runs get the /24 bitmap */
+#define SMALL_SET_RUNS   32     /* sets with at most this many runs skip the /16 index */
 
 struct floe_cidr_set {
     prefix *prefixes; /* in insertion order until built */
@@ -170,8 +171,10 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
         free(v4_from);
         return FLOE_ERR_NOMEM;
     }
-    memcpy(sorted, set->prefixes, set->count * sizeof *sorted);
-    qsort(sorted, set->count, sizeof *sorted, prefix_cmp);
+    if (set->count > 0) {
+        memcpy(sorted, set->prefixes, set->count * sizeof *sorted);
+        qsort(sorted, set->count, sizeof *sorted, prefix_cmp);
+    }
 
     /* A sweep over the sorted prefixes with the stack of those still open: `next` is the first
      * address not painted yet; each prefix paints what lies between its nested children. */
@@ -243,7 +246,9 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     if (set->nruns == 0) return -1;
     u128 v = addr_value(addr);
     size_t lo = 0, hi = set->nruns; /* the answer, if any, is in [lo, hi) */
-    if (floe_addr_is_v4(addr)) {
+    /* A small set (internal ranges, an allow-list) is searched whole: its runs share a few
+     * cache lines, where the /16 index would cost a miss of its own. */
+    if (set->nruns > SMALL_SET_RUNS && floe_addr_is_v4(addr)) {
         if (set->v4_bits24) {
             uint32_t n = (uint32_t)(v >> 8) & 0xffffff;
             if (!(set->v4_bits24[n >> 6] >> (n & 63) & 1)) return -1;

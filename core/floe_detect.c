@@ -201,7 +201,10 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
         const bool outbound = src_in && !dst_in;
         if (outbound) w->rows[T_OUT][cnt[T_OUT]++] = r;
         if (ported && reply) {
-            if (act == FLOE_ACTION_ACCEPT) w->rows[T_ANSWER][cnt[T_ANSWER]++] = r;
+            /* An answer to a probe is as short as the probe (a SYN-ACK, one datagram); a
+             * long reply answers a client's real request, which is never a probe. */
+            if (act == FLOE_ACTION_ACCEPT && (!packets || packets[r] <= 3))
+                w->rows[T_ANSWER][cnt[T_ANSWER]++] = r;
         } else {
             /* A request (or a portless protocol). */
             if (ported) {
@@ -392,7 +395,7 @@ static floe_status find_portscans(ctx *x, floe_agg *agg) {
         bool est;
         uint64_t ports = distinct_of(g, &est);
         if (ports < x->c->portscan_ports) continue;
-        floe_key_value v[3];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(agg, g, v);
         floe_finding *f = new_finding(x->out, FLOE_FIND_PORTSCAN, g->window_start, x->c->scan_window);
         if (!f) return FLOE_ERR_NOMEM;
@@ -417,7 +420,7 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const floe_agg_group *g = &ans[mid];
-        floe_key_value v[3];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(answers, g, v);
         int c = g->window_start < window ? -1 : g->window_start > window ? 1 : 0;
         if (!c) c = v[0].null ? -1 : addr_cmp(&v[0].v.addr, &sweep_key[0].v.addr);
@@ -447,7 +450,7 @@ static floe_status find_portsweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
         while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 3))
             j++;
         const uint64_t hosts = j - i;
-        floe_key_value v[4];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
         memset(v, 0, sizeof v);
         floe_agg_key_decode(agg, &r.groups[i], v);
         if (hosts < x->c->portsweep_hosts || v[0].null || v[1].null || v[2].null) {
@@ -470,7 +473,7 @@ static floe_status find_portsweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
         f->distinct_ports = 1;
         bool internal_target = false;
         for (size_t k = i; k < j; k++) {
-            floe_key_value t[4];
+            floe_key_value t[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(agg, &r.groups[k], t);
             list_add(f->targets, &f->ntargets_listed, &t[3].v.addr);
             internal_target |= internal(x, &t[3].v.addr);
@@ -497,7 +500,7 @@ static floe_status find_probes(ctx *x, floe_agg *agg) {
         while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 2))
             j++;
         if (j - i >= x->c->probe_sources) {
-            floe_key_value v[3];
+            floe_key_value v[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(agg, &r.groups[i], v);
             floe_finding *f = new_finding(x->out, FLOE_FIND_PORT_PROBE, r.groups[i].window_start,
                                           x->c->probe_window);
@@ -510,7 +513,7 @@ static floe_status find_probes(ctx *x, floe_agg *agg) {
             f->distinct_hosts = j - i;
             f->distinct_ports = 1;
             for (size_t k = i; k < j; k++) {
-                floe_key_value s[3];
+                floe_key_value s[FLOE_KEY_MAX_PARTS];
                 floe_agg_key_decode(agg, &r.groups[k], s);
                 list_add(f->sources, &f->nsources_listed, &s[2].v.addr);
                 add_measures(f, r.groups[k].m);
@@ -529,7 +532,7 @@ static floe_status find_brute_force(ctx *x, floe_agg *agg) {
     for (size_t i = 0; i < r.n; i++) {
         const floe_agg_group *g = &r.groups[i];
         if (g->m->flows < x->c->brute_flows) continue;
-        floe_key_value v[3];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(agg, g, v);
         if (v[0].null || v[1].null || v[2].null) continue;
         uint16_t port = v[2].v.u16;
@@ -586,7 +589,7 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
         size_t j = i + 1;
         while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 2))
             j++;
-        floe_key_value k[3];
+        floe_key_value k[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(out, &r.groups[i], k);
         volume *e = &v[nv++];
         memset(e, 0, sizeof *e);
@@ -636,7 +639,7 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
             uint8_t proto = 0;
             for (uint32_t g = 0; g < e->ngroups; g++) {
                 const floe_agg_group *grp = &r.groups[e->first_group + g];
-                floe_key_value k[3];
+                floe_key_value k[FLOE_KEY_MAX_PARTS];
                 floe_agg_key_decode(out, grp, k);
                 proto = g == 0 ? k[2].v.u8 : (proto == k[2].v.u8 ? proto : 0);
                 add_measures(f, grp->m);
@@ -648,7 +651,7 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
             const floe_agg_group *grp = &r.groups[e->first_group + g];
             const floe_agg_measures *m = grp->m;
             if (m->packets < x->c->dos_packets && m->bytes < x->c->dos_bytes) continue;
-            floe_key_value k[3];
+            floe_key_value k[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(out, grp, k);
             uint8_t p = k[2].null ? 0 : k[2].v.u8;
             floe_finding_type type;
@@ -661,7 +664,7 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
                 for (size_t q = 0; q < d.n; q++) {
                     const floe_agg_group *dg = &d.groups[q];
                     if (dg->window_start != e->window) continue;
-                    floe_key_value dk[2];
+                    floe_key_value dk[FLOE_KEY_MAX_PARTS];
                     floe_agg_key_decode(dns, dg, dk);
                     if (addr_cmp(&dk[0].v.addr, &e->src) || addr_cmp(&dk[1].v.addr, &e->dst)) continue;
                     if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
@@ -740,7 +743,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
     size_t starts_cap = 0;
     for (size_t h = 0; h < r.n;) {
         /* One host: [h, hend). */
-        floe_key_value hv[5];
+        floe_key_value hv[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(agg, &r.groups[h], hv);
         size_t hend = h + 1;
         int64_t host_first = r.groups[h].m->first_seen;
@@ -756,7 +759,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
                 if (r.groups[pend].m->first_seen < port_first) port_first = r.groups[pend].m->first_seen;
                 pend++;
             }
-            floe_key_value pv[5];
+            floe_key_value pv[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(agg, &r.groups[p], pv);
             if (pv[0].null || pv[1].null || pv[2].null) {
                 p = pend;
@@ -776,7 +779,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
                 f->severity = FLOE_SEV_MEDIUM;
                 f->distinct_ports = 1;
                 for (size_t g = p; g < pend; g++) {
-                    floe_key_value gv[5];
+                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
                     floe_agg_key_decode(agg, &r.groups[g], gv);
                     list_add(f->targets, &f->ntargets_listed, &gv[3].v.addr);
                     add_measures(f, r.groups[g].m);
@@ -795,7 +798,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
                 bool have_prev = false;
                 for (size_t g = p; g < pend; g++) {
                     if (r.groups[g].m->first_seen >= port_first + x->c->scan_window) continue;
-                    floe_key_value gv[5];
+                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
                     floe_agg_key_decode(agg, &r.groups[g], gv);
                     if (!have_prev || addr_cmp(&prev, &gv[3].v.addr) != 0) hosts++;
                     prev = gv[3].v.addr;
@@ -839,7 +842,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
                         starts_cap = nconn;
                     }
                     for (size_t g = b; g < bend; g++) {
-                        floe_key_value gv[6];
+                        floe_key_value gv[FLOE_KEY_MAX_PARTS];
                         memset(gv, 0, sizeof gv);
                         floe_agg_key_decode(agg, &r.groups[g], gv);
                         starts[g - b] = (conn_entry){r.groups[g].m->first_seen,
@@ -856,8 +859,9 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
                     double ngaps = (double)(nconn - 1), mean = sum / ngaps;
                     double var = sumsq / ngaps - mean * mean;
                     double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
-                    if (nconn >= x->c->beacon_connections && cv <= x->c->beacon_max_cv) {
-                        floe_key_value bv[5];
+                    if (nconn >= x->c->beacon_connections && cv <= x->c->beacon_max_cv &&
+                        mean >= (double)x->c->beacon_min_period) {
+                        floe_key_value bv[FLOE_KEY_MAX_PARTS];
                         floe_agg_key_decode(agg, &r.groups[b], bv);
                         floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, starts[0].start, 0);
                         if (!f) break;
@@ -895,7 +899,7 @@ static floe_status find_any_flow(ctx *x, floe_agg *agg, floe_finding_type type) 
         size_t j = i + 1;
         while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 2))
             j++;
-        floe_key_value v[4];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(agg, &r.groups[i], v);
         floe_finding *f = new_finding(x->out, type, r.groups[i].window_start, x->c->scan_window);
         if (!f) return FLOE_ERR_NOMEM;
@@ -908,7 +912,7 @@ static floe_status find_any_flow(ctx *x, floe_agg *agg, floe_finding_type type) 
         uint8_t proto = v[3].null ? 0 : v[3].v.u8;
         uint64_t ports = 0;
         for (size_t k = i; k < j; k++) {
-            floe_key_value kv[4];
+            floe_key_value kv[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(agg, &r.groups[k], kv);
             int32_t kp = kv[2].null ? -1 : kv[2].v.u16;
             if (kp != port) port = -1;

@@ -103,6 +103,7 @@ typedef struct floe_detect_config {
     uint32_t spam_hosts;
     uint32_t beacon_connections;
     double beacon_max_cv;
+    int64_t beacon_min_period;       /* seconds: the gaps' mean, at least */
     uint32_t beacon_max_connections; /* pairs busier than this are not checked (memory) */
     /* Port lists: bit p set. */
     uint8_t sensitive_ports[65536 / 8];

@@ -40,6 +40,7 @@ void floe_detect_config_init(floe_detect_config *c) {
     c->spam_hosts = 20;
     c->beacon_connections = 12;
     c->beacon_max_cv = 0.1;
+    c->beacon_min_period = 30;
     c->beacon_max_connections = 10000;
     for (size_t i = 0; i < sizeof default_sensitive / sizeof *default_sensitive; i++)
         set_port(c->sensitive_ports, default_sensitive[i]);
@@ -77,7 +78,7 @@ floe_status floe_detect_config_finish(floe_detect_config *c) {
 
 /* ---- the settings table ---- */
 
-typedef enum kind { K_SECONDS, K_COUNT32, K_COUNT64, K_RATIO, K_REAL, K_PORTS, K_LIST } kind;
+typedef enum kind { K_SECONDS, K_COUNT32, K_COUNT64, K_REAL, K_PORTS, K_LIST } kind;
 
 typedef struct setting {
     const char *name;
@@ -92,8 +93,8 @@ static const setting settings[] = {
      "window of Portscan, PortSweep, brute force, DoS, Spambot, BitcoinTool, threat list (10m)"},
     {"portscan.ports", K_COUNT32, AT(portscan_ports), "distinct ports one source probes on one host (100)"},
     {"portsweep.hosts", K_COUNT32, AT(portsweep_hosts), "distinct hosts one source probes on one port (50)"},
-    {"portsweep.max_answered", K_RATIO, AT(portsweep_max_answered),
-     "largest share of swept hosts that may answer: more is ordinary client traffic (0.5)"},
+    {"portsweep.max_answered", K_REAL, AT(portsweep_max_answered),
+     "answering hosts per swept host, at most: more is ordinary client traffic (0.5)"},
     {"probe.window", K_SECONDS, AT(probe_window), "window of PortProbeUnprotectedPort (1h)"},
     {"probe.sources", K_COUNT32, AT(probe_sources),
      "distinct external sources ACCEPTed on one sensitive port of one host (10)"},
@@ -110,6 +111,8 @@ static const setting settings[] = {
     {"spam.hosts", K_COUNT32, AT(spam_hosts), "distinct TCP/25 destinations of a host new to port 25 (20)"},
     {"beacon.connections", K_COUNT32, AT(beacon_connections), "connections one host makes to one external host:port (12)"},
     {"beacon.max_cv", K_REAL, AT(beacon_max_cv), "coefficient of variation of the gaps, at most (0.1)"},
+    {"beacon.min_period", K_SECONDS, AT(beacon_min_period),
+     "mean gap, at least: a burst of evenly spaced connections is not a beacon (30s)"},
     {"beacon.max_connections", K_COUNT32, AT(beacon_max_connections),
      "pairs with more connections are not checked (10000)"},
     {"sensitive_ports", K_PORTS, AT(sensitive_ports),
@@ -254,11 +257,9 @@ floe_status floe_detect_config_set(floe_detect_config *c, const char *line, size
         else
             *(uint64_t *)at = (uint64_t)d;
         return FLOE_OK;
-    case K_RATIO:
     case K_REAL:
-        if (!parse_number(v, vn, "", NULL, &d) || (s->kind == K_RATIO && d > 1))
-            return fail(err, errlen, "%s: '%.*s' is not a number%s", s->name, (int)vn, v,
-                        s->kind == K_RATIO ? " from 0 to 1" : "");
+        if (!parse_number(v, vn, "", NULL, &d))
+            return fail(err, errlen, "%s: '%.*s' is not a number", s->name, (int)vn, v);
         *(double *)at = d;
         return FLOE_OK;
     case K_PORTS: {

@@ -2,8 +2,9 @@
 //   node detect_score.mjs TRUTH.json FINDINGS.jsonl LABEL
 // A finding is a true positive when a plant of the same type has the same actor (or lists it
 // among its sources), shares a target with it, and overlaps it in time. Prints one row per
-// finding type (plants, plants found, findings, true and false positives) and the totals, and
-// exits 1 unless recall and precision are both 100%.
+// finding type (plants, plants found, findings, true and false positives) and the totals, then
+// the look-alikes (benign traffic shaped like attacks, --lookalikes) with the findings naming
+// their host, and exits 1 unless recall and precision are both 100%.
 import { readFileSync } from 'node:fs';
 
 const [truthPath, findingsPath, label] = process.argv.slice(2);
@@ -40,6 +41,10 @@ const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c
 console.log(`${label}: recall ${pct(allFound, allPlants)} (${allFound}/${allPlants} plants), precision ${pct(allTp, allFindings)} (${allTp}/${allFindings} findings)`);
 console.log('  ' + line(head));
 for (const r of rows) console.log('  ' + line(r));
+for (const l of truth.lookalikes || []) {
+  const on = findings.filter((f) => f.actor === l.host || String(f.targets).split(' ').includes(l.host));
+  console.log(`  look-alike ${l.kind} (${l.host_role} ${l.host}, ${l.peers} peers, ${l.records} records): ${on.length} findings`);
+}
 for (const f of findings)
   if (!plants.some((p) => matches(f, p))) console.log(`  not a plant: ${f.finding_type} ${f.actor} -> ${f.targets}: ${f.summary}`);
 process.exit(allFound === allPlants && allTp === allFindings ? 0 : 1);

@@ -211,7 +211,7 @@ static void test_settings(void **state) {
         {"portscan.ports = many", "portscan.ports: 'many' is not a whole number of at least 1"},
         {"portscan.portz = 5", "unknown setting 'portscan.portz'"},
         {"scan.window = 0s", "scan.window: '0s' is not a whole duration from 1s to 366d"},
-        {"portsweep.max_answered = 2", "portsweep.max_answered: '2' is not a number from 0 to 1"},
+        {"portsweep.max_answered = -2", "portsweep.max_answered: '-2' is not a number"},
         {"mining_ports = 3333,70000", "mining_ports: '3333,70000' is not a list of ports 0-65535"},
         {"allow.actors = 10.0.0.300", "allow.actors: '10.0.0.300' is not a list of addresses or CIDRs"},
         {"portscan.ports", "expected 'name = value'"},

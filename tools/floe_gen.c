@@ -77,6 +77,10 @@ static const char usage_text[] =
     "                        transit gateway fields), or a list of field names in any order,\n"
     "                        separated by spaces or commas: --format \"srcaddr dstaddr action\"\n"
     "      --no-plants       background only\n"
+    "      --lookalikes      also benign traffic shaped like attacks, which must raise no\n"
+    "                        finding: a busy public web server, a NAT gateway fanning out on\n"
+    "                        443, a host doing heavy DNS, a monitoring poller (truth.json's\n"
+    "                        \"lookalikes\"); needs the plants\n"
     "      --truth FILE      truth file (default DIR/truth.json)\n"
     "      --intel-out FILE  threat list (default DIR/intel.txt)\n"
     "      --threads N       worker threads (default: online CPUs); output does not depend on it\n"
@@ -265,6 +269,7 @@ enum {
     OPT_ORG,
     OPT_FORMAT,
     OPT_NO_PLANTS,
+    OPT_LOOKALIKES,
     OPT_TRUTH,
     OPT_INTEL,
     OPT_THREADS
@@ -288,6 +293,7 @@ static void parse_args(int argc, char **argv, floe_gen_opts *o) {
         {"org-id", required_argument, NULL, OPT_ORG},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"no-plants", no_argument, NULL, OPT_NO_PLANTS},
+        {"lookalikes", no_argument, NULL, OPT_LOOKALIKES},
         {"truth", required_argument, NULL, OPT_TRUTH},
         {"intel-out", required_argument, NULL, OPT_INTEL},
         {"threads", required_argument, NULL, OPT_THREADS},
@@ -377,6 +383,9 @@ static void parse_args(int argc, char **argv, floe_gen_opts *o) {
             break;
         case OPT_NO_PLANTS:
             o->plants = false;
+            break;
+        case OPT_LOOKALIKES:
+            o->lookalikes = true;
             break;
         case OPT_TRUTH:
             o->truth_path = optarg;
@@ -494,6 +503,7 @@ int main(int argc, char **argv) {
     w->header_len = (uint32_t)at;
 
     /* Hours and density: calibrate per-window text at density 1, then solve for the size. */
+    if (o.lookalikes && !o.plants) die("--lookalikes goes with the plants: drop --no-plants");
     const uint32_t min_hours = o.plants ? (o.start % 600 ? 3 : 2) : 1;
     uint32_t hours = o.hours ? o.hours : min_hours;
     if (o.plants && hours < min_hours)

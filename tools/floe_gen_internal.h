@@ -231,7 +231,7 @@ typedef struct floe_gen_opts {
     uint32_t accounts, enis;
     uint32_t interval; /* seconds: 60 or 600 */
     int codec, level, layout;
-    bool hourly, plants, quiet;
+    bool hourly, plants, lookalikes, quiet;
     uint32_t threads;
     uint8_t fields[FLOE_FIELD_COUNT]; /* the format, in order */
     uint32_t nfields;
@@ -259,6 +259,8 @@ typedef struct floe_gen_world {
     uint32_t nplant_recs;
     floe_gen_plant *plants;
     uint32_t nplants;
+    floe_gen_plant *lookalikes; /* --lookalikes: benign traffic shaped like attacks */
+    uint32_t nlookalikes;
     void *arena; /* owns every string and peer list */
     bool oom;    /* an arena allocation failed */
 } floe_gen_world;
@@ -391,7 +393,8 @@ struct floe_gen_plant {
     uint8_t proto;
     int64_t win_start, win_end, first_seen, last_seen;
     uint64_t connections, flows, records, packets, bytes, reply_packets, reply_bytes;
-    uint32_t period_s; /* beaconing */
+    const char *host_role; /* look-alikes: what the host is ("public web server", ...) */
+    uint32_t period_s;     /* beaconing */
     double gap_cv;     /* beaconing: coefficient of variation of the gaps */
 };
 

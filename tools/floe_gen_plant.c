@@ -284,6 +284,162 @@ static void inbound(floe_gen_plant *pl, const char *type, const char *threshold,
     pl->win_end = ws + 600;
 }
 
+/* ---- look-alikes: benign traffic shaped like the attacks, for precision ----
+ * Addresses in 198.18.0.0/15 (RFC 2544's benchmarking range), which neither the background nor
+ * the plants use. Each look-alike's `targets` are its peers: clients, servers or polled hosts. */
+
+static floe_gen_ip bench_ip(uint32_t n) {
+    /* 198.18.0.0 + n, skipping .0 and .255 of every /24 */
+    uint32_t host = 0xc6120000u + (n / 254) * 256 + 1 + n % 254;
+    return ip4((uint8_t)(host >> 24), (uint8_t)(host >> 16), (uint8_t)(host >> 8), (uint8_t)host);
+}
+
+static void lookalike(floe_gen_plant *pl, const char *kind, const char *role, const char *summary,
+                      const floe_gen_eni *host, uint8_t proto, uint16_t port, int64_t ws,
+                      int64_t we) {
+    pl->type = kind;
+    pl->host_role = role;
+    pl->summary = summary;
+    pl->threshold = "no finding";
+    pl->direction = "-";
+    pl->action = "ACCEPT";
+    pl->actor = host->ip4;
+    pl->actor_eni = host->idx;
+    pl->target_eni = -1;
+    pl->proto = proto;
+    pl->ports[0] = port;
+    pl->nports = 1;
+    pl->win_start = ws;
+    pl->win_end = we;
+}
+
+static int build_lookalikes(pbuild *b, const floe_gen_eni *front, const floe_gen_eni *nat,
+                            const floe_gen_eni *resolver, const floe_gen_eni *poller, int64_t t0a) {
+    floe_gen_world *w = b->w;
+    floe_gen_rng *r = &b->rng;
+    enum { WEB_CLIENTS = 3000, WEB_HEAVY = 5, WEB_HEAVY_CONNS = 150, NAT_PEERS = 2000,
+           DNS_SERVERS = 1500, DNS_FLOWS = 20, POLLED = 200 };
+    w->lookalikes = calloc(4, sizeof *w->lookalikes);
+    if (!w->lookalikes) return -1;
+    w->nlookalikes = 4;
+    floe_gen_plant *pl = w->lookalikes;
+    uint32_t next_ip = 0;
+#define W(i) (t0a + 600 * (int64_t)(i))
+
+    /* A public web server: 3000 internet clients on 443 in ten minutes, five of them (office
+     * NATs) with 150 connections each, so its replies fan out to hundreds of client ports. */
+    pl->targets = alloc_ips(w, WEB_CLIENTS + WEB_HEAVY);
+    pl->ports = alloc_ports(w, 1);
+    if (!pl->targets || !pl->ports) return -1;
+    lookalike(pl, "busy-web-server", "public web server",
+              "3000 internet clients on TCP/443 in 10 minutes, 5 of them with 150 connections",
+              front, 6, 443, W(3), W(4));
+    for (uint32_t i = 0; i < WEB_CLIENTS + WEB_HEAVY; i++) {
+        floe_gen_ip client = bench_ip(next_ip++);
+        pl->targets[pl->ntargets++] = client;
+        uint32_t conns = i < WEB_CLIENTS ? 1 : WEB_HEAVY_CONNS;
+        for (uint32_t c = 0; c < conns; c++) {
+            int64_t s = W(3) + 5 + (int64_t)floe_gen_below(r, 580);
+            uint64_t pk = floe_gen_range(r, 8, 30);
+            pconn k = {.e = front, .local = front->ip4, .remote = client, .local_client = false,
+                       .proto = 6, .action = FLOE_ACTION_ACCEPT, .path = 0, .enc = 0,
+                       .client_port = floe_gen_eph_port(r), .server_port = 443, .t_start = s,
+                       .t_end = s + 3, .fpk = pk, .fby = pk * 120, .rpk = pk + 4,
+                       .rby = (pk + 4) * 1200, .fflags = 3, .rflags = 19};
+            plant_conn(b, pl, &k);
+        }
+    }
+    pl++;
+
+    /* A NAT gateway: 2000 distinct internet hosts on 443 in ten minutes, every one answering. */
+    pl->targets = alloc_ips(w, NAT_PEERS);
+    pl->ports = alloc_ports(w, 1);
+    if (!pl->targets || !pl->ports) return -1;
+    lookalike(pl, "nat-gateway", "NAT gateway",
+              "2000 distinct internet hosts on TCP/443 in 10 minutes, all answering", nat, 6, 443,
+              W(4), W(5));
+    for (uint32_t i = 0; i < NAT_PEERS; i++) {
+        floe_gen_ip t = bench_ip(next_ip++);
+        pl->targets[pl->ntargets++] = t;
+        int64_t s = W(4) + 5 + (int64_t)floe_gen_below(r, 580);
+        pconn k = {.e = nat, .local = nat->ip4, .remote = t, .local_client = true, .proto = 6,
+                   .action = FLOE_ACTION_ACCEPT, .path = 8, .enc = 0,
+                   .client_port = floe_gen_eph_port(r), .server_port = 443, .t_start = s,
+                   .t_end = s + 4, .fpk = 12, .fby = 1500, .rpk = 10, .rby = 9000, .fflags = 3,
+                   .rflags = 19};
+        plant_conn(b, pl, &k);
+    }
+    pl++;
+
+    /* A host doing heavy DNS: 1500 authoritative servers asked once each (one packet, one
+     * answer), and 20 busy flows to one upstream resolver, 500k queries in all (half of the
+     * DoS threshold), starting at random in the first minute. */
+    pl->targets = alloc_ips(w, DNS_SERVERS + 1);
+    pl->ports = alloc_ports(w, 1);
+    if (!pl->targets || !pl->ports) return -1;
+    lookalike(pl, "heavy-dns", "DNS-heavy application host",
+              "UDP/53 to 1500 authoritative servers and 500k queries to one resolver in 10 minutes",
+              resolver, 17, 53, W(2), W(3));
+    floe_gen_ip upstream = bench_ip(next_ip++);
+    pl->targets[pl->ntargets++] = upstream;
+    for (uint32_t i = 0; i < DNS_FLOWS; i++) {
+        int64_t s = W(2) + 5 + (int64_t)floe_gen_below(r, 60);
+        pconn k = {.e = resolver, .local = resolver->ip4, .remote = upstream, .local_client = true,
+                   .proto = 17, .action = FLOE_ACTION_ACCEPT, .path = 1, .enc = 0,
+                   .client_port = floe_gen_eph_port(r), .server_port = 53, .t_start = s,
+                   .t_end = W(3) - 20, .fpk = 25000, .fby = 25000 * 72, .rpk = 25000,
+                   .rby = 25000 * 160, .fflags = 0, .rflags = 0};
+        plant_conn(b, pl, &k);
+    }
+    for (uint32_t i = 0; i < DNS_SERVERS; i++) {
+        floe_gen_ip t = bench_ip(next_ip++);
+        pl->targets[pl->ntargets++] = t;
+        int64_t s = W(2) + 5 + (int64_t)floe_gen_below(r, 580);
+        pconn k = {.e = resolver, .local = resolver->ip4, .remote = t, .local_client = true,
+                   .proto = 17, .action = FLOE_ACTION_ACCEPT, .path = 1, .enc = 0,
+                   .client_port = floe_gen_eph_port(r), .server_port = 53, .t_start = s,
+                   .t_end = s, .fpk = 1, .fby = 72, .rpk = 1, .rby = 180, .fflags = 0,
+                   .rflags = 0};
+        plant_conn(b, pl, &k);
+    }
+    pl++;
+
+    /* A monitoring system: SNMP (UDP/161) polls of 200 internal addresses every minute for the
+     * whole run, one socket per target (so one record per target and aggregation window). */
+    pl->targets = alloc_ips(w, POLLED);
+    pl->ports = alloc_ports(w, 1);
+    if (!pl->targets || !pl->ports) return -1;
+    lookalike(pl, "monitoring-poller", "monitoring system",
+              "SNMP polls of 200 internal hosts on UDP/161 every minute", poller, 17, 161,
+              w->t0, w->t1);
+    const floe_gen_vpc *v = &w->vpcs[poller->vpc];
+    for (uint32_t i = 0; i < POLLED; i++) {
+        uint32_t host = v->cidr4 + 0xf000u + 1 + i; /* x.y.240.1 and up: no ENI there */
+        floe_gen_ip t = ip4((uint8_t)(host >> 24), (uint8_t)(host >> 16), (uint8_t)(host >> 8),
+                            (uint8_t)host);
+        pl->targets[pl->ntargets++] = t;
+        uint16_t sport = floe_gen_eph_port(r);
+        for (int64_t k = floe_gen_window_of(w, poller, w->t0);; k++) {
+            int64_t ws, we;
+            if (!floe_gen_window(w, poller, k, &ws, &we)) {
+                if (ws >= w->t1) break;
+                continue;
+            }
+            int64_t polls = (we - ws + 59) / 60;
+            pconn c = {.e = poller, .local = poller->ip4, .remote = t, .local_client = true,
+                       .proto = 17, .action = FLOE_ACTION_ACCEPT, .path = 0, .enc = 0,
+                       .client_port = sport, .server_port = 161, .t_start = ws,
+                       .t_end = ws + (polls - 1) * 60 < we - 1 ? ws + (polls - 1) * 60 : we - 1,
+                       .fpk = (uint64_t)polls, .fby = (uint64_t)polls * 90,
+                       .rpk = (uint64_t)polls, .rby = (uint64_t)polls * 400, .fflags = 0,
+                       .rflags = 0};
+            plant_conn(b, pl, &c);
+        }
+    }
+#undef W
+    return b->err ? -1 : 0;
+}
+
 int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
     pbuild b = {0};
     b.w = w;
@@ -742,6 +898,22 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         pl->win_end = pl->last_seen + 1;
         pl++;
     }
+    if (w->o->lookalikes) {
+        const floe_gen_eni *front = NULL;
+        for (uint32_t i = 0; i < v->neni && !front; i++) {
+            const floe_gen_eni *e = &w->enis[v->eni_first + i];
+            if (e->role == FLOE_GEN_ROLE_FRONT && e->is_public) front = e;
+        }
+        if (!front) {
+            snprintf(err, err_len, "no public web server in the first VPC for --lookalikes; "
+                                   "raise --enis");
+            free(b.recs);
+            return -1;
+        }
+        const floe_gen_eni *resolver = ACTOR();
+        const floe_gen_eni *poller = ACTOR();
+        if (build_lookalikes(&b, front, &w->enis[v->nat], resolver, poller, t0a) != 0) goto oom;
+    }
     if (b.err) goto oom;
     if (w->oom) goto oom;
 
@@ -750,6 +922,10 @@ int floe_gen_plants_build(floe_gen_world *w, char *err, size_t err_len) {
         w->plants[i].distinct_hosts =
             w->plants[i].nsources ? w->plants[i].nsources : w->plants[i].ntargets;
         w->plants[i].distinct_ports = w->plants[i].nports;
+    }
+    for (uint32_t i = 0; i < w->nlookalikes; i++) {
+        w->lookalikes[i].distinct_hosts = w->lookalikes[i].ntargets;
+        w->lookalikes[i].distinct_ports = w->lookalikes[i].nports;
     }
 
     qsort(b.recs, b.n, sizeof *b.recs, cmp_rec);

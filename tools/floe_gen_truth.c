@@ -122,6 +122,7 @@ char *floe_gen_truth_json(const floe_gen_world *w, const floe_gen_result *res, s
        (unsigned long long)o->size_bytes, (unsigned long long)o->records_target);
     jf(&b, "    \"density\": %.6g,\n    \"scan_mult\": %.6g,\n", w->density, w->scan_mult);
     jf(&b, "    \"plants\": %s,\n", o->plants ? "true" : "false");
+    jf(&b, "    \"lookalikes\": %s,\n", o->lookalikes ? "true" : "false");
     jf(&b, "    \"tree\": \"%s\",\n", floe_gen_tree_root(o));
     jf(&b, "    \"intel\": ");
     js(&b, base_name(o->intel_path));
@@ -220,7 +221,36 @@ char *floe_gen_truth_json(const floe_gen_world *w, const floe_gen_result *res, s
             jf(&b, "null");
         jf(&b, "\n    }%s\n", i + 1 < w->nplants ? "," : "");
     }
-    jf(&b, "  ],\n  \"notes\": [\n");
+    jf(&b, "  ],\n  \"lookalikes\": [");
+    for (uint32_t i = 0; i < w->nlookalikes; i++) {
+        const floe_gen_plant *p = &w->lookalikes[i];
+        const floe_gen_eni *e = &w->enis[p->actor_eni];
+        jf(&b, "%s\n    {\n      \"kind\": ", i ? "," : "");
+        js(&b, p->type);
+        jf(&b, ", \"host_role\": ");
+        js(&b, p->host_role);
+        jf(&b, ",\n      \"summary\": ");
+        js(&b, p->summary);
+        jf(&b, ",\n      \"host\": ");
+        jip(&b, &p->actor);
+        jf(&b, ", \"host_eni\": \"%s\", \"account_id\": \"%s\",\n", e->id.p,
+           w->accounts[e->account].id.p);
+        jf(&b, "      \"protocol\": %u, \"port\": %u, \"peers\": %u, \"peer_sample\": [", p->proto,
+           p->ports[0], p->ntargets);
+        for (uint32_t j = 0; j < p->ntargets && j < 5; j++) {
+            if (j) jf(&b, ", ");
+            jip(&b, &p->targets[j]);
+        }
+        jf(&b, "],\n      \"window_start\": ");
+        jtime(&b, p->win_start);
+        jf(&b, ", \"window_end\": ");
+        jtime(&b, p->win_end);
+        jf(&b, ",\n      \"connections\": %llu, \"records\": %llu, \"packets\": %llu, "
+               "\"bytes\": %llu\n    }",
+           (unsigned long long)p->connections, (unsigned long long)p->records,
+           (unsigned long long)p->packets, (unsigned long long)p->bytes);
+    }
+    jf(&b, "%s],\n  \"notes\": [\n", w->nlookalikes ? "\n  " : "");
     static const char *const notes[] = {
         "totals count every line written, plants included; packets and bytes sum OK records "
         "only (NODATA / SKIPDATA carry '-'); values are counted even when a field is not in "
@@ -234,6 +264,9 @@ char *floe_gen_truth_json(const floe_gen_world *w, const floe_gen_result *res, s
         "dstport; background service ports are all below 32768",
         "plant and threat-list addresses are in 45/8, 185/8 and 193/8, which no background "
         "flow uses",
+        "look-alikes (--lookalikes) are benign traffic shaped like attacks, which should raise "
+        "no finding; their external peers are in 198.18.0.0/15; their records count in "
+        "totals.plant_records",
     };
     for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
         jf(&b, "    ");

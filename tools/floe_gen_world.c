@@ -244,6 +244,7 @@ void floe_gen_world_free(floe_gen_world *w) {
     free(w->header);
     free(w->plant_recs);
     free(w->plants);
+    free(w->lookalikes);
     free(w);
 }
 
