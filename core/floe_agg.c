@@ -775,6 +775,34 @@ static uint64_t get_be(const uint8_t *p, unsigned nbytes) {
     return value;
 }
 
+size_t floe_agg_key_prefix_len(const floe_agg *agg, const floe_agg_group *group, unsigned nparts) {
+    const uint8_t *p = group->key;
+    for (unsigned i = 0; i < nparts && i < agg->spec.nparts; i++) {
+        uint8_t tag = *p++;
+        if (tag == TAG_NULL) continue;
+        switch (agg->plan[i].type) {
+        case FLOE_T_U8:
+        case FLOE_T_ENUM:
+            p += 1;
+            break;
+        case FLOE_T_U16:
+            p += 2;
+            break;
+        case FLOE_T_U64:
+        case FLOE_T_TIME:
+            p += 8;
+            break;
+        case FLOE_T_ADDR:
+            p += tag == TAG_V4 ? 4 : 16;
+            break;
+        case FLOE_T_STR:
+            p += strlen((const char *)p) + 1;
+            break;
+        }
+    }
+    return (size_t)(p - group->key);
+}
+
 void floe_agg_key_decode(const floe_agg *agg, const floe_agg_group *group, floe_key_value *values) {
     const uint8_t *p = group->key;
     for (unsigned i = 0; i < agg->spec.nparts; i++) {

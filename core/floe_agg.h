@@ -126,6 +126,11 @@ const floe_key_spec *floe_agg_spec(const floe_agg *agg);
 /* The groups in the canonical order, as an array valid until the table next changes. */
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count);
 
+/* Bytes of the group's encoded key that hold its first nparts parts. Two groups of one table
+ * have equal first nparts parts exactly when these bytes are equal (memcmp), which is how a
+ * caller walks runs of groups sharing a key prefix without decoding them. */
+size_t floe_agg_key_prefix_len(const floe_agg *agg, const floe_agg_group *group, unsigned nparts);
+
 /* One key part's value, decoded. */
 typedef struct floe_key_value {
     bool null;

@@ -280,3 +280,19 @@ void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
     if (floe_addr_is_v4(&a) && len >= 96) len -= 96;
     snprintf(out + n, FLOE_CIDR_STRLEN - n, "/%u", len);
 }
+
+bool floe_cidr_set_overlaps(const floe_cidr_set *a, const floe_cidr_set *b) {
+    for (size_t i = 0; i < b->nruns; i++) {
+        /* The first run of a ending at or after b's run starts; it overlaps if it starts in it. */
+        size_t lo = 0, hi = a->nruns;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (a->runs[mid].last < b->runs[i].first)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < a->nruns && a->runs[lo].first <= b->runs[i].last) return true;
+    }
+    return false;
+}

@@ -54,6 +54,9 @@ static inline bool floe_cidr_set_contains(const floe_cidr_set *set, const floe_a
     return floe_cidr_set_lookup(set, addr) >= 0;
 }
 
+/* Whether some address is in both built sets. */
+bool floe_cidr_set_overlaps(const floe_cidr_set *a, const floe_cidr_set *b);
+
 /* Entry i as text, "10.0.0.0/8" (an IPv4 entry in IPv4 form), into out (FLOE_CIDR_STRLEN). */
 #define FLOE_CIDR_STRLEN (FLOE_ADDR_STRLEN + 4)
 void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out);

@@ -123,6 +123,14 @@ void floe_detect_free(floe_detect *d) {
     free(d);
 }
 
+unsigned floe_detect_table_count(void) {
+    return T_COUNT;
+}
+
+floe_agg *floe_detect_table(floe_detect *d, unsigned i) {
+    return i < T_COUNT ? d->tables[i] : NULL;
+}
+
 size_t floe_detect_memory(const floe_detect *d) {
     size_t n = 0;
     for (int t = 0; t < T_COUNT; t++)
@@ -233,8 +241,9 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                         w->rows[T_MINE][cnt[T_MINE]++] = r;
                 }
             }
-            if (c->intel && (floe_cidr_set_contains(c->intel, &src[r]) ||
-                             floe_cidr_set_contains(c->intel, &dst[r])))
+            const bool any_side = c->intel_has_internal;
+            if (c->intel && (((any_side || !src_in) && floe_cidr_set_contains(c->intel, &src[r])) ||
+                             ((any_side || !dst_in) && floe_cidr_set_contains(c->intel, &dst[r]))))
                 w->rows[T_INTEL][cnt[T_INTEL]++] = r;
         }
     }
@@ -366,18 +375,8 @@ static floe_status open_table(floe_agg *agg, run_reader *r) {
 static bool same_prefix(const run_reader *r, const floe_agg_group *a, const floe_agg_group *b,
                         unsigned nparts) {
     if (a->window_start != b->window_start) return false;
-    /* Zeroed first: decoding sets one member of each value's union, and the comparison below
-     * reads the whole union. Detector keys hold numbers and addresses only. */
-    floe_key_value va[FLOE_KEY_MAX_PARTS], vb[FLOE_KEY_MAX_PARTS];
-    memset(va, 0, sizeof va);
-    memset(vb, 0, sizeof vb);
-    floe_agg_key_decode(r->agg, a, va);
-    floe_agg_key_decode(r->agg, b, vb);
-    for (unsigned i = 0; i < nparts; i++) {
-        if (va[i].null != vb[i].null) return false;
-        if (memcmp(&va[i].v, &vb[i].v, sizeof va[i].v) != 0) return false;
-    }
-    return true;
+    size_t la = floe_agg_key_prefix_len(r->agg, a, nparts);
+    return la == floe_agg_key_prefix_len(r->agg, b, nparts) && memcmp(a->key, b->key, la) == 0;
 }
 
 static uint64_t distinct_of(const floe_agg_group *g, bool *estimated) {

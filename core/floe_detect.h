@@ -115,6 +115,7 @@ typedef struct floe_detect_config {
     floe_cidr_set *mining_hosts;  /* BitcoinTool's user list of pool addresses; may be NULL */
     floe_cidr_set *allow_actors;  /* never the actor of a finding; may be NULL */
     floe_cidr_set *allow_targets; /* never the target of a finding; may be NULL */
+    bool intel_has_internal;      /* set by finish: the threat list names internal addresses */
 } floe_detect_config;
 
 void floe_detect_config_init(floe_detect_config *config);
@@ -164,6 +165,11 @@ floe_status floe_detect_merge(floe_detect *into, const floe_detect *from);
 /* The findings, in a fixed order: window start, type, actor, first target, port. *out is a new
  * array the caller frees. Call once the writers are done. */
 floe_status floe_detect_findings(floe_detect *detect, floe_finding **out, size_t *count);
+
+/* The evidence tables, for a caller that puts them in order on several threads ahead of
+ * floe_detect_findings (floe_agg_merge_prepare and friends); findings sort what is not. */
+unsigned floe_detect_table_count(void);
+struct floe_agg *floe_detect_table(floe_detect *detect, unsigned i);
 
 /* Bytes the detectors' tables hold. */
 size_t floe_detect_memory(const floe_detect *detect);

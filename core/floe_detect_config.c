@@ -73,6 +73,9 @@ floe_status floe_detect_config_finish(floe_detect_config *c) {
         floe_status st = floe_cidr_set_build(sets[i]);
         if (st != FLOE_OK) return st;
     }
+    /* Threat lists name internet addresses; when this one names none of ours, the detectors
+     * look up only a flow's external side. */
+    c->intel_has_internal = c->intel && floe_cidr_set_overlaps(c->intel, c->internal);
     return FLOE_OK;
 }
 

@@ -751,6 +751,17 @@ static floe_status run_reduce_phase(floe_agg *agg, reduce_phase phase, unsigned 
     return status;
 }
 
+/* Puts a table in its canonical order on nthreads threads (floe_agg_sorted is then free). */
+static floe_status sort_table(floe_agg *agg, unsigned nthreads) {
+    floe_status status = run_reduce_phase(agg, REDUCE_SORT, nthreads);
+    if (status != FLOE_OK) return status;
+    status = floe_agg_merge_prepare(agg, nthreads);
+    if (status != FLOE_OK) return status;
+    status = run_reduce_phase(agg, REDUCE_SLICES, nthreads);
+    floe_agg_merge_finish(agg);
+    return status;
+}
+
 /* Merges the totals, and hands the table to the result, sorted when asked, if the run went
  * well (run_ok). */
 static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_ok) {
@@ -766,16 +777,13 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         out->aggs[k] = p->aggs[k];
         p->aggs[k] = NULL;
     }
-    floe_agg *agg = out->aggs[0];
-    if (!p->options.sort_result) return FLOE_OK;
     unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
-    status = run_reduce_phase(agg, REDUCE_SORT, nthreads);
-    if (status != FLOE_OK) return status;
-    status = floe_agg_merge_prepare(agg, nthreads);
-    if (status != FLOE_OK) return status;
-    status = run_reduce_phase(agg, REDUCE_SLICES, nthreads);
-    floe_agg_merge_finish(agg);
-    return status;
+    /* The detectors' tables too: their findings walk them in order. */
+    for (unsigned t = 0; p->options.detect != NULL && t < floe_detect_table_count(); t++) {
+        status = sort_table(floe_detect_table(p->options.detect, t), nthreads);
+        if (status != FLOE_OK) return status;
+    }
+    return p->options.sort_result ? sort_table(out->aggs[0], nthreads) : FLOE_OK;
 }
 
 static unsigned online_cpus(void) {

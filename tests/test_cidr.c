@@ -159,6 +159,18 @@ static void test_list_form(void **state) {
     assert_string_equal(entry, "185.220.101.0/24");
     floe_cidr_set_entry_text(set, 2, entry);
     assert_string_equal(entry, "2001:db8:bad::/48");
+    /* Overlaps: 10.1.2.3 lies in 10.0.0.0/8; nothing lies in 192.168.0.0/16. */
+    floe_cidr_set *ten = floe_cidr_set_new(), *home = floe_cidr_set_new();
+    assert_int_equal(floe_cidr_set_add_text(ten, "10.0.0.0/8", 10), FLOE_OK);
+    assert_int_equal(floe_cidr_set_add_text(home, "192.168.0.0/16", 14), FLOE_OK);
+    assert_int_equal(floe_cidr_set_build(ten), FLOE_OK);
+    assert_int_equal(floe_cidr_set_build(home), FLOE_OK);
+    assert_true(floe_cidr_set_overlaps(set, ten));
+    assert_true(floe_cidr_set_overlaps(ten, set));
+    assert_false(floe_cidr_set_overlaps(set, home));
+    assert_false(floe_cidr_set_overlaps(home, set));
+    floe_cidr_set_free(ten);
+    floe_cidr_set_free(home);
     floe_cidr_set_free(set);
 
     const char *bad_lines[] = {"1.2.3.4\n1.2.3.0/33\n", "1.2.3.4\n\nfe80::/129\n",
