@@ -46,8 +46,7 @@ const char *floe_direction_name(floe_direction d) {
 /* ---- the evidence tables ---- */
 
 enum {
-    T_SCAN,   /* (src, dst, proto) distinct dstport; probe-like requests */
-    T_SWEEP,  /* (src, dstport, proto, dst); probe-like requests */
+    T_PROBES, /* (src, dst, proto, dstport); probe-like requests: scans and sweeps */
     T_ANSWER, /* (dst, srcport, proto) distinct src; accepted replies */
     T_PROBE,  /* (dst, dstport, src), probe window; accepted external requests, sensitive port */
     T_BRUTE,  /* (src, dst, dstport); small TCP requests to 22, 3389, 5985, 5986 */
@@ -97,8 +96,7 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
                      DP = FLOE_F_DSTPORT, P = FLOE_F_PROTOCOL, NONE = FLOE_FIELD_COUNT;
     const int64_t w = config->scan_window;
     floe_key_spec k[T_COUNT];
-    key_of(&k[T_SCAN], w, (floe_field[]){S, D, P}, 3, DP);
-    key_of(&k[T_SWEEP], w, (floe_field[]){S, DP, P, D}, 4, NONE);
+    key_of(&k[T_PROBES], w, (floe_field[]){S, D, P, DP}, 4, NONE);
     key_of(&k[T_ANSWER], w, (floe_field[]){D, SP, P}, 3, S);
     key_of(&k[T_PROBE], config->probe_window, (floe_field[]){D, DP, S}, 3, NONE);
     key_of(&k[T_BRUTE], w, (floe_field[]){S, D, DP}, 3, NONE);
@@ -169,6 +167,17 @@ static bool is_reply(uint16_t sport, uint16_t dport, const uint8_t *flags, uint3
     return sport < dport && dport >= 1024;
 }
 
+/* A flow that could be a probe or a probe's answer, judged without tcp-flags: at most three
+ * packets, and for TCP no payload (at most 60 bytes a packet over IPv4, 80 over IPv6: headers
+ * with the largest TCP options), as SYNs, SYN-ACKs and RSTs are. One to three UDP datagrams of
+ * any size qualify (a DNS or SNMP query carries its question). */
+static inline bool short_exchange(uint8_t proto, uint64_t packets, uint64_t bytes,
+                                  const floe_addr *src) {
+    if (packets == 0 || packets > 3) return false;
+    if (proto != 6) return true;
+    return bytes <= packets * (floe_addr_is_v4(src) ? 60 : 80);
+}
+
 floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     const floe_detect_config *c = w->detect->config;
     const uint32_t n = b->count;
@@ -208,23 +217,20 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
             continue;
         const bool outbound = src_in && !dst_in;
         if (outbound) w->rows[T_OUT][cnt[T_OUT]++] = r;
+        const bool small = !packets || !bytes || short_exchange(pr, packets[r], bytes[r], &src[r]);
         if (ported && reply) {
-            /* An answer to a probe is as short as the probe (a SYN-ACK, one datagram); a
-             * long reply answers a client's real request, which is never a probe. */
-            if (act == FLOE_ACTION_ACCEPT && (!packets || packets[r] <= 3))
-                w->rows[T_ANSWER][cnt[T_ANSWER]++] = r;
+            /* An answer to a probe is as short as the probe (a SYN-ACK or RST, one datagram);
+             * a reply with data answers a client's real request, which is never a probe. */
+            if (act == FLOE_ACTION_ACCEPT && small) w->rows[T_ANSWER][cnt[T_ANSWER]++] = r;
         } else {
             /* A request (or a portless protocol). */
             if (ported) {
-                /* A probe: REJECTed, or a SYN alone where tcp-flags say so, or else a flow of
-                 * at most three packets (a SYN and its retries, one UDP datagram): a client
-                 * that got an answer sends more. */
+                /* A probe: REJECTed, or a SYN alone where tcp-flags say so, or else a short
+                 * exchange (short_exchange): a client that got an answer sends data. */
                 const bool flagged = flags && pr == 6 && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r);
-                const bool probe = act == FLOE_ACTION_REJECT ||
-                                   (flagged ? flags[r] == 2 : !packets || packets[r] <= 3);
+                const bool probe = act == FLOE_ACTION_REJECT || (flagged ? flags[r] == 2 : small);
                 if (probe) {
-                    w->rows[T_SCAN][cnt[T_SCAN]++] = r;
-                    w->rows[T_SWEEP][cnt[T_SWEEP]++] = r;
+                    w->rows[T_PROBES][cnt[T_PROBES]++] = r;
                 }
                 if (act == FLOE_ACTION_ACCEPT && !src_in && dst_in &&
                     port_in(c->sensitive_ports, dp))
@@ -384,33 +390,6 @@ static uint64_t distinct_of(const floe_agg_group *g, bool *estimated) {
     return floe_distinct_estimate(&g->distinct[0]);
 }
 
-/* Portscan: (window, src, dst, proto) with many distinct destination ports. */
-static floe_status find_portscans(ctx *x, floe_agg *agg) {
-    run_reader r;
-    floe_status st = open_table(agg, &r);
-    if (st != FLOE_OK) return st;
-    for (size_t i = 0; i < r.n; i++) {
-        const floe_agg_group *g = &r.groups[i];
-        bool est;
-        uint64_t ports = distinct_of(g, &est);
-        if (ports < x->c->portscan_ports) continue;
-        floe_key_value v[FLOE_KEY_MAX_PARTS];
-        floe_agg_key_decode(agg, g, v);
-        floe_finding *f = new_finding(x->out, FLOE_FIND_PORTSCAN, g->window_start, x->c->scan_window);
-        if (!f) return FLOE_ERR_NOMEM;
-        f->actor = v[0].v.addr;
-        list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
-        f->protocol = v[2].v.u8;
-        f->direction = direction_of(x, &f->actor, &v[1].v.addr);
-        f->severity = FLOE_SEV_MEDIUM;
-        f->distinct_ports = ports;
-        f->distinct_hosts = 1;
-        f->distinct_estimated = est;
-        add_measures(f, g->m);
-    }
-    return FLOE_OK;
-}
-
 /* The accepted replies a sweep's actor got from its port: distinct answering hosts per (window,
  * actor, port, proto), looked up by binary search in the sorted T_ANSWER table. */
 static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t nans, int64_t window,
@@ -437,55 +416,140 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
     return 0;
 }
 
-/* PortSweep: (window, src, port, proto) to many distinct hosts, most of which never answered.
- * T_SWEEP keeps a group per target, so hosts are counted exactly and listed. */
-static floe_status find_portsweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
+/* One probe group of a source that probed enough hosts to be a sweeper, for regrouping by
+ * (port, proto). */
+typedef struct probe_ref {
+    floe_addr dst;
+    uint16_t port;
+    uint8_t proto;
+    uint32_t group; /* index in the sorted table */
+} probe_ref;
+
+static int probe_ref_cmp(const void *a, const void *b) {
+    const probe_ref *x = a, *y = b;
+    if (x->port != y->port) return x->port < y->port ? -1 : 1;
+    if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
+    return addr_cmp(&x->dst, &y->dst);
+}
+
+static void set_direction_by_targets(ctx *x, floe_finding *f, bool internal_target) {
+    bool ai = internal(x, &f->actor);
+    f->direction = ai && internal_target ? FLOE_DIR_INTERNAL
+                   : ai                  ? FLOE_DIR_OUTBOUND
+                   : internal_target     ? FLOE_DIR_INBOUND
+                                         : FLOE_DIR_EXTERNAL;
+}
+
+/* PortSweeps among one source's probe groups [i, j) of one window: its groups regrouped by
+ * (port, proto); each with many distinct hosts, most of which never answered, is a sweep. */
+static floe_status sweeps_of_source(ctx *x, const run_reader *r, size_t i, size_t j,
+                                    const run_reader *a, probe_ref *refs) {
+    floe_agg *agg = r->agg;
+    floe_key_value v[FLOE_KEY_MAX_PARTS];
+    for (size_t k = i; k < j; k++) {
+        memset(v, 0, sizeof v);
+        floe_agg_key_decode(agg, &r->groups[k], v);
+        refs[k - i] = (probe_ref){v[1].v.addr, v[3].null ? 0 : v[3].v.u16,
+                                  v[2].null ? 0 : v[2].v.u8, (uint32_t)k};
+    }
+    size_t n = j - i;
+    qsort(refs, n, sizeof *refs, probe_ref_cmp);
+    memset(v, 0, sizeof v);
+    floe_agg_key_decode(agg, &r->groups[i], v);
+    const floe_addr actor = v[0].v.addr;
+    const int64_t window = r->groups[i].window_start;
+    for (size_t p = 0; p < n;) {
+        size_t q = p + 1;
+        while (q < n && refs[q].port == refs[p].port && refs[q].proto == refs[p].proto)
+            q++;
+        const uint64_t hosts = q - p;
+        if (hosts >= x->c->portsweep_hosts) {
+            floe_key_value key[3];
+            memset(key, 0, sizeof key);
+            key[0].v.addr = actor;
+            key[1].v.u16 = refs[p].port;
+            key[2].v.u8 = refs[p].proto;
+            uint64_t answering = answered(a->agg, a->groups, a->n, window, key);
+            if ((double)answering <= x->c->portsweep_max_answered * (double)hosts) {
+                floe_finding *f = new_finding(x->out, FLOE_FIND_PORTSWEEP, window, x->c->scan_window);
+                if (!f) return FLOE_ERR_NOMEM;
+                f->actor = actor;
+                f->port = refs[p].port;
+                f->protocol = refs[p].proto;
+                f->severity = FLOE_SEV_HIGH;
+                f->distinct_hosts = hosts;
+                f->distinct_ports = 1;
+                bool internal_target = false;
+                for (size_t k = p; k < q; k++) {
+                    list_add(f->targets, &f->ntargets_listed, &refs[k].dst);
+                    internal_target |= internal(x, &refs[k].dst);
+                    add_measures(f, r->groups[refs[k].group].m);
+                }
+                set_direction_by_targets(x, f, internal_target);
+            }
+        }
+        p = q;
+    }
+    return FLOE_OK;
+}
+
+/* Portscan and PortSweep from T_PROBES, a group per (window, src, dst, proto, port), so every
+ * count is exact and every target can be listed:
+ *  - Portscan: a (window, src, dst, proto) run of at least portscan_ports groups (ports);
+ *  - PortSweep: a source whose window holds at least portsweep_hosts groups is regrouped by
+ *    (port, proto) (sweeps_of_source). Few sources probe that many, so little is regrouped. */
+static floe_status find_scans_and_sweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
     run_reader r, a;
     floe_status st = open_table(agg, &r);
     if (st == FLOE_OK) st = open_table(answers, &a);
     if (st != FLOE_OK) return st;
-    for (size_t i = 0; i < r.n;) {
-        size_t j = i + 1;
-        while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 3))
+    probe_ref *refs = NULL;
+    size_t refs_cap = 0;
+    for (size_t i = 0; i < r.n && st == FLOE_OK;) {
+        size_t j = i + 1; /* [i, j): one source in one window */
+        while (j < r.n && same_prefix(&r, &r.groups[i], &r.groups[j], 1))
             j++;
-        const uint64_t hosts = j - i;
-        floe_key_value v[FLOE_KEY_MAX_PARTS];
-        memset(v, 0, sizeof v);
-        floe_agg_key_decode(agg, &r.groups[i], v);
-        if (hosts < x->c->portsweep_hosts || v[0].null || v[1].null || v[2].null) {
-            i = j;
-            continue;
+        for (size_t p = i; p < j;) {
+            size_t q = p + 1; /* [p, q): one (dst, proto) */
+            while (q < j && same_prefix(&r, &r.groups[p], &r.groups[q], 3))
+                q++;
+            if (q - p >= x->c->portscan_ports) {
+                floe_key_value v[FLOE_KEY_MAX_PARTS];
+                floe_agg_key_decode(agg, &r.groups[p], v);
+                floe_finding *f =
+                    new_finding(x->out, FLOE_FIND_PORTSCAN, r.groups[p].window_start, x->c->scan_window);
+                if (!f) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
+                }
+                f->actor = v[0].v.addr;
+                list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
+                f->protocol = v[2].null ? 0 : v[2].v.u8;
+                f->direction = direction_of(x, &f->actor, &v[1].v.addr);
+                f->severity = FLOE_SEV_MEDIUM;
+                f->distinct_ports = q - p;
+                f->distinct_hosts = 1;
+                for (size_t k = p; k < q; k++)
+                    add_measures(f, r.groups[k].m);
+            }
+            p = q;
         }
-        uint64_t answering = answered(answers, a.groups, a.n, r.groups[i].window_start, v);
-        if ((double)answering > x->c->portsweep_max_answered * (double)hosts) {
-            i = j;
-            continue;
+        if (st == FLOE_OK && j - i >= x->c->portsweep_hosts) {
+            if (j - i > refs_cap) {
+                probe_ref *grown = realloc(refs, (j - i) * sizeof *refs);
+                if (!grown) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
+                }
+                refs = grown;
+                refs_cap = j - i;
+            }
+            st = sweeps_of_source(x, &r, i, j, &a, refs);
         }
-        floe_finding *f =
-            new_finding(x->out, FLOE_FIND_PORTSWEEP, r.groups[i].window_start, x->c->scan_window);
-        if (!f) return FLOE_ERR_NOMEM;
-        f->actor = v[0].v.addr;
-        f->port = v[1].v.u16;
-        f->protocol = v[2].v.u8;
-        f->severity = FLOE_SEV_HIGH;
-        f->distinct_hosts = hosts;
-        f->distinct_ports = 1;
-        bool internal_target = false;
-        for (size_t k = i; k < j; k++) {
-            floe_key_value t[FLOE_KEY_MAX_PARTS];
-            floe_agg_key_decode(agg, &r.groups[k], t);
-            list_add(f->targets, &f->ntargets_listed, &t[3].v.addr);
-            internal_target |= internal(x, &t[3].v.addr);
-            add_measures(f, r.groups[k].m);
-        }
-        bool ai = internal(x, &f->actor);
-        f->direction = ai && internal_target ? FLOE_DIR_INTERNAL
-                       : ai                  ? FLOE_DIR_OUTBOUND
-                       : internal_target     ? FLOE_DIR_INBOUND
-                                             : FLOE_DIR_EXTERNAL;
         i = j;
     }
-    return FLOE_OK;
+    free(refs);
+    return st;
 }
 
 /* PortProbeUnprotectedPort: (window, dst, port) ACCEPTed from many external sources; T_PROBE
@@ -728,7 +792,7 @@ static size_t connections_of(conn_entry *e, size_t n) {
     return kept;
 }
 
-/* From T_CONN, one window, groups (src, dstport, proto, dst, srcport): a connection each.
+/* From T_CONN, one window, a group per (src, dstport, proto, dst, start, srcport): a record each.
  *  - NetworkPortUnusual: a (src, port, proto) first used at least port_baseline after the
  *    host's first outbound connection.
  *  - Spambot: TCP/25 to spam_hosts distinct hosts within scan_window of the host's first use of
@@ -1019,8 +1083,7 @@ floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *cou
     *count = 0;
     finding_list list = {0};
     ctx x = {d->config, &list};
-    floe_status st = find_portscans(&x, d->tables[T_SCAN]);
-    if (st == FLOE_OK) st = find_portsweeps(&x, d->tables[T_SWEEP], d->tables[T_ANSWER]);
+    floe_status st = find_scans_and_sweeps(&x, d->tables[T_PROBES], d->tables[T_ANSWER]);
     if (st == FLOE_OK) st = find_probes(&x, d->tables[T_PROBE]);
     if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
     if (st == FLOE_OK) st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
