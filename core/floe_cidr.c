@@ -7,10 +7,18 @@
 typedef unsigned __int128 u128;
 
 typedef struct prefix {
-    u128 first, last; /* the addresses it covers */
-    uint32_t len;     /* 0..128 */
-    uint32_t index;   /* insertion order */
+    u128 first;     /* its first address (the rest is prefix_last) */
+    uint32_t len;   /* 0..128 */
+    uint32_t index; /* insertion order */
 } prefix;
+
+static u128 host_bits_of(unsigned len) {
+    return len == 0 ? ~(u128)0 : len == 128 ? 0 : ((u128)1 << (128 - len)) - 1;
+}
+
+static u128 prefix_last(const prefix *p) {
+    return p->first | host_bits_of(p->len);
+}
 
 /* A run of addresses whose innermost covering prefix is `label`. */
 typedef struct interval {
@@ -23,7 +31,8 @@ typedef struct interval {
 #define SMALL_SET_RUNS   32     /* sets with at most this many runs skip the /16 index */
 
 struct floe_cidr_set {
-    prefix *prefixes; /* in insertion order until built */
+    prefix *prefixes; /* in insertion order until built, then sorted (prefix_cmp) */
+    uint32_t *position; /* built: where the entry added i-th went */
     size_t count, cap;
     interval *runs; /* sorted, disjoint */
     size_t nruns;
@@ -64,6 +73,7 @@ floe_cidr_set *floe_cidr_set_new(void) {
 void floe_cidr_set_free(floe_cidr_set *set) {
     if (!set) return;
     free(set->prefixes);
+    free(set->position);
     free(set->runs);
     free(set->v4_from);
     free(set->v4_bits24);
@@ -84,9 +94,8 @@ floe_status floe_cidr_set_add(floe_cidr_set *set, const floe_addr *addr, unsigne
         set->prefixes = p;
         set->cap = cap;
     }
-    u128 host_bits = len == 0 ? ~(u128)0 : len == 128 ? 0 : ((u128)1 << (128 - len)) - 1;
-    u128 first = addr_value(addr) & ~host_bits;
-    set->prefixes[set->count] = (prefix){first, first | host_bits, len, (uint32_t)set->count};
+    u128 first = addr_value(addr) & ~host_bits_of(len);
+    set->prefixes[set->count] = (prefix){first, len, (uint32_t)set->count};
     set->count++;
     return FLOE_OK;
 }
@@ -175,11 +184,12 @@ static bool radix_sort_u64(uint64_t *keys, uint64_t *tmp, size_t n) {
     return true;
 }
 
-/* The prefixes in prefix_cmp's order, into out. Threat lists are mostly IPv4, up to millions of
+/* Sorts the prefixes into prefix_cmp's order, in place. Threat lists are mostly IPv4, up to millions of
  * entries: those are sorted as 64-bit keys (address, length, insertion order) by radix sort,
  * the rest by qsort, and the two runs merged; comparison sorts of 48-byte records took most of
  * a million-entry list's load time. */
-static floe_status sort_prefixes(const prefix *in, size_t n, prefix *out) {
+static floe_status sort_prefixes(prefix *in, size_t n) {
+    prefix *out = in; /* the keys and `rest` hold copies of everything */
     const uint64_t max_index = (UINT64_C(1) << 26) - 1; /* what the key has room for */
     size_t n4 = 0;
     for (size_t i = 0; i < n; i++)
@@ -214,9 +224,7 @@ static floe_status sort_prefixes(const prefix *in, size_t n, prefix *out) {
         prefix p4 = {0};
         if (a < n4) {
             uint32_t v4 = (uint32_t)(keys[a] >> 32), len = (uint32_t)(keys[a] >> 26 & 63);
-            u128 host_bits = len == 32 ? 0 : (((u128)1 << (32 - len)) - 1);
             p4.first = V4_BASE | v4;
-            p4.last = p4.first | host_bits;
             p4.len = 96 + len;
             p4.index = (uint32_t)(keys[a] & max_index);
         }
@@ -247,21 +255,21 @@ static void paint(painter *p, u128 first, u128 last, uint32_t label) {
 
 floe_status floe_cidr_set_build(floe_cidr_set *set) {
     if (set->built) return FLOE_OK;
-    prefix *sorted = malloc((set->count ? set->count : 1) * sizeof *sorted);
     /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. */
     interval *runs = malloc((set->count ? 2 * set->count : 1) * sizeof *runs);
-    prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
+    const prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
     uint32_t *v4_from = malloc((V4_BUCKETS + 1) * sizeof *v4_from);
-    if (!sorted || !runs || !stack || !v4_from) {
-        free(sorted);
+    uint32_t *position = malloc((set->count ? set->count : 1) * sizeof *position);
+    if (!position || !runs || !stack || !v4_from) {
+        free(position);
         free(runs);
         free(stack);
         free(v4_from);
         return FLOE_ERR_NOMEM;
     }
-    floe_status sorted_ok = sort_prefixes(set->prefixes, set->count, sorted);
+    floe_status sorted_ok = sort_prefixes(set->prefixes, set->count);
     if (sorted_ok != FLOE_OK) {
-        free(sorted);
+        free(position);
         free(runs);
         free(stack);
         free(v4_from);
@@ -275,31 +283,36 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
     u128 next = 0;
     bool done = false; /* painted through the last address of the space */
     for (size_t i = 0; i < set->count; i++) {
-        const prefix *pr = &sorted[i];
+        const prefix *pr = &set->prefixes[i];
         if (depth > 0 && stack[depth - 1]->first == pr->first && stack[depth - 1]->len == pr->len)
             continue; /* a duplicate: the earlier entry names it */
-        while (depth > 0 && stack[depth - 1]->last < pr->first) {
+        while (depth > 0 && prefix_last(stack[depth - 1]) < pr->first) {
             const prefix *top = stack[--depth];
-            if (!done && next <= top->last) {
-                paint(&p, next, top->last, top->index);
-                done = top->last == ~(u128)0;
-                next = top->last + 1;
+            const u128 last = prefix_last(top);
+            if (!done && next <= last) {
+                paint(&p, next, last, top->index);
+                done = last == ~(u128)0;
+                next = last + 1;
             }
         }
         if (depth > 0 && next < pr->first) paint(&p, next, pr->first - 1, stack[depth - 1]->index);
         next = pr->first;
-        stack[depth++] = (prefix *)pr;
+        stack[depth++] = pr;
     }
     while (depth > 0) {
         const prefix *top = stack[--depth];
-        if (!done && next <= top->last) {
-            paint(&p, next, top->last, top->index);
-            done = top->last == ~(u128)0;
-            next = top->last + 1;
+        const u128 last = prefix_last(top);
+        if (!done && next <= last) {
+            paint(&p, next, last, top->index);
+            done = last == ~(u128)0;
+            next = last + 1;
         }
     }
     free(stack);
-    free(sorted);
+    for (size_t i = 0; i < set->count; i++)
+        position[set->prefixes[i].index] = (uint32_t)i;
+    free(set->position); /* from an earlier build that ran out of memory */
+    set->position = position;
 
     size_t r = 0;
     for (uint32_t b = 0; b <= V4_BUCKETS; b++) {
@@ -364,7 +377,7 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
 }
 
 void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
-    const prefix *pr = &set->prefixes[i];
+    const prefix *pr = &set->prefixes[set->built ? set->position[i] : i];
     floe_addr a;
     value_addr(pr->first, &a);
     size_t n = floe_addr_format(&a, out);
