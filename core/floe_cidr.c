@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floe_text.h"
+
 typedef unsigned __int128 u128;
 
 typedef struct prefix {
@@ -119,28 +121,15 @@ floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t 
     return floe_cidr_set_add(set, &addr, max == 32 ? 96 + bits : bits);
 }
 
-static bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
 floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t len,
                                    uint64_t *bad_line) {
     uint64_t line_no = 0;
-    for (size_t pos = 0; pos < len;) {
-        const char *line = text + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t line_len = nl ? (size_t)(nl - line) : len - pos;
-        pos += line_len + (nl != NULL);
+    size_t pos = 0, n;
+    const char *line;
+    while (floe_text_next_line(text, len, &pos, &line, &n)) {
         line_no++;
-        const char *hash = memchr(line, '#', line_len);
-        size_t n = hash ? (size_t)(hash - line) : line_len;
-        size_t b = 0;
-        while (b < n && is_space(line[b]))
-            b++;
-        while (n > b && is_space(line[n - 1]))
-            n--;
-        if (n == b) continue;
-        floe_status st = floe_cidr_set_add_text(set, line + b, n - b);
+        if (n == 0) continue;
+        floe_status st = floe_cidr_set_add_text(set, line, n);
         if (st != FLOE_OK) {
             if (bad_line) *bad_line = line_no;
             return st;
@@ -253,6 +242,16 @@ static void paint(painter *p, u128 first, u128 last, uint32_t label) {
         p->runs[p->n++] = (interval){first, last, label};
 }
 
+/* A prefix leaves the stack: it paints what is left of it after its nested children, from
+ * *next on. *done once the last address of the space is painted (next would wrap). */
+static void close_prefix(painter *p, const prefix *top, u128 *next, bool *done) {
+    const u128 last = prefix_last(top);
+    if (*done || *next > last) return;
+    paint(p, *next, last, top->index);
+    *done = last == ~(u128)0;
+    *next = last + 1;
+}
+
 floe_status floe_cidr_set_build(floe_cidr_set *set) {
     if (set->built) return FLOE_OK;
     /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. */
@@ -286,28 +285,14 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
         const prefix *pr = &set->prefixes[i];
         if (depth > 0 && stack[depth - 1]->first == pr->first && stack[depth - 1]->len == pr->len)
             continue; /* a duplicate: the earlier entry names it */
-        while (depth > 0 && prefix_last(stack[depth - 1]) < pr->first) {
-            const prefix *top = stack[--depth];
-            const u128 last = prefix_last(top);
-            if (!done && next <= last) {
-                paint(&p, next, last, top->index);
-                done = last == ~(u128)0;
-                next = last + 1;
-            }
-        }
+        while (depth > 0 && prefix_last(stack[depth - 1]) < pr->first)
+            close_prefix(&p, stack[--depth], &next, &done);
         if (depth > 0 && next < pr->first) paint(&p, next, pr->first - 1, stack[depth - 1]->index);
         next = pr->first;
         stack[depth++] = pr;
     }
-    while (depth > 0) {
-        const prefix *top = stack[--depth];
-        const u128 last = prefix_last(top);
-        if (!done && next <= last) {
-            paint(&p, next, last, top->index);
-            done = last == ~(u128)0;
-            next = last + 1;
-        }
-    }
+    while (depth > 0)
+        close_prefix(&p, stack[--depth], &next, &done);
     free(stack);
     for (size_t i = 0; i < set->count; i++)
         position[set->prefixes[i].index] = (uint32_t)i;

@@ -2,6 +2,8 @@
  * "key = value" form the config file and --set share. */
 #include "floe_detect.h"
 
+#include "floe_text.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -288,19 +290,12 @@ floe_status floe_detect_config_set(floe_detect_config *c, const char *line, size
 floe_status floe_detect_config_parse(floe_detect_config *c, const char *text, size_t len,
                                      uint64_t *bad_line, char *err, size_t errlen) {
     uint64_t line_no = 0;
-    for (size_t pos = 0; pos < len;) {
-        const char *line = text + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        pos += n + (nl != NULL);
+    size_t pos = 0, n;
+    const char *line;
+    while (floe_text_next_line(text, len, &pos, &line, &n)) {
         line_no++;
-        const char *hash = memchr(line, '#', n);
-        if (hash) n = (size_t)(hash - line);
-        size_t b = 0;
-        while (b < n && is_space(line[b]))
-            b++;
-        if (b == n) continue;
-        floe_status st = floe_detect_config_set(c, line + b, n - b, err, errlen);
+        if (n == 0) continue;
+        floe_status st = floe_detect_config_set(c, line, n, err, errlen);
         if (st != FLOE_OK) {
             if (bad_line) *bad_line = line_no;
             return st;

@@ -38,3 +38,26 @@ size_t floe_utf8_clean(const char *s, size_t n, const char *replacement, size_t 
     }
     return k;
 }
+
+static bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char **line,
+                         size_t *line_len) {
+    if (*pos >= len) return false;
+    const char *start = text + *pos;
+    const char *nl = memchr(start, '\n', len - *pos);
+    size_t n = nl ? (size_t)(nl - start) : len - *pos;
+    *pos += n + (nl != NULL);
+    const char *hash = memchr(start, '#', n);
+    if (hash) n = (size_t)(hash - start);
+    size_t b = 0;
+    while (b < n && is_blank(start[b]))
+        b++;
+    while (n > b && is_blank(start[n - 1]))
+        n--;
+    *line = start + b;
+    *line_len = n - b;
+    return true;
+}

@@ -1,8 +1,10 @@
 /* floe_text.h: checks on text from outside (paths, excerpts of bad lines, string values) before
- * it goes into JSON or another format that must stay valid. */
+ * it goes into JSON or another format that must stay valid, and the line reader of floe's own
+ * small text formats (threat lists, detector settings). */
 #ifndef FLOE_TEXT_H
 #define FLOE_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n; n > 0), or 0 when the
@@ -14,5 +16,11 @@ size_t floe_utf8_sequence_len(const unsigned char *p, size_t n);
  * (rlen bytes) for each byte that starts none, so the text is valid UTF-8 in any format.
  * out needs n * max(rlen, 1) bytes; returns the bytes written (no NUL). */
 size_t floe_utf8_clean(const char *s, size_t n, const char *replacement, size_t rlen, char *out);
+
+/* The next line of text[0..len) from *pos (advanced past its '\n'), with a '#' comment cut off
+ * and surrounding blanks (space, tab, CR, VT, FF) trimmed, as *line / *line_len (possibly
+ * empty). False at the end of the text. */
+bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char **line,
+                         size_t *line_len);
 
 #endif

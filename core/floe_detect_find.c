@@ -1,0 +1,844 @@
+/* floe_detect_find.c: the findings, drawn from the detectors' finished evidence tables
+ * (floe_detect_tables.h) after the run: thresholds, the evidence each finding carries, its
+ * one-line summary, and one order for all of them. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe_agg.h"
+#include "floe_detect.h"
+#include "floe_detect_tables.h"
+
+
+typedef struct finding_list {
+    floe_finding *items;
+    size_t n, cap;
+    bool oom;
+} finding_list;
+
+static floe_finding *new_finding(finding_list *l, floe_finding_type type, int64_t window_start,
+                                 int64_t window_len) {
+    if (l->oom) return NULL;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        floe_finding *p = realloc(l->items, cap * sizeof *p);
+        if (!p) {
+            l->oom = true;
+            return NULL;
+        }
+        l->items = p;
+        l->cap = cap;
+    }
+    floe_finding *f = &l->items[l->n++];
+    memset(f, 0, sizeof *f);
+    f->type = type;
+    f->window_start = window_start;
+    f->window_end = window_start + window_len;
+    f->port = -1;
+    f->first_seen = INT64_MAX;
+    f->last_seen = INT64_MIN;
+    return f;
+}
+
+static int addr_cmp(const floe_addr *a, const floe_addr *b) {
+    return memcmp(a->bytes, b->bytes, 16);
+}
+
+/* Adds t to the finding's sorted target list (kept to FLOE_FINDING_MAX_LISTED). */
+static void list_add(floe_addr *list, uint32_t *n, const floe_addr *t) {
+    uint32_t i = 0;
+    while (i < *n && addr_cmp(&list[i], t) < 0)
+        i++;
+    if (i < *n && addr_cmp(&list[i], t) == 0) return;
+    if (i >= FLOE_FINDING_MAX_LISTED) return;
+    uint32_t keep = *n < FLOE_FINDING_MAX_LISTED ? *n : FLOE_FINDING_MAX_LISTED - 1;
+    memmove(&list[i + 1], &list[i], (keep - i) * sizeof *list);
+    list[i] = *t;
+    if (*n < FLOE_FINDING_MAX_LISTED) (*n)++;
+}
+
+static void add_measures(floe_finding *f, const floe_agg_measures *m) {
+    f->flows = floe_counter_add(f->flows, m->flows);
+    f->packets = floe_counter_add(f->packets, m->packets);
+    f->bytes = floe_counter_add(f->bytes, m->bytes);
+    f->rejected = floe_counter_add(f->rejected, m->rejected);
+    if (m->first_seen < f->first_seen) f->first_seen = m->first_seen;
+    if (m->last_seen > f->last_seen) f->last_seen = m->last_seen;
+}
+
+typedef struct ctx {
+    const floe_detect_config *c;
+    finding_list *out;
+} ctx;
+
+static bool internal(const ctx *x, const floe_addr *a) {
+    return floe_cidr_set_contains(x->c->internal, a);
+}
+
+static floe_direction direction_of(const ctx *x, const floe_addr *actor, const floe_addr *target) {
+    bool ai = internal(x, actor), ti = internal(x, target);
+    return ai && ti ? FLOE_DIR_INTERNAL : ai ? FLOE_DIR_OUTBOUND : ti ? FLOE_DIR_INBOUND : FLOE_DIR_EXTERNAL;
+}
+
+static const char *proto_name(uint8_t p) {
+    switch (p) {
+    case 1: return "ICMP";
+    case 6: return "TCP";
+    case 17: return "UDP";
+    case 47: return "GRE";
+    case 50: return "ESP";
+    case 58: return "ICMPv6";
+    }
+    return NULL;
+}
+
+static void proto_text(uint8_t p, char out[16]) {
+    const char *name = proto_name(p);
+    if (name)
+        snprintf(out, 16, "%s", name);
+    else
+        snprintf(out, 16, "protocol %u", p);
+}
+
+static void fmt_addr(const floe_addr *a, char out[FLOE_ADDR_STRLEN]) {
+    floe_addr_format(a, out);
+}
+
+/* Groups of a sorted table that share their first `nparts` key parts and window. */
+typedef struct run_reader {
+    floe_agg *agg;
+    const floe_agg_group *groups;
+    size_t n, pos;
+} run_reader;
+
+static floe_status open_table(floe_agg *agg, run_reader *r) {
+    r->agg = agg;
+    r->pos = 0;
+    return floe_agg_sorted(agg, &r->groups, &r->n);
+}
+
+static bool same_prefix(const run_reader *r, const floe_agg_group *a, const floe_agg_group *b,
+                        unsigned nparts) {
+    if (a->window_start != b->window_start) return false;
+    size_t la = floe_agg_key_prefix_len(r->agg, a, nparts);
+    return la == floe_agg_key_prefix_len(r->agg, b, nparts) && memcmp(a->key, b->key, la) == 0;
+}
+
+/* The end of the run of groups from i on that share group i's window and first nparts parts. */
+static size_t run_end(const run_reader *r, size_t i, unsigned nparts) {
+    size_t j = i + 1;
+    while (j < r->n && same_prefix(r, &r->groups[i], &r->groups[j], nparts))
+        j++;
+    return j;
+}
+
+static uint64_t distinct_of(const floe_agg_group *g, bool *estimated) {
+    *estimated = !floe_distinct_is_exact(&g->distinct[0]);
+    return floe_distinct_estimate(&g->distinct[0]);
+}
+
+/* The accepted replies a sweep's actor got from its port: distinct answering hosts per (window,
+ * actor, port, proto), looked up by binary search in the sorted T_ANSWER table. */
+static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t nans, int64_t window,
+                         const floe_key_value *sweep_key) {
+    size_t lo = 0, hi = nans;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const floe_agg_group *g = &ans[mid];
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(answers, g, v);
+        int c = g->window_start < window ? -1 : g->window_start > window ? 1 : 0;
+        if (!c) c = v[0].null ? -1 : addr_cmp(&v[0].v.addr, &sweep_key[0].v.addr);
+        if (!c) c = v[1].null ? -1 : (v[1].v.u16 > sweep_key[1].v.u16) - (v[1].v.u16 < sweep_key[1].v.u16);
+        if (!c) c = v[2].null ? -1 : (v[2].v.u8 > sweep_key[2].v.u8) - (v[2].v.u8 < sweep_key[2].v.u8);
+        if (c == 0) {
+            bool est;
+            return distinct_of(g, &est);
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* One probe group of a source that probed enough hosts to be a sweeper, for regrouping by
+ * (port, proto). */
+typedef struct probe_ref {
+    floe_addr dst;
+    uint16_t port;
+    uint8_t proto;
+    uint32_t group; /* index in the sorted table */
+} probe_ref;
+
+static int probe_ref_cmp(const void *a, const void *b) {
+    const probe_ref *x = a, *y = b;
+    if (x->port != y->port) return x->port < y->port ? -1 : 1;
+    if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
+    return addr_cmp(&x->dst, &y->dst);
+}
+
+static void set_direction_by_targets(ctx *x, floe_finding *f, bool internal_target) {
+    bool ai = internal(x, &f->actor);
+    f->direction = ai && internal_target ? FLOE_DIR_INTERNAL
+                   : ai                  ? FLOE_DIR_OUTBOUND
+                   : internal_target     ? FLOE_DIR_INBOUND
+                                         : FLOE_DIR_EXTERNAL;
+}
+
+/* PortSweeps among one source's probe groups [i, j) of one window: its groups regrouped by
+ * (port, proto); each with many distinct hosts, most of which never answered, is a sweep. */
+static floe_status sweeps_of_source(ctx *x, const run_reader *r, size_t i, size_t j,
+                                    const run_reader *a, probe_ref *refs) {
+    floe_agg *agg = r->agg;
+    floe_key_value v[FLOE_KEY_MAX_PARTS];
+    for (size_t k = i; k < j; k++) {
+        memset(v, 0, sizeof v);
+        floe_agg_key_decode(agg, &r->groups[k], v);
+        refs[k - i] = (probe_ref){v[1].v.addr, v[3].null ? 0 : v[3].v.u16,
+                                  v[2].null ? 0 : v[2].v.u8, (uint32_t)k};
+    }
+    size_t n = j - i;
+    qsort(refs, n, sizeof *refs, probe_ref_cmp);
+    memset(v, 0, sizeof v);
+    floe_agg_key_decode(agg, &r->groups[i], v);
+    const floe_addr actor = v[0].v.addr;
+    const int64_t window = r->groups[i].window_start;
+    for (size_t p = 0; p < n;) {
+        size_t q = p + 1;
+        while (q < n && refs[q].port == refs[p].port && refs[q].proto == refs[p].proto)
+            q++;
+        const uint64_t hosts = q - p;
+        if (hosts >= x->c->portsweep_hosts) {
+            floe_key_value key[3];
+            memset(key, 0, sizeof key);
+            key[0].v.addr = actor;
+            key[1].v.u16 = refs[p].port;
+            key[2].v.u8 = refs[p].proto;
+            uint64_t answering = answered(a->agg, a->groups, a->n, window, key);
+            if ((double)answering <= x->c->portsweep_max_answered * (double)hosts) {
+                floe_finding *f = new_finding(x->out, FLOE_FIND_PORTSWEEP, window, x->c->scan_window);
+                if (!f) return FLOE_ERR_NOMEM;
+                f->actor = actor;
+                f->port = refs[p].port;
+                f->protocol = refs[p].proto;
+                f->severity = FLOE_SEV_HIGH;
+                f->distinct_hosts = hosts;
+                f->distinct_ports = 1;
+                bool internal_target = false;
+                for (size_t k = p; k < q; k++) {
+                    list_add(f->targets, &f->ntargets_listed, &refs[k].dst);
+                    internal_target |= internal(x, &refs[k].dst);
+                    add_measures(f, r->groups[refs[k].group].m);
+                }
+                set_direction_by_targets(x, f, internal_target);
+            }
+        }
+        p = q;
+    }
+    return FLOE_OK;
+}
+
+/* Portscan and PortSweep from T_PROBES, a group per (window, src, dst, proto, port), so every
+ * count is exact and every target can be listed:
+ *  - Portscan: a (window, src, dst, proto) run of at least portscan_ports groups (ports);
+ *  - PortSweep: a source whose window holds at least portsweep_hosts groups is regrouped by
+ *    (port, proto) (sweeps_of_source). Few sources probe that many, so little is regrouped. */
+static floe_status find_scans_and_sweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
+    run_reader r, a;
+    floe_status st = open_table(agg, &r);
+    if (st == FLOE_OK) st = open_table(answers, &a);
+    if (st != FLOE_OK) return st;
+    probe_ref *refs = NULL;
+    size_t refs_cap = 0;
+    for (size_t i = 0; i < r.n && st == FLOE_OK;) {
+        const size_t j = run_end(&r, i, 1); /* [i, j): one source in one window */
+        for (size_t p = i; p < j;) {
+            const size_t q = run_end(&r, p, 3); /* [p, q): one (dst, proto) */
+            if (q - p >= x->c->portscan_ports) {
+                floe_key_value v[FLOE_KEY_MAX_PARTS];
+                floe_agg_key_decode(agg, &r.groups[p], v);
+                floe_finding *f =
+                    new_finding(x->out, FLOE_FIND_PORTSCAN, r.groups[p].window_start, x->c->scan_window);
+                if (!f) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
+                }
+                f->actor = v[0].v.addr;
+                list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
+                f->protocol = v[2].null ? 0 : v[2].v.u8;
+                f->direction = direction_of(x, &f->actor, &v[1].v.addr);
+                f->severity = FLOE_SEV_MEDIUM;
+                f->distinct_ports = q - p;
+                f->distinct_hosts = 1;
+                for (size_t k = p; k < q; k++)
+                    add_measures(f, r.groups[k].m);
+            }
+            p = q;
+        }
+        if (st == FLOE_OK && j - i >= x->c->portsweep_hosts) {
+            if (j - i > refs_cap) {
+                probe_ref *grown = realloc(refs, (j - i) * sizeof *refs);
+                if (!grown) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
+                }
+                refs = grown;
+                refs_cap = j - i;
+            }
+            st = sweeps_of_source(x, &r, i, j, &a, refs);
+        }
+        i = j;
+    }
+    free(refs);
+    return st;
+}
+
+/* PortProbeUnprotectedPort: (window, dst, port) ACCEPTed from many external sources; T_PROBE
+ * keeps one group per source, so they are counted exactly and listed. */
+static floe_status find_probes(ctx *x, floe_agg *agg) {
+    run_reader r;
+    floe_status st = open_table(agg, &r);
+    if (st != FLOE_OK) return st;
+    for (size_t i = 0; i < r.n;) {
+        size_t j = run_end(&r, i, 2);
+        if (j - i >= x->c->probe_sources) {
+            floe_key_value v[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(agg, &r.groups[i], v);
+            floe_finding *f = new_finding(x->out, FLOE_FIND_PORT_PROBE, r.groups[i].window_start,
+                                          x->c->probe_window);
+            if (!f) return FLOE_ERR_NOMEM;
+            list_add(f->targets, &f->ntargets_listed, &v[0].v.addr);
+            f->port = v[1].v.u16;
+            f->protocol = 6;
+            f->direction = FLOE_DIR_INBOUND;
+            f->severity = FLOE_SEV_LOW;
+            f->distinct_hosts = j - i;
+            f->distinct_ports = 1;
+            for (size_t k = i; k < j; k++) {
+                floe_key_value s[FLOE_KEY_MAX_PARTS];
+                floe_agg_key_decode(agg, &r.groups[k], s);
+                list_add(f->sources, &f->nsources_listed, &s[2].v.addr);
+                add_measures(f, r.groups[k].m);
+            }
+            f->actor = f->sources[0];
+        }
+        i = j;
+    }
+    return FLOE_OK;
+}
+
+static floe_status find_brute_force(ctx *x, floe_agg *agg) {
+    run_reader r;
+    floe_status st = open_table(agg, &r);
+    if (st != FLOE_OK) return st;
+    for (size_t i = 0; i < r.n; i++) {
+        const floe_agg_group *g = &r.groups[i];
+        if (g->m->flows < x->c->brute_flows) continue;
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(agg, g, v);
+        if (v[0].null || v[1].null || v[2].null) continue;
+        uint16_t port = v[2].v.u16;
+        floe_finding_type type = port == 22     ? FLOE_FIND_SSH_BRUTE
+                                 : port == 3389 ? FLOE_FIND_RDP_BRUTE
+                                                : FLOE_FIND_WINRM_BRUTE;
+        floe_finding *f = new_finding(x->out, type, g->window_start, x->c->scan_window);
+        if (!f) return FLOE_ERR_NOMEM;
+        f->actor = v[0].v.addr;
+        list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
+        f->port = port;
+        f->protocol = 6;
+        f->direction = direction_of(x, &f->actor, &v[1].v.addr);
+        /* As GuardDuty rates them: an instance of ours attacking others is the worse news. */
+        f->severity = f->direction == FLOE_DIR_INBOUND ? FLOE_SEV_LOW : FLOE_SEV_HIGH;
+        f->distinct_hosts = 1;
+        f->distinct_ports = 1;
+        add_measures(f, g->m);
+    }
+    return FLOE_OK;
+}
+
+/* One (window, internal host, external host) volume, summed over protocols. */
+typedef struct volume {
+    floe_addr src, dst;
+    int64_t window;
+    uint64_t bytes;
+    size_t first_group; /* its groups in T_OUT: [first_group, first_group + ngroups) */
+    uint32_t ngroups;
+    double z;
+    bool unusual;
+} volume;
+
+static int volume_by_src(const void *a, const void *b) {
+    const volume *x = a, *y = b;
+    int c = addr_cmp(&x->src, &y->src);
+    if (c) return c;
+    if (x->window != y->window) return x->window < y->window ? -1 : 1;
+    return addr_cmp(&x->dst, &y->dst);
+}
+
+/* DenialOfService.* and TrafficVolumeUnusual, both from T_OUT. A (window, host, target) that is
+ * unusual against the host's own baseline is reported as TrafficVolumeUnusual only: an upload
+ * that large explains the packets too, and one event should raise one finding. */
+static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
+    run_reader r, d;
+    floe_status st = open_table(out, &r);
+    if (st == FLOE_OK) st = open_table(dns, &d);
+    if (st != FLOE_OK) return st;
+    volume *v = malloc((r.n ? r.n : 1) * sizeof *v);
+    if (!v) return FLOE_ERR_NOMEM;
+    size_t nv = 0;
+    for (size_t i = 0; i < r.n;) {
+        size_t j = run_end(&r, i, 2);
+        floe_key_value k[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(out, &r.groups[i], k);
+        volume *e = &v[nv++];
+        memset(e, 0, sizeof *e);
+        e->src = k[0].v.addr;
+        e->dst = k[1].v.addr;
+        e->window = r.groups[i].window_start;
+        e->first_group = i;
+        e->ngroups = (uint32_t)(j - i);
+        for (size_t g = i; g < j; g++)
+            e->bytes = floe_counter_add(e->bytes, r.groups[g].m->bytes);
+        i = j;
+    }
+    /* z-scores per host, each sample against the host's other samples (leave one out, so one
+     * huge window cannot hide in the baseline it inflates). */
+    qsort(v, nv, sizeof *v, volume_by_src);
+    for (size_t i = 0; i < nv;) {
+        size_t j = i + 1;
+        while (j < nv && addr_cmp(&v[j].src, &v[i].src) == 0)
+            j++;
+        double sum = 0, sumsq = 0;
+        for (size_t k = i; k < j; k++) {
+            sum += (double)v[k].bytes;
+            sumsq += (double)v[k].bytes * (double)v[k].bytes;
+        }
+        size_t others = j - i - 1;
+        for (size_t k = i; k < j && others >= x->c->volume_min_samples; k++) {
+            if (v[k].bytes < x->c->volume_bytes) continue;
+            double b = (double)v[k].bytes, mean = (sum - b) / (double)others;
+            double var = (sumsq - b * b) / (double)others - mean * mean;
+            double sd = var > 0 ? sqrt(var) : 0;
+            v[k].z = sd > 0 ? (b - mean) / sd : (b > mean ? INFINITY : 0);
+            v[k].unusual = v[k].z >= x->c->volume_zscore;
+        }
+        i = j;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        const volume *e = &v[i];
+        if (e->unusual) {
+            floe_finding *f = new_finding(x->out, FLOE_FIND_VOLUME_UNUSUAL, e->window, x->c->scan_window);
+            if (!f) break;
+            f->actor = e->src;
+            list_add(f->targets, &f->ntargets_listed, &e->dst);
+            f->direction = FLOE_DIR_OUTBOUND;
+            f->severity = FLOE_SEV_MEDIUM;
+            f->score = isinf(e->z) ? 1e9 : e->z;
+            f->distinct_hosts = 1;
+            uint8_t proto = 0;
+            for (uint32_t g = 0; g < e->ngroups; g++) {
+                const floe_agg_group *grp = &r.groups[e->first_group + g];
+                floe_key_value k[FLOE_KEY_MAX_PARTS];
+                floe_agg_key_decode(out, grp, k);
+                proto = g == 0 ? k[2].v.u8 : (proto == k[2].v.u8 ? proto : 0);
+                add_measures(f, grp->m);
+            }
+            f->protocol = proto;
+            continue;
+        }
+        for (uint32_t g = 0; g < e->ngroups; g++) {
+            const floe_agg_group *grp = &r.groups[e->first_group + g];
+            const floe_agg_measures *m = grp->m;
+            if (m->packets < x->c->dos_packets && m->bytes < x->c->dos_bytes) continue;
+            floe_key_value k[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(out, grp, k);
+            uint8_t p = k[2].null ? 0 : k[2].v.u8;
+            floe_finding_type type;
+            const floe_agg_measures *shown = m;
+            if (p == 6) {
+                type = FLOE_FIND_DOS_TCP;
+            } else if (p == 17) {
+                type = FLOE_FIND_DOS_UDP;
+                /* A flood that is DNS on its own is reported as the DNS kind. */
+                for (size_t q = 0; q < d.n; q++) {
+                    const floe_agg_group *dg = &d.groups[q];
+                    if (dg->window_start != e->window) continue;
+                    floe_key_value dk[FLOE_KEY_MAX_PARTS];
+                    floe_agg_key_decode(dns, dg, dk);
+                    if (addr_cmp(&dk[0].v.addr, &e->src) || addr_cmp(&dk[1].v.addr, &e->dst)) continue;
+                    if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
+                        type = FLOE_FIND_DOS_DNS;
+                        shown = dg->m;
+                    }
+                }
+            } else if (p == 1 || p == 58) {
+                continue; /* ICMP floods are not in detections.md's list */
+            } else {
+                type = FLOE_FIND_DOS_UNUSUAL;
+            }
+            floe_finding *f = new_finding(x->out, type, e->window, x->c->scan_window);
+            if (!f) break;
+            f->actor = e->src;
+            list_add(f->targets, &f->ntargets_listed, &e->dst);
+            f->protocol = p;
+            if (type == FLOE_FIND_DOS_DNS) f->port = 53;
+            f->direction = FLOE_DIR_OUTBOUND;
+            f->severity = FLOE_SEV_HIGH;
+            f->distinct_hosts = 1;
+            add_measures(f, shown);
+        }
+    }
+    free(v);
+    return x->out->oom ? FLOE_ERR_NOMEM : FLOE_OK;
+}
+
+/* One record of a (host, remote host, port): its start, end and source port. */
+typedef struct conn_entry {
+    int64_t start, end;
+    int32_t sport;
+} conn_entry;
+
+static int by_sport_start(const void *a, const void *b) {
+    const conn_entry *x = a, *y = b;
+    if (x->sport != y->sport) return x->sport < y->sport ? -1 : 1;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+static int by_start(const void *a, const void *b) {
+    const conn_entry *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->sport > y->sport) - (x->sport < y->sport);
+}
+
+/* Connections among the records: a record that continues the one before it on the same source
+ * port (starting within a minute of that one's end, as a long connection's records do at each
+ * aggregation interval) is not a new connection. Leaves the connections' records first in e,
+ * by start, and returns how many. */
+static size_t connections_of(conn_entry *e, size_t n) {
+    qsort(e, n, sizeof *e, by_sport_start);
+    size_t kept = 0;
+    int64_t chain_end = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool continues = i > 0 && e[i].sport == e[i - 1].sport && e[i].sport >= 0 &&
+                         e[i].start <= chain_end + 60;
+        chain_end = continues && chain_end > e[i].end ? chain_end : e[i].end;
+        if (!continues) e[kept++] = e[i];
+    }
+    qsort(e, kept, sizeof *e, by_start);
+    return kept;
+}
+
+/* From T_CONN, one window, a group per (src, dstport, proto, dst, start, srcport): a record each.
+ *  - NetworkPortUnusual: a (src, port, proto) first used at least port_baseline after the
+ *    host's first outbound connection.
+ *  - Spambot: TCP/25 to spam_hosts distinct hosts within scan_window of the host's first use of
+ *    port 25 (a host with earlier port-25 history is a mail server).
+ *  - Beaconing: per (src, dst, port, proto), connection starts at near-constant gaps. */
+static floe_status find_connections(ctx *x, floe_agg *agg) {
+    run_reader r;
+    floe_status st = open_table(agg, &r);
+    if (st != FLOE_OK) return st;
+    conn_entry *starts = NULL;
+    size_t starts_cap = 0;
+    for (size_t h = 0; h < r.n;) {
+        /* One host: [h, hend). */
+        floe_key_value hv[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(agg, &r.groups[h], hv);
+        size_t hend = h + 1;
+        int64_t host_first = r.groups[h].m->first_seen;
+        while (hend < r.n && same_prefix(&r, &r.groups[h], &r.groups[hend], 1)) {
+            if (r.groups[hend].m->first_seen < host_first) host_first = r.groups[hend].m->first_seen;
+            hend++;
+        }
+        for (size_t p = h; p < hend;) {
+            /* One (port, proto): [p, pend). */
+            size_t pend = p + 1;
+            int64_t port_first = r.groups[p].m->first_seen;
+            while (pend < hend && same_prefix(&r, &r.groups[p], &r.groups[pend], 3)) {
+                if (r.groups[pend].m->first_seen < port_first) port_first = r.groups[pend].m->first_seen;
+                pend++;
+            }
+            floe_key_value pv[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(agg, &r.groups[p], pv);
+            if (pv[0].null || pv[1].null || pv[2].null) {
+                p = pend;
+                continue;
+            }
+            const uint16_t port = pv[1].v.u16;
+            const uint8_t proto = pv[2].v.u8;
+            if (port_first - host_first >= x->c->port_baseline) {
+                int64_t w = x->c->scan_window;
+                int64_t ws = port_first - (port_first % w + w) % w;
+                floe_finding *f = new_finding(x->out, FLOE_FIND_PORT_UNUSUAL, ws, w);
+                if (!f) break;
+                f->actor = pv[0].v.addr;
+                f->port = port;
+                f->protocol = proto;
+                f->direction = FLOE_DIR_OUTBOUND;
+                f->severity = FLOE_SEV_MEDIUM;
+                f->distinct_ports = 1;
+                for (size_t g = p; g < pend; g++) {
+                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
+                    floe_agg_key_decode(agg, &r.groups[g], gv);
+                    list_add(f->targets, &f->ntargets_listed, &gv[3].v.addr);
+                    add_measures(f, r.groups[g].m);
+                }
+                for (uint32_t t = 0; t < f->ntargets_listed; t++)
+                    f->distinct_hosts++;
+            }
+            if (port == 25 && proto == 6) {
+                /* Distinct destinations in the first scan_window of port-25 use. */
+                floe_finding tmp;
+                memset(&tmp, 0, sizeof tmp);
+                tmp.first_seen = INT64_MAX;
+                tmp.last_seen = INT64_MIN;
+                uint64_t hosts = 0;
+                floe_addr prev;
+                bool have_prev = false;
+                for (size_t g = p; g < pend; g++) {
+                    if (r.groups[g].m->first_seen >= port_first + x->c->scan_window) continue;
+                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
+                    floe_agg_key_decode(agg, &r.groups[g], gv);
+                    if (!have_prev || addr_cmp(&prev, &gv[3].v.addr) != 0) hosts++;
+                    prev = gv[3].v.addr;
+                    have_prev = true;
+                    list_add(tmp.targets, &tmp.ntargets_listed, &gv[3].v.addr);
+                    add_measures(&tmp, r.groups[g].m);
+                }
+                if (hosts >= x->c->spam_hosts) {
+                    int64_t w = x->c->scan_window;
+                    floe_finding *f = new_finding(x->out, FLOE_FIND_SPAMBOT,
+                                                  port_first - (port_first % w + w) % w, w);
+                    if (!f) break;
+                    int32_t keep_port = 25;
+                    *f = tmp;
+                    f->type = FLOE_FIND_SPAMBOT;
+                    f->window_start = port_first - (port_first % w + w) % w;
+                    f->window_end = f->window_start + w;
+                    f->actor = pv[0].v.addr;
+                    f->port = keep_port;
+                    f->protocol = 6;
+                    f->direction = FLOE_DIR_OUTBOUND;
+                    f->severity = FLOE_SEV_MEDIUM;
+                    f->distinct_hosts = hosts;
+                    f->distinct_ports = 1;
+                }
+            }
+            /* Beaconing, per destination host within this (port, proto). */
+            for (size_t b = p; b < pend;) {
+                const size_t bend = run_end(&r, b, 4);
+                size_t nconn = bend - b;
+                if (nconn >= x->c->beacon_connections && nconn <= x->c->beacon_max_connections) {
+                    if (nconn > starts_cap) {
+                        conn_entry *ns = realloc(starts, nconn * sizeof *ns);
+                        if (!ns) {
+                            free(starts);
+                            return FLOE_ERR_NOMEM;
+                        }
+                        starts = ns;
+                        starts_cap = nconn;
+                    }
+                    for (size_t g = b; g < bend; g++) {
+                        floe_key_value gv[FLOE_KEY_MAX_PARTS];
+                        memset(gv, 0, sizeof gv);
+                        floe_agg_key_decode(agg, &r.groups[g], gv);
+                        starts[g - b] = (conn_entry){r.groups[g].m->first_seen,
+                                                     r.groups[g].m->last_seen,
+                                                     gv[5].null ? -1 : gv[5].v.u16};
+                    }
+                    nconn = connections_of(starts, nconn);
+                    double sum = 0, sumsq = 0;
+                    for (size_t g = 1; g < nconn; g++) {
+                        double gap = (double)(starts[g].start - starts[g - 1].start);
+                        sum += gap;
+                        sumsq += gap * gap;
+                    }
+                    double ngaps = (double)(nconn - 1), mean = sum / ngaps;
+                    double var = sumsq / ngaps - mean * mean;
+                    double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
+                    if (nconn >= x->c->beacon_connections && cv <= x->c->beacon_max_cv &&
+                        mean >= (double)x->c->beacon_min_period) {
+                        floe_key_value bv[FLOE_KEY_MAX_PARTS];
+                        floe_agg_key_decode(agg, &r.groups[b], bv);
+                        floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, starts[0].start, 0);
+                        if (!f) break;
+                        f->window_end = starts[nconn - 1].start + 1;
+                        f->actor = bv[0].v.addr;
+                        list_add(f->targets, &f->ntargets_listed, &bv[3].v.addr);
+                        f->port = port;
+                        f->protocol = proto;
+                        f->direction = FLOE_DIR_OUTBOUND;
+                        f->severity = FLOE_SEV_HIGH;
+                        f->score = cv;
+                        f->distinct_hosts = 1;
+                        f->distinct_ports = 1;
+                        for (size_t g = b; g < bend; g++)
+                            add_measures(f, r.groups[g].m);
+                        f->flows = nconn; /* connections, as the threshold counts them */
+                    }
+                }
+                b = bend;
+            }
+            p = pend;
+        }
+        h = hend;
+    }
+    free(starts);
+    return x->out->oom ? FLOE_ERR_NOMEM : FLOE_OK;
+}
+
+/* BitcoinTool and MaliciousIPCaller: any flow, one finding per (window, actor, target). */
+static floe_status find_any_flow(ctx *x, floe_agg *agg, floe_finding_type type) {
+    run_reader r;
+    floe_status st = open_table(agg, &r);
+    if (st != FLOE_OK) return st;
+    for (size_t i = 0; i < r.n;) {
+        size_t j = run_end(&r, i, 2);
+        floe_key_value v[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(agg, &r.groups[i], v);
+        floe_finding *f = new_finding(x->out, type, r.groups[i].window_start, x->c->scan_window);
+        if (!f) return FLOE_ERR_NOMEM;
+        f->actor = v[0].v.addr;
+        list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
+        f->direction = direction_of(x, &f->actor, &v[1].v.addr);
+        f->severity = type == FLOE_FIND_BITCOIN ? FLOE_SEV_HIGH : FLOE_SEV_MEDIUM;
+        f->distinct_hosts = 1;
+        int32_t port = v[2].null ? -1 : v[2].v.u16;
+        uint8_t proto = v[3].null ? 0 : v[3].v.u8;
+        uint64_t ports = 0;
+        for (size_t k = i; k < j; k++) {
+            floe_key_value kv[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(agg, &r.groups[k], kv);
+            int32_t kp = kv[2].null ? -1 : kv[2].v.u16;
+            if (kp != port) port = -1;
+            if ((kv[3].null ? 0 : kv[3].v.u8) != proto) proto = 0;
+            ports++;
+            add_measures(f, r.groups[k].m);
+        }
+        f->port = port;
+        f->protocol = proto;
+        f->distinct_ports = ports;
+        if (type == FLOE_FIND_MALICIOUS_IP) {
+            /* Which side is listed, and by which entry; the summary names it. */
+            const floe_cidr_set *intel = x->c->intel;
+            long e = floe_cidr_set_lookup(intel, &v[1].v.addr);
+            if (e < 0) e = floe_cidr_set_lookup(intel, &v[0].v.addr);
+            if (e >= 0) floe_cidr_set_entry_text(intel, (size_t)e, f->intel_entry);
+        }
+        i = j;
+    }
+    return FLOE_OK;
+}
+
+static void summarize(floe_finding *f) {
+    char actor[FLOE_ADDR_STRLEN], target[FLOE_ADDR_STRLEN] = "", proto[16];
+    fmt_addr(&f->actor, actor);
+    if (f->ntargets_listed) fmt_addr(&f->targets[0], target);
+    proto_text(f->protocol, proto);
+    const char *est = f->distinct_estimated ? "~" : "";
+    char *s = f->summary;
+    size_t n = sizeof f->summary;
+    switch (f->type) {
+    case FLOE_FIND_PORTSCAN:
+        snprintf(s, n, "%s probed %s%llu %s ports of %s (%llu flows, %llu rejected)", actor, est,
+                 (unsigned long long)f->distinct_ports, proto, target,
+                 (unsigned long long)f->flows, (unsigned long long)f->rejected);
+        break;
+    case FLOE_FIND_PORTSWEEP:
+        snprintf(s, n, "%s probed %s/%d on %s%llu hosts, few of which answered", actor, proto,
+                 f->port, est, (unsigned long long)f->distinct_hosts);
+        break;
+    case FLOE_FIND_PORT_PROBE:
+        snprintf(s, n, "%llu external sources were ACCEPTed on %s/%d of %s",
+                 (unsigned long long)f->distinct_hosts, proto, f->port, target);
+        break;
+    case FLOE_FIND_SSH_BRUTE:
+    case FLOE_FIND_RDP_BRUTE:
+    case FLOE_FIND_WINRM_BRUTE:
+        snprintf(s, n, "%s made %llu short connections to %s/%d of %s", actor,
+                 (unsigned long long)f->flows, proto, f->port, target);
+        break;
+    case FLOE_FIND_DOS_TCP:
+    case FLOE_FIND_DOS_UDP:
+    case FLOE_FIND_DOS_DNS:
+    case FLOE_FIND_DOS_UNUSUAL:
+        snprintf(s, n, "%s sent %llu %s packets (%llu bytes) to %s in one window", actor,
+                 (unsigned long long)f->packets, proto, (unsigned long long)f->bytes, target);
+        break;
+    case FLOE_FIND_VOLUME_UNUSUAL:
+        snprintf(s, n, "%s sent %llu bytes to %s, z-score %.1f against its own windows", actor,
+                 (unsigned long long)f->bytes, target, f->score);
+        break;
+    case FLOE_FIND_PORT_UNUSUAL:
+        snprintf(s, n, "%s used remote port %s/%d for the first time, to %s", actor, proto,
+                 f->port, target);
+        break;
+    case FLOE_FIND_SPAMBOT:
+        snprintf(s, n, "%s, new to port 25, sent SMTP to %llu hosts", actor,
+                 (unsigned long long)f->distinct_hosts);
+        break;
+    case FLOE_FIND_BITCOIN:
+        snprintf(s, n, "%s talked to %s on %s/%d, a mining-pool port or host", actor, target,
+                 proto, f->port);
+        break;
+    case FLOE_FIND_MALICIOUS_IP:
+        snprintf(s, n, "%s -> %s: threat-list entry %s (%llu flows)", actor, target,
+                 f->intel_entry, (unsigned long long)f->flows);
+        break;
+    case FLOE_FIND_BEACONING:
+        snprintf(s, n, "%s connected to %s on %s/%d %llu times at near-constant gaps (CV %.3f)",
+                 actor, target, proto, f->port, (unsigned long long)f->flows, f->score);
+        break;
+    default:
+        snprintf(s, n, "?");
+    }
+}
+
+static int finding_cmp(const void *a, const void *b) {
+    const floe_finding *x = a, *y = b;
+    if (x->window_start != y->window_start) return x->window_start < y->window_start ? -1 : 1;
+    if (x->type != y->type) return x->type < y->type ? -1 : 1;
+    int c = addr_cmp(&x->actor, &y->actor);
+    if (c) return c;
+    if (x->ntargets_listed && y->ntargets_listed && (c = addr_cmp(&x->targets[0], &y->targets[0])))
+        return c;
+    if (x->port != y->port) return x->port < y->port ? -1 : 1;
+    return (x->protocol > y->protocol) - (x->protocol < y->protocol);
+}
+
+static void sort_findings(floe_finding *items, size_t n) {
+    qsort(items, n, sizeof *items, finding_cmp);
+}
+
+floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *count) {
+    *out = NULL;
+    *count = 0;
+    finding_list list = {0};
+    ctx x = {d->config, &list};
+    floe_status st = find_scans_and_sweeps(&x, d->tables[T_PROBES], d->tables[T_ANSWER]);
+    if (st == FLOE_OK) st = find_probes(&x, d->tables[T_PROBE]);
+    if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
+    if (st == FLOE_OK) st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
+    if (st == FLOE_OK) st = find_connections(&x, d->tables[T_CONN]);
+    if (st == FLOE_OK) st = find_any_flow(&x, d->tables[T_MINE], FLOE_FIND_BITCOIN);
+    if (st == FLOE_OK && d->config->intel)
+        st = find_any_flow(&x, d->tables[T_INTEL], FLOE_FIND_MALICIOUS_IP);
+    if (st == FLOE_OK && list.oom) st = FLOE_ERR_NOMEM;
+    if (st != FLOE_OK) {
+        free(list.items);
+        return st;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        summarize(&list.items[i]);
+        if (list.items[i].first_seen == INT64_MAX) list.items[i].first_seen = 0;
+        if (list.items[i].last_seen == INT64_MIN) list.items[i].last_seen = 0;
+    }
+    sort_findings(list.items, list.n);
+    *out = list.items;
+    *count = list.n;
+    return FLOE_OK;
+}

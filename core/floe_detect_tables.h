@@ -1,0 +1,29 @@
+/* floe_detect_tables.h: what core/floe_detect.c (filling) and core/floe_detect_find.c
+ * (findings) share: the evidence tables, one floe_agg each, and their keys. Not for other
+ * modules. */
+#ifndef FLOE_DETECT_TABLES_H
+#define FLOE_DETECT_TABLES_H
+
+#include "floe_agg.h"
+#include "floe_detect.h"
+
+enum floe_detect_table {
+    T_PROBES, /* (src, dst, proto, dstport); probe-like requests: scans and sweeps */
+    T_ANSWER, /* (dst, srcport, proto) distinct src; accepted replies */
+    T_PROBE,  /* (dst, dstport, src), probe window; accepted external requests, sensitive port */
+    T_BRUTE,  /* (src, dst, dstport); small TCP requests to 22, 3389, 5985, 5986 */
+    T_OUT,    /* (src, dst, proto); everything internal -> external */
+    T_DNS,    /* (src, dst); UDP/53 requests internal -> external */
+    T_CONN,   /* (src, dstport, proto, dst, start, srcport), one window; requests internal ->
+                 external: a group per record, nearly */
+    T_MINE,   /* (src, dst, dstport, proto); accepted requests to mining ports or hosts */
+    T_INTEL,  /* (src, dst, dstport, proto); requests to or from a threat-list address */
+    T_COUNT
+};
+
+struct floe_detect {
+    const floe_detect_config *config;
+    floe_agg *tables[T_COUNT];
+};
+
+#endif
