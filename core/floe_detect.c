@@ -48,6 +48,7 @@ const char *floe_direction_name(floe_direction d) {
 
 struct floe_detect_writer {
     floe_detect *detect;
+    floe_beacon_set *beacons; /* this thread's, until floe_detect_writer_finish */
     floe_agg_writer *writers[T_COUNT];
     uint32_t *rows[T_COUNT];
     uint32_t capacity;
@@ -74,6 +75,10 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
     floe_detect *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->config = config;
+    if (!(d->beacons = floe_beacon_set_new(config->beacon_max_connections))) {
+        free(d);
+        return NULL;
+    }
     const floe_field S = FLOE_F_SRCADDR, D = FLOE_F_DSTADDR, SP = FLOE_F_SRCPORT,
                      DP = FLOE_F_DSTPORT, P = FLOE_F_PROTOCOL, NONE = FLOE_FIELD_COUNT;
     const int64_t w = config->scan_window;
@@ -84,7 +89,7 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
     key_of(&k[T_BRUTE], w, (floe_field[]){S, D, DP}, 3, NONE);
     key_of(&k[T_OUT], w, (floe_field[]){S, D, P}, 3, NONE);
     key_of(&k[T_DNS], w, (floe_field[]){S, D}, 2, NONE);
-    key_of(&k[T_CONN], 0, (floe_field[]){S, DP, P, D, FLOE_F_START, SP}, 6, NONE);
+    key_of(&k[T_PORTS], 0, (floe_field[]){S, DP, P, D}, 4, NONE);
     key_of(&k[T_MINE], w, (floe_field[]){S, D, DP, P}, 4, NONE);
     key_of(&k[T_INTEL], w, (floe_field[]){S, D, DP, P}, 4, NONE);
     for (int t = 0; t < T_COUNT; t++) {
@@ -100,6 +105,7 @@ void floe_detect_free(floe_detect *d) {
     if (!d) return;
     for (int t = 0; t < T_COUNT; t++)
         floe_agg_free(d->tables[t]);
+    floe_beacon_set_free(d->beacons);
     free(d);
 }
 
@@ -115,13 +121,17 @@ size_t floe_detect_memory(const floe_detect *d) {
     size_t n = 0;
     for (int t = 0; t < T_COUNT; t++)
         n += floe_agg_memory(d->tables[t]);
-    return n;
+    return n + floe_beacon_memory(d->beacons);
 }
 
 floe_detect_writer *floe_detect_writer_new(floe_detect *d) {
     floe_detect_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->detect = d;
+    if (!(w->beacons = floe_beacon_set_new(d->config->beacon_max_connections))) {
+        free(w);
+        return NULL;
+    }
     for (int t = 0; t < T_COUNT; t++) {
         if (!(w->writers[t] = floe_agg_writer_new(d->tables[t]))) {
             floe_detect_writer_free(w);
@@ -137,7 +147,18 @@ void floe_detect_writer_free(floe_detect_writer *w) {
         floe_agg_writer_free(w->writers[t]);
         free(w->rows[t]);
     }
+    floe_beacon_set_free(w->beacons);
     free(w);
+}
+
+floe_status floe_detect_writer_finish(floe_detect_writer *w) {
+    floe_status st = floe_beacon_merge(w->detect->beacons, w->beacons);
+    if (st != FLOE_OK) return st;
+    floe_beacon_set *empty = floe_beacon_set_new(w->detect->config->beacon_max_connections);
+    if (!empty) return FLOE_ERR_NOMEM;
+    floe_beacon_set_free(w->beacons);
+    w->beacons = empty;
+    return FLOE_OK;
 }
 
 static bool is_reply(uint16_t sport, uint16_t dport, const uint8_t *flags, uint32_t r,
@@ -182,6 +203,8 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     const uint8_t *flags = floe_batch_u8_or_null(b, FLOE_F_TCP_FLAGS);
     const uint64_t *bytes = floe_batch_u64_or_null(b, FLOE_F_BYTES);
     const uint64_t *packets = floe_batch_u64_or_null(b, FLOE_F_PACKETS);
+    const int64_t *starts = floe_batch_time_or_null(b, FLOE_F_START);
+    const int64_t *ends = floe_batch_time_or_null(b, FLOE_F_END);
     const uint64_t addr_nulls = UINT64_C(1) << FLOE_F_SRCADDR | UINT64_C(1) << FLOE_F_DSTADDR;
     uint32_t cnt[T_COUNT] = {0};
     for (uint32_t r = 0; r < n; r++) {
@@ -221,7 +244,14 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     (!bytes || bytes[r] < c->brute_max_bytes))
                     w->rows[T_BRUTE][cnt[T_BRUTE]++] = r;
                 if (outbound) {
-                    w->rows[T_CONN][cnt[T_CONN]++] = r;
+                    w->rows[T_PORTS][cnt[T_PORTS]++] = r;
+                    if (starts && !floe_batch_is_null(b, FLOE_F_START, r)) {
+                        const floe_beacon_key key = {src[r], dst[r], dp, pr};
+                        const floe_beacon_entry entry = {
+                            starts[r], ends ? ends[r] : starts[r], sport ? (int32_t)sp : -1};
+                        floe_status st = floe_beacon_add(w->beacons, &key, &entry);
+                        if (st != FLOE_OK) return st;
+                    }
                     if (pr == 17 && dp == 53) w->rows[T_DNS][cnt[T_DNS]++] = r;
                     if (act == FLOE_ACTION_ACCEPT &&
                         (port_in(c->mining_ports, dp) ||
@@ -248,6 +278,6 @@ floe_status floe_detect_merge(floe_detect *into, const floe_detect *from) {
         floe_status st = floe_agg_merge(into->tables[t], from->tables[t]);
         if (st != FLOE_OK) return st;
     }
-    return FLOE_OK;
+    return floe_beacon_merge(into->beacons, from->beacons);
 }
 

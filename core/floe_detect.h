@@ -158,6 +158,10 @@ floe_detect_writer *floe_detect_writer_new(floe_detect *detect);
 void floe_detect_writer_free(floe_detect_writer *writer);
 /* Adds every row of the batch (detectors see all records, whatever the table's filters). */
 floe_status floe_detect_writer_add(floe_detect_writer *writer, const floe_batch *batch);
+/* Hands what the writer keeps to itself (the connection starts Beaconing needs, which are
+ * cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
+ * its rows are in, one writer at a time, before floe_detect_findings. */
+floe_status floe_detect_writer_finish(floe_detect_writer *writer);
 
 /* Merges `from` (same config) into `into`: shards of one data set combine like threads. */
 floe_status floe_detect_merge(floe_detect *into, const floe_detect *from);

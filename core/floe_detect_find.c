@@ -497,34 +497,30 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
 }
 
 /* One record of a (host, remote host, port): its start, end and source port. */
-typedef struct conn_entry {
-    int64_t start, end;
-    int32_t sport;
-} conn_entry;
-
 static int by_sport_start(const void *a, const void *b) {
-    const conn_entry *x = a, *y = b;
+    const floe_beacon_entry *x = a, *y = b;
     if (x->sport != y->sport) return x->sport < y->sport ? -1 : 1;
-    return (x->start > y->start) - (x->start < y->start);
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
 }
 
 static int by_start(const void *a, const void *b) {
-    const conn_entry *x = a, *y = b;
+    const floe_beacon_entry *x = a, *y = b;
     if (x->start != y->start) return x->start < y->start ? -1 : 1;
     return (x->sport > y->sport) - (x->sport < y->sport);
 }
 
-/* Connections among the records: a record that continues the one before it on the same source
- * port (starting within a minute of that one's end, as a long connection's records do at each
- * aggregation interval) is not a new connection. Leaves the connections' records first in e,
- * by start, and returns how many. */
-static size_t connections_of(conn_entry *e, size_t n) {
+/* Connections among a pair's records: the same record seen twice counts once, and a record
+ * that continues the one before it on the same source port (starting within a minute of that
+ * one's end, as a long connection's records do at each aggregation interval) is not a new
+ * connection. Leaves the connections' records first in e, by start, and returns how many. */
+static size_t connections_of(floe_beacon_entry *e, size_t n) {
     qsort(e, n, sizeof *e, by_sport_start);
     size_t kept = 0;
     int64_t chain_end = 0;
     for (size_t i = 0; i < n; i++) {
-        bool continues = i > 0 && e[i].sport == e[i - 1].sport && e[i].sport >= 0 &&
-                         e[i].start <= chain_end + 60;
+        bool same_port = i > 0 && e[i].sport == e[i - 1].sport && e[i].sport >= 0;
+        bool continues = same_port && e[i].start <= chain_end + 60;
         chain_end = continues && chain_end > e[i].end ? chain_end : e[i].end;
         if (!continues) e[kept++] = e[i];
     }
@@ -532,37 +528,77 @@ static size_t connections_of(conn_entry *e, size_t n) {
     return kept;
 }
 
-/* From T_CONN, one window, a group per (src, dstport, proto, dst, start, srcport): a record each.
- *  - NetworkPortUnusual: a (src, port, proto) first used at least port_baseline after the
- *    host's first outbound connection.
- *  - Spambot: TCP/25 to spam_hosts distinct hosts within scan_window of the host's first use of
- *    port 25 (a host with earlier port-25 history is a mail server).
- *  - Beaconing: per (src, dst, port, proto), connection starts at near-constant gaps. */
-static floe_status find_connections(ctx *x, floe_agg *agg) {
+/* Beaconing for one (host, port, proto, remote host), T_PORTS group g: its connection starts
+ * (from the writers' beacon sets) at near-constant gaps. */
+static floe_status beacon_of(ctx *x, const floe_beacon_set *beacons, const floe_agg_group *g,
+                             const floe_beacon_key *key, floe_beacon_entry **scratch,
+                             size_t *scratch_cap) {
+    size_t n = 0;
+    bool saturated = false;
+    const floe_beacon_entry *entries = floe_beacon_find(beacons, key, &n, &saturated);
+    if (saturated || n < x->c->beacon_connections) return FLOE_OK;
+    if (n > *scratch_cap) {
+        floe_beacon_entry *grown = realloc(*scratch, n * sizeof *grown);
+        if (!grown) return FLOE_ERR_NOMEM;
+        *scratch = grown;
+        *scratch_cap = n;
+    }
+    floe_beacon_entry *e = *scratch;
+    memcpy(e, entries, n * sizeof *e);
+    const size_t nconn = connections_of(e, n);
+    if (nconn < x->c->beacon_connections) return FLOE_OK;
+    double sum = 0, sumsq = 0;
+    for (size_t i = 1; i < nconn; i++) {
+        double gap = (double)(e[i].start - e[i - 1].start);
+        sum += gap;
+        sumsq += gap * gap;
+    }
+    const double ngaps = (double)(nconn - 1), mean = sum / ngaps;
+    const double var = sumsq / ngaps - mean * mean;
+    const double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
+    if (cv > x->c->beacon_max_cv || mean < (double)x->c->beacon_min_period) return FLOE_OK;
+    floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, e[0].start, 0);
+    if (!f) return FLOE_ERR_NOMEM;
+    f->window_end = e[nconn - 1].start + 1;
+    f->actor = key->src;
+    list_add(f->targets, &f->ntargets_listed, &key->dst);
+    f->port = key->port;
+    f->protocol = key->proto;
+    f->direction = FLOE_DIR_OUTBOUND;
+    f->severity = FLOE_SEV_HIGH;
+    f->score = cv;
+    f->distinct_hosts = 1;
+    f->distinct_ports = 1;
+    add_measures(f, g->m);
+    f->flows = nconn; /* connections, as the threshold counts them */
+    return FLOE_OK;
+}
+
+/* From T_PORTS, one window, a group per (host, port, proto, remote host) over the run:
+ *  - NetworkPortUnusual: a (host, port, proto) first used at least port_baseline after the
+ *    host's first outbound request;
+ *  - Spambot: TCP/25 to spam_hosts distinct hosts first contacted within scan_window of the
+ *    host's first use of port 25 (a host with earlier port-25 history is a mail server);
+ *  - Beaconing, per group (beacon_of). */
+static floe_status find_connections(ctx *x, floe_agg *agg, const floe_beacon_set *beacons) {
     run_reader r;
     floe_status st = open_table(agg, &r);
     if (st != FLOE_OK) return st;
-    conn_entry *starts = NULL;
-    size_t starts_cap = 0;
-    for (size_t h = 0; h < r.n;) {
-        /* One host: [h, hend). */
-        floe_key_value hv[FLOE_KEY_MAX_PARTS];
-        floe_agg_key_decode(agg, &r.groups[h], hv);
-        size_t hend = h + 1;
-        int64_t host_first = r.groups[h].m->first_seen;
-        while (hend < r.n && same_prefix(&r, &r.groups[h], &r.groups[hend], 1)) {
-            if (r.groups[hend].m->first_seen < host_first) host_first = r.groups[hend].m->first_seen;
-            hend++;
-        }
-        for (size_t p = h; p < hend;) {
-            /* One (port, proto): [p, pend). */
-            size_t pend = p + 1;
-            int64_t port_first = r.groups[p].m->first_seen;
-            while (pend < hend && same_prefix(&r, &r.groups[p], &r.groups[pend], 3)) {
-                if (r.groups[pend].m->first_seen < port_first) port_first = r.groups[pend].m->first_seen;
-                pend++;
-            }
+    floe_beacon_entry *scratch = NULL;
+    size_t scratch_cap = 0;
+    const int64_t w = x->c->scan_window;
+    for (size_t h = 0; h < r.n && st == FLOE_OK;) {
+        const size_t hend = run_end(&r, h, 1); /* [h, hend): one host */
+        int64_t host_first = INT64_MAX;
+        for (size_t g = h; g < hend; g++)
+            if (r.groups[g].m->first_seen < host_first) host_first = r.groups[g].m->first_seen;
+        for (size_t p = h; p < hend && st == FLOE_OK;) {
+            const size_t pend = run_end(&r, p, 3); /* [p, pend): one (port, proto) */
+            int64_t port_first = INT64_MAX;
+            for (size_t g = p; g < pend; g++)
+                if (r.groups[g].m->first_seen < port_first) port_first = r.groups[g].m->first_seen;
             floe_key_value pv[FLOE_KEY_MAX_PARTS];
+            memset(pv, 0, sizeof pv);
             floe_agg_key_decode(agg, &r.groups[p], pv);
             if (pv[0].null || pv[1].null || pv[2].null) {
                 p = pend;
@@ -570,125 +606,75 @@ static floe_status find_connections(ctx *x, floe_agg *agg) {
             }
             const uint16_t port = pv[1].v.u16;
             const uint8_t proto = pv[2].v.u8;
-            if (port_first - host_first >= x->c->port_baseline) {
-                int64_t w = x->c->scan_window;
-                int64_t ws = port_first - (port_first % w + w) % w;
+            const int64_t ws = port_first - (port_first % w + w) % w;
+            floe_finding npu, spam; /* filled as the remote hosts go by */
+            memset(&npu, 0, sizeof npu);
+            memset(&spam, 0, sizeof spam);
+            npu.first_seen = spam.first_seen = INT64_MAX;
+            npu.last_seen = spam.last_seen = INT64_MIN;
+            const bool unusual = port_first - host_first >= x->c->port_baseline;
+            const bool smtp = port == 25 && proto == 6;
+            uint64_t new_hosts = 0;
+            for (size_t g = p; g < pend && st == FLOE_OK; g++) {
+                floe_key_value gv[FLOE_KEY_MAX_PARTS];
+                memset(gv, 0, sizeof gv);
+                floe_agg_key_decode(agg, &r.groups[g], gv);
+                if (gv[3].null) continue;
+                const floe_agg_measures *m = r.groups[g].m;
+                if (unusual) {
+                    list_add(npu.targets, &npu.ntargets_listed, &gv[3].v.addr);
+                    npu.distinct_hosts++;
+                    add_measures(&npu, m);
+                }
+                if (smtp && m->first_seen < port_first + w) {
+                    list_add(spam.targets, &spam.ntargets_listed, &gv[3].v.addr);
+                    new_hosts++;
+                    add_measures(&spam, m);
+                }
+                const floe_beacon_key key = {pv[0].v.addr, gv[3].v.addr, port, proto};
+                st = beacon_of(x, beacons, &r.groups[g], &key, &scratch, &scratch_cap);
+            }
+            if (st == FLOE_OK && unusual) {
                 floe_finding *f = new_finding(x->out, FLOE_FIND_PORT_UNUSUAL, ws, w);
-                if (!f) break;
-                f->actor = pv[0].v.addr;
-                f->port = port;
-                f->protocol = proto;
-                f->direction = FLOE_DIR_OUTBOUND;
-                f->severity = FLOE_SEV_MEDIUM;
-                f->distinct_ports = 1;
-                for (size_t g = p; g < pend; g++) {
-                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
-                    floe_agg_key_decode(agg, &r.groups[g], gv);
-                    list_add(f->targets, &f->ntargets_listed, &gv[3].v.addr);
-                    add_measures(f, r.groups[g].m);
+                if (!f) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
                 }
-                for (uint32_t t = 0; t < f->ntargets_listed; t++)
-                    f->distinct_hosts++;
+                npu.type = FLOE_FIND_PORT_UNUSUAL;
+                npu.window_start = ws;
+                npu.window_end = ws + w;
+                npu.actor = pv[0].v.addr;
+                npu.port = port;
+                npu.protocol = proto;
+                npu.direction = FLOE_DIR_OUTBOUND;
+                npu.severity = FLOE_SEV_MEDIUM;
+                npu.distinct_ports = 1;
+                *f = npu;
             }
-            if (port == 25 && proto == 6) {
-                /* Distinct destinations in the first scan_window of port-25 use. */
-                floe_finding tmp;
-                memset(&tmp, 0, sizeof tmp);
-                tmp.first_seen = INT64_MAX;
-                tmp.last_seen = INT64_MIN;
-                uint64_t hosts = 0;
-                floe_addr prev;
-                bool have_prev = false;
-                for (size_t g = p; g < pend; g++) {
-                    if (r.groups[g].m->first_seen >= port_first + x->c->scan_window) continue;
-                    floe_key_value gv[FLOE_KEY_MAX_PARTS];
-                    floe_agg_key_decode(agg, &r.groups[g], gv);
-                    if (!have_prev || addr_cmp(&prev, &gv[3].v.addr) != 0) hosts++;
-                    prev = gv[3].v.addr;
-                    have_prev = true;
-                    list_add(tmp.targets, &tmp.ntargets_listed, &gv[3].v.addr);
-                    add_measures(&tmp, r.groups[g].m);
+            if (st == FLOE_OK && smtp && new_hosts >= x->c->spam_hosts) {
+                floe_finding *f = new_finding(x->out, FLOE_FIND_SPAMBOT, ws, w);
+                if (!f) {
+                    st = FLOE_ERR_NOMEM;
+                    break;
                 }
-                if (hosts >= x->c->spam_hosts) {
-                    int64_t w = x->c->scan_window;
-                    floe_finding *f = new_finding(x->out, FLOE_FIND_SPAMBOT,
-                                                  port_first - (port_first % w + w) % w, w);
-                    if (!f) break;
-                    int32_t keep_port = 25;
-                    *f = tmp;
-                    f->type = FLOE_FIND_SPAMBOT;
-                    f->window_start = port_first - (port_first % w + w) % w;
-                    f->window_end = f->window_start + w;
-                    f->actor = pv[0].v.addr;
-                    f->port = keep_port;
-                    f->protocol = 6;
-                    f->direction = FLOE_DIR_OUTBOUND;
-                    f->severity = FLOE_SEV_MEDIUM;
-                    f->distinct_hosts = hosts;
-                    f->distinct_ports = 1;
-                }
-            }
-            /* Beaconing, per destination host within this (port, proto). */
-            for (size_t b = p; b < pend;) {
-                const size_t bend = run_end(&r, b, 4);
-                size_t nconn = bend - b;
-                if (nconn >= x->c->beacon_connections && nconn <= x->c->beacon_max_connections) {
-                    if (nconn > starts_cap) {
-                        conn_entry *ns = realloc(starts, nconn * sizeof *ns);
-                        if (!ns) {
-                            free(starts);
-                            return FLOE_ERR_NOMEM;
-                        }
-                        starts = ns;
-                        starts_cap = nconn;
-                    }
-                    for (size_t g = b; g < bend; g++) {
-                        floe_key_value gv[FLOE_KEY_MAX_PARTS];
-                        memset(gv, 0, sizeof gv);
-                        floe_agg_key_decode(agg, &r.groups[g], gv);
-                        starts[g - b] = (conn_entry){r.groups[g].m->first_seen,
-                                                     r.groups[g].m->last_seen,
-                                                     gv[5].null ? -1 : gv[5].v.u16};
-                    }
-                    nconn = connections_of(starts, nconn);
-                    double sum = 0, sumsq = 0;
-                    for (size_t g = 1; g < nconn; g++) {
-                        double gap = (double)(starts[g].start - starts[g - 1].start);
-                        sum += gap;
-                        sumsq += gap * gap;
-                    }
-                    double ngaps = (double)(nconn - 1), mean = sum / ngaps;
-                    double var = sumsq / ngaps - mean * mean;
-                    double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
-                    if (nconn >= x->c->beacon_connections && cv <= x->c->beacon_max_cv &&
-                        mean >= (double)x->c->beacon_min_period) {
-                        floe_key_value bv[FLOE_KEY_MAX_PARTS];
-                        floe_agg_key_decode(agg, &r.groups[b], bv);
-                        floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, starts[0].start, 0);
-                        if (!f) break;
-                        f->window_end = starts[nconn - 1].start + 1;
-                        f->actor = bv[0].v.addr;
-                        list_add(f->targets, &f->ntargets_listed, &bv[3].v.addr);
-                        f->port = port;
-                        f->protocol = proto;
-                        f->direction = FLOE_DIR_OUTBOUND;
-                        f->severity = FLOE_SEV_HIGH;
-                        f->score = cv;
-                        f->distinct_hosts = 1;
-                        f->distinct_ports = 1;
-                        for (size_t g = b; g < bend; g++)
-                            add_measures(f, r.groups[g].m);
-                        f->flows = nconn; /* connections, as the threshold counts them */
-                    }
-                }
-                b = bend;
+                spam.type = FLOE_FIND_SPAMBOT;
+                spam.window_start = ws;
+                spam.window_end = ws + w;
+                spam.actor = pv[0].v.addr;
+                spam.port = 25;
+                spam.protocol = 6;
+                spam.direction = FLOE_DIR_OUTBOUND;
+                spam.severity = FLOE_SEV_MEDIUM;
+                spam.distinct_hosts = new_hosts;
+                spam.distinct_ports = 1;
+                *f = spam;
             }
             p = pend;
         }
         h = hend;
     }
-    free(starts);
-    return x->out->oom ? FLOE_ERR_NOMEM : FLOE_OK;
+    free(scratch);
+    return st;
 }
 
 /* BitcoinTool and MaliciousIPCaller: any flow, one finding per (window, actor, target). */
@@ -823,7 +809,7 @@ floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *cou
     if (st == FLOE_OK) st = find_probes(&x, d->tables[T_PROBE]);
     if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
     if (st == FLOE_OK) st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
-    if (st == FLOE_OK) st = find_connections(&x, d->tables[T_CONN]);
+    if (st == FLOE_OK) st = find_connections(&x, d->tables[T_PORTS], d->beacons);
     if (st == FLOE_OK) st = find_any_flow(&x, d->tables[T_MINE], FLOE_FIND_BITCOIN);
     if (st == FLOE_OK && d->config->intel)
         st = find_any_flow(&x, d->tables[T_INTEL], FLOE_FIND_MALICIOUS_IP);

@@ -5,6 +5,7 @@
 #define FLOE_DETECT_TABLES_H
 
 #include "floe_agg.h"
+#include "floe_beacon.h"
 #include "floe_detect.h"
 
 enum floe_detect_table {
@@ -14,8 +15,8 @@ enum floe_detect_table {
     T_BRUTE,  /* (src, dst, dstport); small TCP requests to 22, 3389, 5985, 5986 */
     T_OUT,    /* (src, dst, proto); everything internal -> external */
     T_DNS,    /* (src, dst); UDP/53 requests internal -> external */
-    T_CONN,   /* (src, dstport, proto, dst, start, srcport), one window; requests internal ->
-                 external: a group per record, nearly */
+    T_PORTS,  /* (src, dstport, proto, dst), one window; requests internal -> external (their
+                 starts, for Beaconing, are in floe_detect.beacons) */
     T_MINE,   /* (src, dst, dstport, proto); accepted requests to mining ports or hosts */
     T_INTEL,  /* (src, dst, dstport, proto); requests to or from a threat-list address */
     T_COUNT
@@ -24,6 +25,7 @@ enum floe_detect_table {
 struct floe_detect {
     const floe_detect_config *config;
     floe_agg *tables[T_COUNT];
+    floe_beacon_set *beacons; /* the writers' sets, merged by floe_detect_writer_finish */
 };
 
 #endif

@@ -772,16 +772,23 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         if (status == FLOE_OK) status = merged;
         out->records_kept += l->records_kept;
     }
-    if (p->options.nkeys == 0 || !run_ok || status != FLOE_OK) return status; /* failed */
+    if (!run_ok || status != FLOE_OK) return status; /* failed */
+    unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
+    if (p->options.detect != NULL) {
+        for (unsigned i = 0; i < p->nlanes; i++) {
+            status = floe_detect_writer_finish(p->lanes[i].detect);
+            if (status != FLOE_OK) return status;
+        }
+        /* Their tables in order too, on all threads: the findings walk them so. */
+        for (unsigned t = 0; t < floe_detect_table_count(); t++) {
+            status = sort_table(floe_detect_table(p->options.detect, t), nthreads);
+            if (status != FLOE_OK) return status;
+        }
+    }
+    if (p->options.nkeys == 0) return FLOE_OK;
     for (unsigned k = 0; k < p->options.nkeys; k++) {
         out->aggs[k] = p->aggs[k];
         p->aggs[k] = NULL;
-    }
-    unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
-    /* The detectors' tables too: their findings walk them in order. */
-    for (unsigned t = 0; p->options.detect != NULL && t < floe_detect_table_count(); t++) {
-        status = sort_table(floe_detect_table(p->options.detect, t), nthreads);
-        if (status != FLOE_OK) return status;
     }
     return p->options.sort_result ? sort_table(out->aggs[0], nthreads) : FLOE_OK;
 }
