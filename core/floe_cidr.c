@@ -106,7 +106,8 @@ floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t 
     const char *slash = memchr(text, '/', len);
     size_t addr_len = slash ? (size_t)(slash - text) : len;
     floe_addr addr;
-    if (!floe_addr_parse(text, addr_len, &addr)) return FLOE_ERR_FORMAT;
+    if (!floe_addr_parse_v4(text, addr_len, &addr) && !floe_addr_parse(text, addr_len, &addr))
+        return FLOE_ERR_FORMAT;
     unsigned max = floe_addr_is_v4(&addr) ? 32 : 128, bits = max;
     if (slash) {
         const char *d = slash + 1, *end = text + len;
@@ -121,8 +122,22 @@ floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t 
     return floe_cidr_set_add(set, &addr, max == 32 ? 96 + bits : bits);
 }
 
+/* Room for `more` entries, so a long list does not grow the array a doubling at a time. */
+static floe_status reserve(floe_cidr_set *set, size_t more) {
+    if (set->count + more <= set->cap) return FLOE_OK;
+    prefix *p = realloc(set->prefixes, (set->count + more) * sizeof *p);
+    if (!p) return FLOE_ERR_NOMEM;
+    set->prefixes = p;
+    set->cap = set->count + more;
+    return FLOE_OK;
+}
+
 floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t len,
                                    uint64_t *bad_line) {
+    size_t lines = 1;
+    for (const char *p = text, *end = text + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        lines++;
+    if (!set->built && reserve(set, lines) != FLOE_OK) return FLOE_ERR_NOMEM;
     uint64_t line_no = 0;
     size_t pos = 0, n;
     const char *line;

@@ -49,8 +49,8 @@ static bool load_list(const char *command, const char *option, const char *path,
         fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, strerror(errno));
         return false;
     }
-    for (size_t i = 0; i < len; i++)
-        if (text[i] == ';') text[i] = '#';
+    for (char *semi = text; (semi = memchr(semi, ';', len - (size_t)(semi - text))); semi++)
+        *semi = '#';
     uint64_t line_base = 0;
     size_t pos = 0;
     while (pos <= len) {
