@@ -48,6 +48,7 @@ const char *floe_direction_name(floe_direction d) {
 
 struct floe_detect_writer {
     floe_detect *detect;
+    floe_probe_log probes; /* this thread's, until floe_detect_writer_finish */
     floe_beacon_set *beacons; /* this thread's, until floe_detect_writer_finish */
     floe_agg_writer *writers[T_COUNT];
     uint32_t *rows[T_COUNT];
@@ -71,6 +72,53 @@ static void key_of(floe_key_spec *k, int64_t window, const floe_field *fields, u
     }
 }
 
+/* ---- the probe log ---- */
+
+static int64_t window_of(int64_t t, int64_t w) {
+    return w > 0 ? t - ((t % w) + w) % w : 0;
+}
+
+static floe_status log_reserve(floe_probe_log *log, size_t more) {
+    if (log->n + more <= log->cap) return FLOE_OK;
+    size_t cap = log->cap ? log->cap : 1024;
+    while (cap < log->n + more)
+        cap *= 2;
+    floe_probe *grown = realloc(log->items, cap * sizeof *grown);
+    if (!grown) return FLOE_ERR_NOMEM;
+    log->items = grown;
+    log->cap = cap;
+    return FLOE_OK;
+}
+
+/* Room for one more probe at the end; NULL when out of memory. */
+static floe_probe *log_append(floe_probe_log *log) {
+    return log_reserve(log, 1) == FLOE_OK ? &log->items[log->n++] : NULL;
+}
+
+static floe_status log_append_all(floe_probe_log *into, const floe_probe *items, size_t n) {
+    if (n == 0) return FLOE_OK;
+    floe_status st = log_reserve(into, n);
+    if (st != FLOE_OK) return st;
+    memcpy(into->items + into->n, items, n * sizeof *items);
+    into->n += n;
+    return FLOE_OK;
+}
+
+/* Moves everything of `from` to the end of `into` (taking its array when `into` is empty). */
+static floe_status log_take(floe_probe_log *into, floe_probe_log *from) {
+    if (into->n == 0) {
+        free(into->items);
+        *into = *from;
+        *from = (floe_probe_log){0};
+        return FLOE_OK;
+    }
+    floe_status st = log_append_all(into, from->items, from->n);
+    if (st != FLOE_OK) return st;
+    free(from->items);
+    *from = (floe_probe_log){0};
+    return FLOE_OK;
+}
+
 floe_detect *floe_detect_new(const floe_detect_config *config) {
     floe_detect *d = calloc(1, sizeof *d);
     if (!d) return NULL;
@@ -83,7 +131,6 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
                      DP = FLOE_F_DSTPORT, P = FLOE_F_PROTOCOL, NONE = FLOE_FIELD_COUNT;
     const int64_t w = config->scan_window;
     floe_key_spec k[T_COUNT];
-    key_of(&k[T_PROBES], w, (floe_field[]){S, D, P, DP}, 4, NONE);
     key_of(&k[T_ANSWER], w, (floe_field[]){D, SP, P}, 3, S);
     key_of(&k[T_PROBE], config->probe_window, (floe_field[]){D, DP, S}, 3, NONE);
     key_of(&k[T_BRUTE], w, (floe_field[]){S, D, DP}, 3, NONE);
@@ -106,6 +153,7 @@ void floe_detect_free(floe_detect *d) {
     for (int t = 0; t < T_COUNT; t++)
         floe_agg_free(d->tables[t]);
     floe_beacon_set_free(d->beacons);
+    free(d->probes.items);
     free(d);
 }
 
@@ -121,7 +169,7 @@ size_t floe_detect_memory(const floe_detect *d) {
     size_t n = 0;
     for (int t = 0; t < T_COUNT; t++)
         n += floe_agg_memory(d->tables[t]);
-    return n + floe_beacon_memory(d->beacons);
+    return n + floe_beacon_memory(d->beacons) + d->probes.cap * sizeof *d->probes.items;
 }
 
 floe_detect_writer *floe_detect_writer_new(floe_detect *d) {
@@ -148,11 +196,14 @@ void floe_detect_writer_free(floe_detect_writer *w) {
         free(w->rows[t]);
     }
     floe_beacon_set_free(w->beacons);
+    free(w->probes.items);
     free(w);
 }
 
 floe_status floe_detect_writer_finish(floe_detect_writer *w) {
-    floe_status st = floe_beacon_merge(w->detect->beacons, w->beacons);
+    floe_status st = log_take(&w->detect->probes, &w->probes);
+    if (st != FLOE_OK) return st;
+    st = floe_beacon_merge(w->detect->beacons, w->beacons);
     if (st != FLOE_OK) return st;
     floe_beacon_set *empty = floe_beacon_set_new(w->detect->config->beacon_max_connections);
     if (!empty) return FLOE_ERR_NOMEM;
@@ -235,7 +286,16 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                 const bool flagged = flags && pr == 6 && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r);
                 const bool probe = act == FLOE_ACTION_REJECT || (flagged ? flags[r] == 2 : small);
                 if (probe) {
-                    w->rows[T_PROBES][cnt[T_PROBES]++] = r;
+                    floe_probe *e = log_append(&w->probes);
+                    if (!e) return FLOE_ERR_NOMEM;
+                    const bool has_start = starts && !floe_batch_is_null(b, FLOE_F_START, r);
+                    const bool has_end = ends && !floe_batch_is_null(b, FLOE_F_END, r);
+                    *e = (floe_probe){src[r], dst[r],
+                                      has_start ? window_of(starts[r], c->scan_window) : 0,
+                                      has_start ? starts[r] : INT64_MAX,
+                                      has_end ? ends[r] : INT64_MIN,
+                                      packets ? packets[r] : 0, bytes ? bytes[r] : 0, 1,
+                                      act == FLOE_ACTION_REJECT, dp, pr};
                 }
                 if (act == FLOE_ACTION_ACCEPT && !src_in && dst_in &&
                     port_in(c->sensitive_ports, dp))
@@ -278,6 +338,7 @@ floe_status floe_detect_merge(floe_detect *into, const floe_detect *from) {
         floe_status st = floe_agg_merge(into->tables[t], from->tables[t]);
         if (st != FLOE_OK) return st;
     }
-    return floe_beacon_merge(into->beacons, from->beacons);
+    floe_status st = log_append_all(&into->probes, from->probes.items, from->probes.n);
+    return st == FLOE_OK ? floe_beacon_merge(into->beacons, from->beacons) : st;
 }
 

@@ -167,7 +167,8 @@ floe_status floe_detect_writer_finish(floe_detect_writer *writer);
 floe_status floe_detect_merge(floe_detect *into, const floe_detect *from);
 
 /* The findings, in a fixed order: window start, type, actor, first target, port. *out is a new
- * array the caller frees. Call once the writers are done. */
+ * array the caller frees. Call once, after floe_detect_writer_finish for every writer (it
+ * folds the probe log in place). */
 floe_status floe_detect_findings(floe_detect *detect, floe_finding **out, size_t *count);
 
 /* The evidence tables, for a caller that puts them in order on several threads ahead of

@@ -164,17 +164,48 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
     return 0;
 }
 
-/* One probe group of a source that probed enough hosts to be a sweeper, for regrouping by
- * (port, proto). */
-typedef struct probe_ref {
-    floe_addr dst;
-    uint16_t port;
-    uint8_t proto;
-    uint32_t group; /* index in the sorted table */
-} probe_ref;
+static int probe_cmp(const void *a, const void *b) {
+    const floe_probe *x = a, *y = b;
+    if (x->window != y->window) return x->window < y->window ? -1 : 1;
+    int c = addr_cmp(&x->src, &y->src);
+    if (c) return c;
+    if ((c = addr_cmp(&x->dst, &y->dst))) return c;
+    if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
+    return (x->port > y->port) - (x->port < y->port);
+}
 
-static int probe_ref_cmp(const void *a, const void *b) {
-    const probe_ref *x = a, *y = b;
+/* Sorts the log by (window, src, dst, proto, port) and folds equal probes into one, so each
+ * item is then one distinct (window, src, dst, proto, port). Sums, minima and maxima: the
+ * result does not depend on the order the threads logged them in. */
+static void fold_probes(floe_probe_log *log) {
+    if (log->n == 0) return;
+    qsort(log->items, log->n, sizeof *log->items, probe_cmp);
+    size_t out = 0;
+    for (size_t i = 1; i < log->n; i++) {
+        floe_probe *k = &log->items[out];
+        const floe_probe *p = &log->items[i];
+        if (probe_cmp(k, p) != 0) {
+            log->items[++out] = *p;
+            continue;
+        }
+        k->flows += p->flows;
+        k->rejected += p->rejected;
+        k->packets = floe_counter_add(k->packets, p->packets);
+        k->bytes = floe_counter_add(k->bytes, p->bytes);
+        if (p->first < k->first) k->first = p->first;
+        if (p->last > k->last) k->last = p->last;
+    }
+    log->n = out + 1;
+}
+
+static void add_probe(floe_finding *f, const floe_probe *p) {
+    const floe_agg_measures m = {p->flows, p->packets, p->bytes, p->flows - p->rejected,
+                                 p->rejected, p->first, p->last};
+    add_measures(f, &m);
+}
+
+static int probe_by_port(const void *a, const void *b) {
+    const floe_probe *x = *(const floe_probe *const *)a, *y = *(const floe_probe *const *)b;
     if (x->port != y->port) return x->port < y->port ? -1 : 1;
     if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
     return addr_cmp(&x->dst, &y->dst);
@@ -188,99 +219,92 @@ static void set_direction_by_targets(ctx *x, floe_finding *f, bool internal_targ
                                          : FLOE_DIR_EXTERNAL;
 }
 
-/* PortSweeps among one source's probe groups [i, j) of one window: its groups regrouped by
- * (port, proto); each with many distinct hosts, most of which never answered, is a sweep. */
-static floe_status sweeps_of_source(ctx *x, const run_reader *r, size_t i, size_t j,
-                                    const run_reader *a, probe_ref *refs) {
-    floe_agg *agg = r->agg;
-    floe_key_value v[FLOE_KEY_MAX_PARTS];
-    for (size_t k = i; k < j; k++) {
-        memset(v, 0, sizeof v);
-        floe_agg_key_decode(agg, &r->groups[k], v);
-        refs[k - i] = (probe_ref){v[1].v.addr, v[3].null ? 0 : v[3].v.u16,
-                                  v[2].null ? 0 : v[2].v.u8, (uint32_t)k};
-    }
-    size_t n = j - i;
-    qsort(refs, n, sizeof *refs, probe_ref_cmp);
-    memset(v, 0, sizeof v);
-    floe_agg_key_decode(agg, &r->groups[i], v);
-    const floe_addr actor = v[0].v.addr;
-    const int64_t window = r->groups[i].window_start;
-    for (size_t p = 0; p < n;) {
-        size_t q = p + 1;
-        while (q < n && refs[q].port == refs[p].port && refs[q].proto == refs[p].proto)
-            q++;
-        const uint64_t hosts = q - p;
+/* PortSweeps among one source's probes p[0..n) of one window: regrouped by (port, proto), each
+ * with many distinct hosts, most of which never answered, is a sweep. */
+static floe_status sweeps_of_source(ctx *x, const floe_probe *p, size_t n, const run_reader *a,
+                                    const floe_probe **refs) {
+    for (size_t k = 0; k < n; k++)
+        refs[k] = &p[k];
+    qsort(refs, n, sizeof *refs, probe_by_port);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && refs[j]->port == refs[i]->port && refs[j]->proto == refs[i]->proto)
+            j++;
+        const uint64_t hosts = j - i;
         if (hosts >= x->c->portsweep_hosts) {
             floe_key_value key[3];
             memset(key, 0, sizeof key);
-            key[0].v.addr = actor;
-            key[1].v.u16 = refs[p].port;
-            key[2].v.u8 = refs[p].proto;
-            uint64_t answering = answered(a->agg, a->groups, a->n, window, key);
+            key[0].v.addr = p[0].src;
+            key[1].v.u16 = refs[i]->port;
+            key[2].v.u8 = refs[i]->proto;
+            uint64_t answering = answered(a->agg, a->groups, a->n, p[0].window, key);
             if ((double)answering <= x->c->portsweep_max_answered * (double)hosts) {
-                floe_finding *f = new_finding(x->out, FLOE_FIND_PORTSWEEP, window, x->c->scan_window);
+                floe_finding *f =
+                    new_finding(x->out, FLOE_FIND_PORTSWEEP, p[0].window, x->c->scan_window);
                 if (!f) return FLOE_ERR_NOMEM;
-                f->actor = actor;
-                f->port = refs[p].port;
-                f->protocol = refs[p].proto;
+                f->actor = p[0].src;
+                f->port = refs[i]->port;
+                f->protocol = refs[i]->proto;
                 f->severity = FLOE_SEV_HIGH;
                 f->distinct_hosts = hosts;
                 f->distinct_ports = 1;
                 bool internal_target = false;
-                for (size_t k = p; k < q; k++) {
-                    list_add(f->targets, &f->ntargets_listed, &refs[k].dst);
-                    internal_target |= internal(x, &refs[k].dst);
-                    add_measures(f, r->groups[refs[k].group].m);
+                for (size_t k = i; k < j; k++) {
+                    list_add(f->targets, &f->ntargets_listed, &refs[k]->dst);
+                    internal_target |= internal(x, &refs[k]->dst);
+                    add_probe(f, refs[k]);
                 }
                 set_direction_by_targets(x, f, internal_target);
             }
         }
-        p = q;
+        i = j;
     }
     return FLOE_OK;
 }
 
-/* Portscan and PortSweep from T_PROBES, a group per (window, src, dst, proto, port), so every
- * count is exact and every target can be listed:
- *  - Portscan: a (window, src, dst, proto) run of at least portscan_ports groups (ports);
- *  - PortSweep: a source whose window holds at least portsweep_hosts groups is regrouped by
+/* Portscan and PortSweep from the folded probe log, an item per (window, src, dst, proto,
+ * port), so every count is exact and every target can be listed:
+ *  - Portscan: a (window, src, dst, proto) run of at least portscan_ports items (ports);
+ *  - PortSweep: a source whose window holds at least portsweep_hosts items is regrouped by
  *    (port, proto) (sweeps_of_source). Few sources probe that many, so little is regrouped. */
-static floe_status find_scans_and_sweeps(ctx *x, floe_agg *agg, floe_agg *answers) {
-    run_reader r, a;
-    floe_status st = open_table(agg, &r);
-    if (st == FLOE_OK) st = open_table(answers, &a);
+static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *answers) {
+    run_reader a;
+    floe_status st = open_table(answers, &a);
     if (st != FLOE_OK) return st;
-    probe_ref *refs = NULL;
+    fold_probes(log);
+    const floe_probe *p = log->items;
+    const floe_probe **refs = NULL;
     size_t refs_cap = 0;
-    for (size_t i = 0; i < r.n && st == FLOE_OK;) {
-        const size_t j = run_end(&r, i, 1); /* [i, j): one source in one window */
-        for (size_t p = i; p < j;) {
-            const size_t q = run_end(&r, p, 3); /* [p, q): one (dst, proto) */
-            if (q - p >= x->c->portscan_ports) {
-                floe_key_value v[FLOE_KEY_MAX_PARTS];
-                floe_agg_key_decode(agg, &r.groups[p], v);
+    for (size_t i = 0; i < log->n && st == FLOE_OK;) {
+        size_t j = i + 1; /* [i, j): one source in one window */
+        while (j < log->n && p[j].window == p[i].window && addr_cmp(&p[j].src, &p[i].src) == 0)
+            j++;
+        for (size_t s = i; s < j;) {
+            size_t e = s + 1; /* [s, e): one (dst, proto) */
+            while (e < j && p[e].proto == p[s].proto && addr_cmp(&p[e].dst, &p[s].dst) == 0)
+                e++;
+            if (e - s >= x->c->portscan_ports) {
                 floe_finding *f =
-                    new_finding(x->out, FLOE_FIND_PORTSCAN, r.groups[p].window_start, x->c->scan_window);
+                    new_finding(x->out, FLOE_FIND_PORTSCAN, p[s].window, x->c->scan_window);
                 if (!f) {
                     st = FLOE_ERR_NOMEM;
                     break;
                 }
-                f->actor = v[0].v.addr;
-                list_add(f->targets, &f->ntargets_listed, &v[1].v.addr);
-                f->protocol = v[2].null ? 0 : v[2].v.u8;
-                f->direction = direction_of(x, &f->actor, &v[1].v.addr);
+                f->actor = p[s].src;
+                list_add(f->targets, &f->ntargets_listed, &p[s].dst);
+                f->protocol = p[s].proto;
+                f->direction = direction_of(x, &f->actor, &p[s].dst);
                 f->severity = FLOE_SEV_MEDIUM;
-                f->distinct_ports = q - p;
+                f->distinct_ports = e - s;
                 f->distinct_hosts = 1;
-                for (size_t k = p; k < q; k++)
-                    add_measures(f, r.groups[k].m);
+                for (size_t k = s; k < e; k++)
+                    add_probe(f, &p[k]);
             }
-            p = q;
+            s = e;
         }
         if (st == FLOE_OK && j - i >= x->c->portsweep_hosts) {
             if (j - i > refs_cap) {
-                probe_ref *grown = realloc(refs, (j - i) * sizeof *refs);
+                const floe_probe **grown = realloc(refs, (j - i) * sizeof *refs);
                 if (!grown) {
                     st = FLOE_ERR_NOMEM;
                     break;
@@ -288,7 +312,7 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_agg *agg, floe_agg *answer
                 refs = grown;
                 refs_cap = j - i;
             }
-            st = sweeps_of_source(x, &r, i, j, &a, refs);
+            st = sweeps_of_source(x, &p[i], j - i, &a, refs);
         }
         i = j;
     }
@@ -805,7 +829,7 @@ floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *cou
     *count = 0;
     finding_list list = {0};
     ctx x = {d->config, &list};
-    floe_status st = find_scans_and_sweeps(&x, d->tables[T_PROBES], d->tables[T_ANSWER]);
+    floe_status st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
     if (st == FLOE_OK) st = find_probes(&x, d->tables[T_PROBE]);
     if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
     if (st == FLOE_OK) st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);

@@ -8,8 +8,26 @@
 #include "floe_beacon.h"
 #include "floe_detect.h"
 
+/* One probe-like request (a scan's or sweep's raw material). Most are one-offs (internet
+ * scanners send one packet a host), so they are logged and sorted once after the run rather
+ * than hashed into a table group each. */
+typedef struct floe_probe {
+    floe_addr src, dst;
+    int64_t window;      /* its start's window; 0 without a start */
+    int64_t first, last; /* start and end; INT64_MAX / INT64_MIN when null */
+    uint64_t packets, bytes;
+    uint32_t flows; /* 1 when logged; more once equal probes are folded together */
+    uint32_t rejected;
+    uint16_t port;
+    uint8_t proto;
+} floe_probe;
+
+typedef struct floe_probe_log {
+    floe_probe *items;
+    size_t n, cap;
+} floe_probe_log;
+
 enum floe_detect_table {
-    T_PROBES, /* (src, dst, proto, dstport); probe-like requests: scans and sweeps */
     T_ANSWER, /* (dst, srcport, proto) distinct src; accepted replies */
     T_PROBE,  /* (dst, dstport, src), probe window; accepted external requests, sensitive port */
     T_BRUTE,  /* (src, dst, dstport); small TCP requests to 22, 3389, 5985, 5986 */
@@ -26,6 +44,7 @@ struct floe_detect {
     const floe_detect_config *config;
     floe_agg *tables[T_COUNT];
     floe_beacon_set *beacons; /* the writers' sets, merged by floe_detect_writer_finish */
+    floe_probe_log probes;    /* the writers' logs, appended by floe_detect_writer_finish */
 };
 
 #endif
