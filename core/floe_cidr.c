@@ -122,6 +122,10 @@ floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t 
     return floe_cidr_set_add(set, &addr, max == 32 ? 96 + bits : bits);
 }
 
+static floe_status add_text_line(void *set, const char *line, size_t len) {
+    return floe_cidr_set_add_text(set, line, len);
+}
+
 /* Room for `more` entries, so a long list does not grow the array a doubling at a time. */
 static floe_status reserve(floe_cidr_set *set, size_t more) {
     if (set->count + more <= set->cap) return FLOE_OK;
@@ -138,19 +142,7 @@ floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t 
     for (const char *p = text, *end = text + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         lines++;
     if (!set->built && reserve(set, lines) != FLOE_OK) return FLOE_ERR_NOMEM;
-    uint64_t line_no = 0;
-    size_t pos = 0, n;
-    const char *line;
-    while (floe_text_next_line(text, len, &pos, &line, &n)) {
-        line_no++;
-        if (n == 0) continue;
-        floe_status st = floe_cidr_set_add_text(set, line, n);
-        if (st != FLOE_OK) {
-            if (bad_line) *bad_line = line_no;
-            return st;
-        }
-    }
-    return FLOE_OK;
+    return floe_text_each_line(text, len, add_text_line, set, bad_line);
 }
 
 /* Outer prefixes first: by first address, then longest span (shortest length) first, then

@@ -287,19 +287,19 @@ floe_status floe_detect_config_set(floe_detect_config *c, const char *line, size
     return fail(err, errlen, "internal error");
 }
 
+typedef struct set_line_ctx {
+    floe_detect_config *config;
+    char *err;
+    size_t errlen;
+} set_line_ctx;
+
+static floe_status set_line(void *ctx, const char *line, size_t len) {
+    set_line_ctx *x = ctx;
+    return floe_detect_config_set(x->config, line, len, x->err, x->errlen);
+}
+
 floe_status floe_detect_config_parse(floe_detect_config *c, const char *text, size_t len,
                                      uint64_t *bad_line, char *err, size_t errlen) {
-    uint64_t line_no = 0;
-    size_t pos = 0, n;
-    const char *line;
-    while (floe_text_next_line(text, len, &pos, &line, &n)) {
-        line_no++;
-        if (n == 0) continue;
-        floe_status st = floe_detect_config_set(c, line, n, err, errlen);
-        if (st != FLOE_OK) {
-            if (bad_line) *bad_line = line_no;
-            return st;
-        }
-    }
-    return FLOE_OK;
+    set_line_ctx x = {c, err, errlen};
+    return floe_text_each_line(text, len, set_line, &x, bad_line);
 }

@@ -598,6 +598,27 @@ static floe_status beacon_of(ctx *x, const floe_beacon_set *beacons, const floe_
     return FLOE_OK;
 }
 
+/* Appends a finding gathered in *f (targets and measures) as one of an internal host's
+ * outbound findings in the scan window starting at ws. */
+static floe_status emit_outbound(ctx *x, floe_finding *f, floe_finding_type type, int64_t ws,
+                                 const floe_addr *actor, uint16_t port, uint8_t proto,
+                                 uint64_t hosts) {
+    floe_finding *out = new_finding(x->out, type, ws, x->c->scan_window);
+    if (!out) return FLOE_ERR_NOMEM;
+    f->type = type;
+    f->window_start = ws;
+    f->window_end = ws + x->c->scan_window;
+    f->actor = *actor;
+    f->port = port;
+    f->protocol = proto;
+    f->direction = FLOE_DIR_OUTBOUND;
+    f->severity = FLOE_SEV_MEDIUM;
+    f->distinct_ports = 1;
+    f->distinct_hosts = hosts;
+    *out = *f;
+    return FLOE_OK;
+}
+
 /* From T_PORTS, one window, a group per (host, port, proto, remote host) over the run:
  *  - NetworkPortUnusual: a (host, port, proto) first used at least port_baseline after the
  *    host's first outbound request;
@@ -658,41 +679,11 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_beacon_set
                 const floe_beacon_key key = {pv[0].v.addr, gv[3].v.addr, port, proto};
                 st = beacon_of(x, beacons, &r.groups[g], &key, &scratch, &scratch_cap);
             }
-            if (st == FLOE_OK && unusual) {
-                floe_finding *f = new_finding(x->out, FLOE_FIND_PORT_UNUSUAL, ws, w);
-                if (!f) {
-                    st = FLOE_ERR_NOMEM;
-                    break;
-                }
-                npu.type = FLOE_FIND_PORT_UNUSUAL;
-                npu.window_start = ws;
-                npu.window_end = ws + w;
-                npu.actor = pv[0].v.addr;
-                npu.port = port;
-                npu.protocol = proto;
-                npu.direction = FLOE_DIR_OUTBOUND;
-                npu.severity = FLOE_SEV_MEDIUM;
-                npu.distinct_ports = 1;
-                *f = npu;
-            }
-            if (st == FLOE_OK && smtp && new_hosts >= x->c->spam_hosts) {
-                floe_finding *f = new_finding(x->out, FLOE_FIND_SPAMBOT, ws, w);
-                if (!f) {
-                    st = FLOE_ERR_NOMEM;
-                    break;
-                }
-                spam.type = FLOE_FIND_SPAMBOT;
-                spam.window_start = ws;
-                spam.window_end = ws + w;
-                spam.actor = pv[0].v.addr;
-                spam.port = 25;
-                spam.protocol = 6;
-                spam.direction = FLOE_DIR_OUTBOUND;
-                spam.severity = FLOE_SEV_MEDIUM;
-                spam.distinct_hosts = new_hosts;
-                spam.distinct_ports = 1;
-                *f = spam;
-            }
+            if (st == FLOE_OK && unusual)
+                st = emit_outbound(x, &npu, FLOE_FIND_PORT_UNUSUAL, ws, &pv[0].v.addr, port, proto,
+                                   npu.distinct_hosts);
+            if (st == FLOE_OK && smtp && new_hosts >= x->c->spam_hosts)
+                st = emit_outbound(x, &spam, FLOE_FIND_SPAMBOT, ws, &pv[0].v.addr, 25, 6, new_hosts);
             p = pend;
         }
         h = hend;

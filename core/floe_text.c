@@ -61,3 +61,21 @@ bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char *
     *line_len = n - b;
     return true;
 }
+
+floe_status floe_text_each_line(const char *text, size_t len,
+                                floe_status (*fn)(void *ctx, const char *line, size_t line_len),
+                                void *ctx, uint64_t *bad_line) {
+    uint64_t line_no = 0;
+    size_t pos = 0, n;
+    const char *line;
+    while (floe_text_next_line(text, len, &pos, &line, &n)) {
+        line_no++;
+        if (n == 0) continue;
+        floe_status st = fn(ctx, line, n);
+        if (st != FLOE_OK) {
+            if (bad_line) *bad_line = line_no;
+            return st;
+        }
+    }
+    return FLOE_OK;
+}

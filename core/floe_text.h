@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "floe_status.h"
 
 /* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n; n > 0), or 0 when the
  * bytes there are not one (a stray continuation byte, an overlong form, a surrogate, past
@@ -22,5 +25,12 @@ size_t floe_utf8_clean(const char *s, size_t n, const char *replacement, size_t 
  * empty). False at the end of the text. */
 bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char **line,
                          size_t *line_len);
+
+/* Calls fn(ctx, line, line_len) for every line of text that is not empty once comments and
+ * blanks are gone (floe_text_next_line). Stops at the first status other than FLOE_OK, returns
+ * it and sets *bad_line to that line's number (1-based). */
+floe_status floe_text_each_line(const char *text, size_t len,
+                                floe_status (*fn)(void *ctx, const char *line, size_t line_len),
+                                void *ctx, uint64_t *bad_line);
 
 #endif
