@@ -43,8 +43,9 @@ sample() {
     ./build/release/tools/floe-gen -o "$out" --seed 1 --size 64M --codec gzip
     log "floe analyze: 10-minute windows by the default key -> $out/flows_10m.parquet"
     ./build/release/tools/floe analyze "$out/AWSLogs" -o "$out/flows_10m.parquet" --stats "$out/run.json"
-    log "floe analyze: the report (top talkers, rejected sources, ports, windows)"
-    ./build/release/tools/floe analyze "$out/AWSLogs" -q
+    log "floe analyze: the report with the detectors' findings -> $out/findings.jsonl"
+    ./build/release/tools/floe analyze "$out/AWSLogs" -q --detect --intel "$out/intel.txt" \
+        --findings "$out/findings.jsonl" --report
     jq -r '"floe read: \(.files) files, \(.records) records, \(.bad_lines) bad lines, \(.groups) groups"' "$out/run.json"
     jq -r '.totals | "the generator wrote: \(.files) files, \(.records) records, ACCEPT \(.action.ACCEPT.records), REJECT \(.action.REJECT.records), - \(.action["-"].records)"' "$out/truth.json"
 }
