@@ -90,11 +90,35 @@ void BM_aggregate(benchmark::State &state) {
     state.counters["groups"] = static_cast<double>(groups);
 }
 
+// The detectors alone over the same batches (default settings, one thread), so their cost per
+// record can be compared with aggregation's (BM_aggregate) without the whole run's noise.
+void BM_detect(benchmark::State &state) {
+    const std::string &text = load("FLOE_BENCH_DEFAULT");
+    if (text.empty()) {
+        state.SkipWithError("FLOE_BENCH_DEFAULT not set or empty: run bench/run_parse_bench.sh");
+        return;
+    }
+    floe_bench_detect *bench = floe_bench_detect_new(text.data(), text.size());
+    uint64_t findings = 0, records = 0;
+    for (auto _ : state) {
+        findings = floe_bench_detect_run(bench, &records);
+        benchmark::DoNotOptimize(findings);
+    }
+    floe_bench_detect_free(bench);
+    if (findings == UINT64_MAX) state.SkipWithError("the detectors failed");
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(text.size()));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) *
+                            static_cast<int64_t>(records));
+    state.counters["findings"] = static_cast<double>(findings);
+}
+
 } // namespace
 
 BENCHMARK(BM_parse_default)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_parse_v5)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK(BM_aggregate)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_detect)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

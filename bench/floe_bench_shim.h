@@ -34,6 +34,14 @@ uint64_t floe_bench_agg_run(floe_bench_agg *bench, uint64_t *records);
 void floe_bench_agg_free(floe_bench_agg *bench);
 const char *floe_bench_agg_key_name(int key_id);
 
+/* The detectors alone (floe_detect, default settings, one thread): batches parsed once, then
+ * each run fills a fresh floe_detect and draws its findings. Returns the findings, or
+ * UINT64_MAX when a step failed; *records gets the rows fed. */
+typedef struct floe_bench_detect floe_bench_detect;
+floe_bench_detect *floe_bench_detect_new(const char *buf, size_t len);
+uint64_t floe_bench_detect_run(floe_bench_detect *bench, uint64_t *records);
+void floe_bench_detect_free(floe_bench_detect *bench);
+
 #ifdef __cplusplus
 }
 #endif
