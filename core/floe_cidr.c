@@ -45,6 +45,12 @@ struct floe_cidr_set {
     /* Large sets only: bit n set when IPv4 /24 number n meets a run, so most addresses of a
      * big threat list's lookups end at one bit (2 MiB, against a binary search in tens of MB). */
     uint64_t *v4_bits24;
+    /* Small sets only: their runs within IPv4, as host-order ranges, so classifying an IPv4
+     * address (every record's two ends against the internal ranges) is a short scan of 32-bit
+     * compares. */
+    uint32_t small_v4_first[SMALL_SET_RUNS], small_v4_last[SMALL_SET_RUNS];
+    uint32_t small_v4_label[SMALL_SET_RUNS];
+    uint32_t small_v4_n;
     bool built;
 };
 
@@ -335,12 +341,31 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
     set->runs = runs;
     set->nruns = p.n;
     set->v4_from = v4_from;
+    if (p.n <= SMALL_SET_RUNS) {
+        const u128 v4_last = V4_BASE + 0xffffffffu;
+        for (size_t i = 0; i < p.n; i++) {
+            if (runs[i].last < V4_BASE || runs[i].first > v4_last) continue;
+            uint32_t k = set->small_v4_n++;
+            set->small_v4_first[k] = runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE);
+            set->small_v4_last[k] =
+                runs[i].last > v4_last ? 0xffffffffu : (uint32_t)(runs[i].last - V4_BASE);
+            set->small_v4_label[k] = runs[i].label;
+        }
+    }
     set->built = true;
     return FLOE_OK;
 }
 
 long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     if (set->nruns == 0) return -1;
+    if (set->nruns <= SMALL_SET_RUNS && floe_addr_is_v4(addr)) {
+        uint32_t v4 = (uint32_t)addr->bytes[12] << 24 | (uint32_t)addr->bytes[13] << 16 |
+                      (uint32_t)addr->bytes[14] << 8 | addr->bytes[15];
+        for (uint32_t k = 0; k < set->small_v4_n; k++)
+            if (set->small_v4_first[k] <= v4 && v4 <= set->small_v4_last[k])
+                return (long)set->small_v4_label[k];
+        return -1;
+    }
     u128 v = addr_value(addr);
     size_t lo = 0, hi = set->nruns; /* the answer, if any, is in [lo, hi) */
     /* A small set (internal ranges, an allow-list) is searched whole: its runs share a few

@@ -174,12 +174,70 @@ static int probe_cmp(const void *a, const void *b) {
     return (x->port > y->port) - (x->port < y->port);
 }
 
-/* Sorts the log by (window, src, dst, proto, port) and folds equal probes into one, so each
- * item is then one distinct (window, src, dst, proto, port). Sums, minima and maxima: the
+/* Sorts the log (sort_probes) and folds equal probes into one, so each item is then one
+ * distinct (window, src, dst, proto, port). Sums, minima and maxima: the
  * result does not depend on the order the threads logged them in. */
-static void fold_probes(floe_probe_log *log) {
-    if (log->n == 0) return;
-    qsort(log->items, log->n, sizeof *log->items, probe_cmp);
+/* A probe's place in probe_cmp's order as two words, for the IPv4 probes that are nearly all
+ * of them: sorting 24-byte keys is much cheaper than sorting the 80-byte probes. */
+typedef struct probe_key {
+    uint64_t a; /* window (seconds, 32 bits) and src */
+    uint64_t b; /* dst, proto, port */
+    uint32_t index;
+} probe_key;
+
+static int probe_key_cmp(const void *x, const void *y) {
+    const probe_key *p = x, *q = y;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    if (p->b != q->b) return p->b < q->b ? -1 : 1;
+    return (p->index > q->index) - (p->index < q->index);
+}
+
+static uint32_t v4_of(const floe_addr *a) {
+    return (uint32_t)a->bytes[12] << 24 | (uint32_t)a->bytes[13] << 16 |
+           (uint32_t)a->bytes[14] << 8 | a->bytes[15];
+}
+
+/* The log in probe_cmp's order, except that IPv4 probes come before the others (which keeps
+ * every run the findings walk together: a run never mixes address families). False when out
+ * of memory. */
+static bool sort_probes(floe_probe_log *log) {
+    probe_key *keys = malloc(log->n * sizeof *keys);
+    floe_probe *sorted = malloc(log->n * sizeof *sorted);
+    if (!keys || !sorted) {
+        free(keys);
+        free(sorted);
+        return false;
+    }
+    size_t nkeys = 0, nrest = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        const floe_probe *p = &log->items[i];
+        if (floe_addr_is_v4(&p->src) && floe_addr_is_v4(&p->dst) && p->window >= 0 &&
+            p->window <= (int64_t)UINT32_MAX)
+            keys[nkeys++] = (probe_key){(uint64_t)p->window << 32 | v4_of(&p->src),
+                                        (uint64_t)v4_of(&p->dst) << 32 | (uint64_t)p->proto << 16 |
+                                            p->port,
+                                        (uint32_t)i};
+    }
+    qsort(keys, nkeys, sizeof *keys, probe_key_cmp);
+    for (size_t k = 0; k < nkeys; k++)
+        sorted[k] = log->items[keys[k].index];
+    for (size_t i = 0; i < log->n; i++) {
+        const floe_probe *p = &log->items[i];
+        if (!(floe_addr_is_v4(&p->src) && floe_addr_is_v4(&p->dst) && p->window >= 0 &&
+              p->window <= (int64_t)UINT32_MAX))
+            sorted[nkeys + nrest++] = *p;
+    }
+    qsort(sorted + nkeys, nrest, sizeof *sorted, probe_cmp);
+    free(keys);
+    free(log->items);
+    log->items = sorted;
+    log->cap = log->n;
+    return true;
+}
+
+static floe_status fold_probes(floe_probe_log *log) {
+    if (log->n == 0) return FLOE_OK;
+    if (log->n > UINT32_MAX || !sort_probes(log)) return FLOE_ERR_NOMEM;
     size_t out = 0;
     for (size_t i = 1; i < log->n; i++) {
         floe_probe *k = &log->items[out];
@@ -196,6 +254,7 @@ static void fold_probes(floe_probe_log *log) {
         if (p->last > k->last) k->last = p->last;
     }
     log->n = out + 1;
+    return FLOE_OK;
 }
 
 static void add_probe(floe_finding *f, const floe_probe *p) {
@@ -271,7 +330,8 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *
     run_reader a;
     floe_status st = open_table(answers, &a);
     if (st != FLOE_OK) return st;
-    fold_probes(log);
+    st = fold_probes(log);
+    if (st != FLOE_OK) return st;
     const floe_probe *p = log->items;
     const floe_probe **refs = NULL;
     size_t refs_cap = 0;
