@@ -43,6 +43,12 @@ static inline __attribute__((always_inline)) void floe_addr_from_v4(uint32_t hos
     memcpy(out->bytes + 8, tail, 8);
 }
 
+/* The IPv4 address of a mapped form (floe_addr_is_v4), host order: floe_addr_from_v4's inverse. */
+static inline uint32_t floe_addr_to_v4(const floe_addr *addr) {
+    return (uint32_t)addr->bytes[12] << 24 | (uint32_t)addr->bytes[13] << 16 |
+           (uint32_t)addr->bytes[14] << 8 | addr->bytes[15];
+}
+
 /* Parses only dotted IPv4, the common case; inline because the parser calls it for every
  * address of every record. */
 static inline __attribute__((always_inline)) bool

@@ -359,8 +359,7 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
 long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     if (set->nruns == 0) return -1;
     if (set->nruns <= SMALL_SET_RUNS && floe_addr_is_v4(addr)) {
-        uint32_t v4 = (uint32_t)addr->bytes[12] << 24 | (uint32_t)addr->bytes[13] << 16 |
-                      (uint32_t)addr->bytes[14] << 8 | addr->bytes[15];
+        const uint32_t v4 = floe_addr_to_v4(addr);
         for (uint32_t k = 0; k < set->small_v4_n; k++)
             if (set->small_v4_first[k] <= v4 && v4 <= set->small_v4_last[k])
                 return (long)set->small_v4_label[k];

@@ -74,10 +74,6 @@ static void key_of(floe_key_spec *k, int64_t window, const floe_field *fields, u
 
 /* ---- the probe log ---- */
 
-static int64_t window_of(int64_t t, int64_t w) {
-    return w > 0 ? t - ((t % w) + w) % w : 0;
-}
-
 static floe_status log_reserve(floe_probe_log *log, size_t more) {
     if (log->n + more <= log->cap) return FLOE_OK;
     size_t cap = log->cap ? log->cap : 1024;
@@ -291,7 +287,7 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     const bool has_start = starts && !floe_batch_is_null(b, FLOE_F_START, r);
                     const bool has_end = ends && !floe_batch_is_null(b, FLOE_F_END, r);
                     *e = (floe_probe){src[r], dst[r],
-                                      has_start ? window_of(starts[r], c->scan_window) : 0,
+                                      has_start ? floe_detect_window_of(starts[r], c->scan_window) : 0,
                                       has_start ? starts[r] : INT64_MAX,
                                       has_end ? ends[r] : INT64_MIN,
                                       packets ? packets[r] : 0, bytes ? bytes[r] : 0, 1,

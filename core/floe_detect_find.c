@@ -192,11 +192,6 @@ static int probe_key_cmp(const void *x, const void *y) {
     return (p->index > q->index) - (p->index < q->index);
 }
 
-static uint32_t v4_of(const floe_addr *a) {
-    return (uint32_t)a->bytes[12] << 24 | (uint32_t)a->bytes[13] << 16 |
-           (uint32_t)a->bytes[14] << 8 | a->bytes[15];
-}
-
 /* The log in probe_cmp's order, except that IPv4 probes come before the others (which keeps
  * every run the findings walk together: a run never mixes address families). False when out
  * of memory. */
@@ -213,8 +208,8 @@ static bool sort_probes(floe_probe_log *log) {
         const floe_probe *p = &log->items[i];
         if (floe_addr_is_v4(&p->src) && floe_addr_is_v4(&p->dst) && p->window >= 0 &&
             p->window <= (int64_t)UINT32_MAX)
-            keys[nkeys++] = (probe_key){(uint64_t)p->window << 32 | v4_of(&p->src),
-                                        (uint64_t)v4_of(&p->dst) << 32 | (uint64_t)p->proto << 16 |
+            keys[nkeys++] = (probe_key){(uint64_t)p->window << 32 | floe_addr_to_v4(&p->src),
+                                        (uint64_t)floe_addr_to_v4(&p->dst) << 32 | (uint64_t)p->proto << 16 |
                                             p->port,
                                         (uint32_t)i};
     }
@@ -711,7 +706,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_beacon_set
             }
             const uint16_t port = pv[1].v.u16;
             const uint8_t proto = pv[2].v.u8;
-            const int64_t ws = port_first - (port_first % w + w) % w;
+            const int64_t ws = floe_detect_window_of(port_first, w);
             floe_finding npu, spam; /* filled as the remote hosts go by */
             memset(&npu, 0, sizeof npu);
             memset(&spam, 0, sizeof spam);

@@ -27,6 +27,11 @@ typedef struct floe_probe_log {
     size_t n, cap;
 } floe_probe_log;
 
+/* The start of the window of length w holding second t (floe_agg's windows, for w > 0). */
+static inline int64_t floe_detect_window_of(int64_t t, int64_t w) {
+    return w > 0 ? t - ((t % w) + w) % w : 0;
+}
+
 enum floe_detect_table {
     T_ANSWER, /* (dst, srcport, proto) distinct src; accepted replies */
     T_PROBE,  /* (dst, dstport, src), probe window; accepted external requests, sensitive port */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "floe_parquet.h"
+#include "floe_text_out.h"
 
 typedef enum col_kind { C_TEXT, C_INT, C_TIME, C_REAL } col_kind;
 
@@ -127,26 +128,6 @@ static void put_iso(FILE *out, int64_t t, bool quote) {
     fprintf(out, quote ? "\"%s\"" : "%s", buf);
 }
 
-static void put_text(FILE *out, const char *s, bool json) {
-    if (!json && strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (json && (ch == '"' || ch == '\\'))
-            fprintf(out, "\\%c", ch);
-        else if (json && ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
-        else if (!json && ch == '"')
-            fputs("\"\"", out);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 static void write_text_rows(FILE *out, bool json, const floe_finding *findings, size_t n) {
     if (!json) {
         for (int c = 0; c < F_COUNT; c++)
@@ -168,7 +149,7 @@ static void write_text_rows(FILE *out, bool json, const floe_finding *findings, 
             }
             switch (columns[c].kind) {
             case C_TEXT:
-                put_text(out, x->text, json);
+                json ? floe_put_json_text(out, x->text) : floe_put_csv_text(out, x->text);
                 break;
             case C_INT:
                 fprintf(out, "%" PRId64, x->number);

@@ -7,6 +7,7 @@
 
 #include "floe_parquet.h"
 #include "floe_text.h"
+#include "floe_text_out.h"
 
 #define NCOLUMNS 20
 
@@ -119,33 +120,6 @@ static floe_status write_parquet(FILE *out, const floe_table_options *options, c
     return status;
 }
 
-static void put_csv_text(FILE *out, const char *s) {
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s != 0; s++) {
-        if (*s == '"') fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static void put_json_text(FILE *out, const char *s) {
-    fputc('"', out);
-    for (; *s != 0; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 floe_status floe_run_table_write(FILE *out, const floe_table_options *options,
                                  const floe_run_row *row) {
     cell cells[NCOLUMNS];
@@ -170,7 +144,7 @@ floe_status floe_run_table_write(FILE *out, const floe_table_options *options,
             } else if (cells[c].text == NULL) {
                 if (json) fputs("null", out);
             } else {
-                json ? put_json_text(out, cells[c].text) : put_csv_text(out, cells[c].text);
+                json ? floe_put_json_text(out, cells[c].text) : floe_put_csv_text(out, cells[c].text);
             }
         }
         fputs(json ? "}\n" : "\n", out);
