@@ -18,7 +18,6 @@ struct floe_beacon_set {
     size_t npairs, pairs_cap;
     uint32_t *slots; /* pair index + 1; 0 is empty; a power of two */
     size_t nslots;
-    size_t entry_bytes;
 };
 
 static uint64_t key_hash(const floe_beacon_key *k) {
@@ -97,8 +96,7 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     return p;
 }
 
-static void saturate(floe_beacon_set *s, pair *p) {
-    s->entry_bytes -= p->cap * sizeof *p->entries;
+static void saturate(pair *p) {
     free(p->entries);
     p->entries = NULL;
     p->n = p->cap = 0;
@@ -108,7 +106,7 @@ static void saturate(floe_beacon_set *s, pair *p) {
 static floe_status append(floe_beacon_set *s, pair *p, const floe_beacon_entry *e, size_t n) {
     if (p->saturated) return FLOE_OK;
     if ((uint64_t)p->n + n > s->max_per_pair) {
-        saturate(s, p);
+        saturate(p);
         return FLOE_OK;
     }
     if (p->n + n > p->cap) {
@@ -117,7 +115,6 @@ static floe_status append(floe_beacon_set *s, pair *p, const floe_beacon_entry *
             cap *= 2;
         floe_beacon_entry *grown = realloc(p->entries, cap * sizeof *grown);
         if (!grown) return FLOE_ERR_NOMEM;
-        s->entry_bytes += (cap - p->cap) * sizeof *grown;
         p->entries = grown;
         p->cap = (uint32_t)cap;
     }
@@ -138,7 +135,7 @@ floe_status floe_beacon_merge(floe_beacon_set *into, const floe_beacon_set *from
         pair *p = pair_of(into, &src->key);
         if (!p) return FLOE_ERR_NOMEM;
         if (src->saturated) {
-            if (!p->saturated) saturate(into, p);
+            if (!p->saturated) saturate(p);
             continue;
         }
         floe_status st = append(into, p, src->entries, src->n);
@@ -157,8 +154,4 @@ const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_b
     *saturated = p->saturated;
     *n = p->n;
     return p->entries;
-}
-
-size_t floe_beacon_memory(const floe_beacon_set *s) {
-    return s->entry_bytes + s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots;
 }

@@ -44,7 +44,4 @@ floe_status floe_beacon_merge(floe_beacon_set *into, const floe_beacon_set *from
 const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *set, const floe_beacon_key *key,
                                           size_t *n, bool *saturated);
 
-/* Bytes the set holds. */
-size_t floe_beacon_memory(const floe_beacon_set *set);
-
 #endif

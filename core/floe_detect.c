@@ -161,13 +161,6 @@ floe_agg *floe_detect_table(floe_detect *d, unsigned i) {
     return i < T_COUNT ? d->tables[i] : NULL;
 }
 
-size_t floe_detect_memory(const floe_detect *d) {
-    size_t n = 0;
-    for (int t = 0; t < T_COUNT; t++)
-        n += floe_agg_memory(d->tables[t]);
-    return n + floe_beacon_memory(d->beacons) + d->probes.cap * sizeof *d->probes.items;
-}
-
 floe_detect_writer *floe_detect_writer_new(floe_detect *d) {
     floe_detect_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;

@@ -176,7 +176,4 @@ floe_status floe_detect_findings(floe_detect *detect, floe_finding **out, size_t
 unsigned floe_detect_table_count(void);
 struct floe_agg *floe_detect_table(floe_detect *detect, unsigned i);
 
-/* Bytes the detectors' tables hold. */
-size_t floe_detect_memory(const floe_detect *detect);
-
 #endif

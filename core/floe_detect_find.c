@@ -101,10 +101,6 @@ static void proto_text(uint8_t p, char out[16]) {
         snprintf(out, 16, "protocol %u", p);
 }
 
-static void fmt_addr(const floe_addr *a, char out[FLOE_ADDR_STRLEN]) {
-    floe_addr_format(a, out);
-}
-
 /* Groups of a sorted table that share their first `nparts` key parts and window. */
 typedef struct run_reader {
     floe_agg *agg;
@@ -792,8 +788,8 @@ static floe_status find_any_flow(ctx *x, floe_agg *agg, floe_finding_type type) 
 
 static void summarize(floe_finding *f) {
     char actor[FLOE_ADDR_STRLEN], target[FLOE_ADDR_STRLEN] = "", proto[16];
-    fmt_addr(&f->actor, actor);
-    if (f->ntargets_listed) fmt_addr(&f->targets[0], target);
+    floe_addr_format(&f->actor, actor);
+    if (f->ntargets_listed) floe_addr_format(&f->targets[0], target);
     proto_text(f->protocol, proto);
     const char *est = f->distinct_estimated ? "~" : "";
     char *s = f->summary;
