@@ -129,21 +129,6 @@ floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
     return p ? append(s, p, entry, 1) : FLOE_ERR_NOMEM;
 }
 
-floe_status floe_beacon_merge(floe_beacon_set *into, const floe_beacon_set *from) {
-    for (size_t i = 0; i < from->npairs; i++) {
-        const pair *src = &from->pairs[i];
-        pair *p = pair_of(into, &src->key);
-        if (!p) return FLOE_ERR_NOMEM;
-        if (src->saturated) {
-            if (!p->saturated) saturate(p);
-            continue;
-        }
-        floe_status st = append(into, p, src->entries, src->n);
-        if (st != FLOE_OK) return st;
-    }
-    return FLOE_OK;
-}
-
 const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_beacon_key *key,
                                           size_t *n, bool *saturated) {
     size_t i = slot_of(s, key);
@@ -154,4 +139,36 @@ const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_b
     *saturated = p->saturated;
     *n = p->n;
     return p->entries;
+}
+
+floe_status floe_beacon_gather(floe_beacon_set *const *sets, size_t nsets,
+                               const floe_beacon_key *key, floe_beacon_entry **out, size_t *out_cap,
+                               size_t *n, bool *saturated) {
+    *n = 0;
+    *saturated = false;
+    size_t total = 0;
+    for (size_t i = 0; i < nsets; i++) {
+        size_t count;
+        bool sat;
+        floe_beacon_find(sets[i], key, &count, &sat);
+        total += count;
+        if (sat || total > sets[i]->max_per_pair) {
+            *saturated = true;
+            return FLOE_OK;
+        }
+    }
+    if (total > *out_cap) {
+        floe_beacon_entry *grown = realloc(*out, total * sizeof *grown);
+        if (!grown) return FLOE_ERR_NOMEM;
+        *out = grown;
+        *out_cap = total;
+    }
+    for (size_t i = 0; i < nsets; i++) {
+        size_t count;
+        bool sat;
+        const floe_beacon_entry *e = floe_beacon_find(sets[i], key, &count, &sat);
+        if (count) memcpy(*out + *n, e, count * sizeof *e);
+        *n += count;
+    }
+    return FLOE_OK;
 }

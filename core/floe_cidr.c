@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floe_mem.h"
 #include "floe_text.h"
 
 typedef unsigned __int128 u128;
@@ -28,19 +29,30 @@ typedef struct interval {
     uint32_t label;
 } interval;
 
+/* A run within IPv4, in host order: what lookups of IPv4 addresses in a large set search, 12
+ * bytes against the 48 of an interval, so a /16's runs share a cache line or a few. */
+typedef struct v4_run {
+    uint32_t first, last, label;
+} v4_run;
+
 #define V4_BUCKETS       65536u /* one per IPv4 /16 */
 #define BITMAP_FROM_RUNS 4096   /* sets with more runs get the /24 bitmap */
 #define SMALL_SET_RUNS   32     /* sets with at most this many runs skip the /16 index */
 
+/* The large arrays come from floe_mem (huge pages where the kernel has them): a million-entry
+ * list is over 100 MB of them, and first-touch page faults were a good part of its load time. */
 struct floe_cidr_set {
-    prefix *prefixes; /* in insertion order until built, then sorted (prefix_cmp) */
-    uint32_t *position; /* built: where the entry added i-th went */
+    prefix *prefixes;   /* in insertion order until built, then sorted (prefix_cmp); cap of them */
+    uint32_t *position; /* built: where the entry added i-th went; count of them */
     size_t count, cap;
-    interval *runs; /* sorted, disjoint */
-    size_t nruns;
-    /* v4_from[b]: the first run that ends at or after the start of IPv4 /16 number b; the runs
-     * touching /16 b are v4_from[b] .. v4_from[b + 1] (that one included when it starts
-     * inside b). V4_BUCKETS + 1 entries. */
+    interval *runs; /* sorted, disjoint; runs_cap of them */
+    size_t nruns, runs_cap;
+    /* Sets of more than SMALL_SET_RUNS runs: the runs' parts within IPv4, and v4_from[b], the
+     * first of them that ends at or after the start of IPv4 /16 number b; those touching /16 b
+     * are v4_from[b] .. v4_from[b + 1] (that one included when it starts inside b).
+     * V4_BUCKETS + 1 entries. */
+    v4_run *v4_runs;
+    size_t nv4_runs;
     uint32_t *v4_from;
     /* Large sets only: bit n set when IPv4 /24 number n meets a run, so most addresses of a
      * big threat list's lookups end at one bit (2 MiB, against a binary search in tens of MB). */
@@ -78,14 +90,30 @@ floe_cidr_set *floe_cidr_set_new(void) {
     return calloc(1, sizeof(floe_cidr_set));
 }
 
+#define BITS24_BYTES ((size_t)(1u << 24) / 8)
+
 void floe_cidr_set_free(floe_cidr_set *set) {
     if (!set) return;
-    free(set->prefixes);
-    free(set->position);
-    free(set->runs);
+    floe_mem_free(set->prefixes, set->cap * sizeof *set->prefixes);
+    floe_mem_free(set->position, set->count * sizeof *set->position);
+    floe_mem_free(set->runs, set->runs_cap * sizeof *set->runs);
+    floe_mem_free(set->v4_runs, set->nv4_runs * sizeof *set->v4_runs);
     free(set->v4_from);
-    free(set->v4_bits24);
+    floe_mem_free(set->v4_bits24, BITS24_BYTES);
     free(set);
+}
+
+/* Room for `more` entries. */
+static floe_status reserve(floe_cidr_set *set, size_t more) {
+    if (set->count + more <= set->cap) return FLOE_OK;
+    size_t cap = set->cap ? set->cap : 64;
+    while (cap < set->count + more)
+        cap *= 2;
+    prefix *p = floe_mem_grow(set->prefixes, set->cap * sizeof *p, cap * sizeof *p);
+    if (!p) return FLOE_ERR_NOMEM;
+    set->prefixes = p;
+    set->cap = cap;
+    return FLOE_OK;
 }
 
 size_t floe_cidr_set_count(const floe_cidr_set *set) {
@@ -95,13 +123,7 @@ size_t floe_cidr_set_count(const floe_cidr_set *set) {
 floe_status floe_cidr_set_add(floe_cidr_set *set, const floe_addr *addr, unsigned len) {
     if (set->built || len > 128) return FLOE_ERR_INVALID;
     if (set->count == UINT32_MAX) return FLOE_ERR_NOMEM;
-    if (set->count == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 64;
-        prefix *p = realloc(set->prefixes, cap * sizeof *p);
-        if (!p) return FLOE_ERR_NOMEM;
-        set->prefixes = p;
-        set->cap = cap;
-    }
+    if (reserve(set, 1) != FLOE_OK) return FLOE_ERR_NOMEM;
     u128 first = addr_value(addr) & ~host_bits_of(len);
     set->prefixes[set->count] = (prefix){first, len, (uint32_t)set->count};
     set->count++;
@@ -132,22 +154,11 @@ static floe_status add_text_line(void *set, const char *line, size_t len) {
     return floe_cidr_set_add_text(set, line, len);
 }
 
-/* Room for `more` entries, so a long list does not grow the array a doubling at a time. */
-static floe_status reserve(floe_cidr_set *set, size_t more) {
-    if (set->count + more <= set->cap) return FLOE_OK;
-    prefix *p = realloc(set->prefixes, (set->count + more) * sizeof *p);
-    if (!p) return FLOE_ERR_NOMEM;
-    set->prefixes = p;
-    set->cap = set->count + more;
-    return FLOE_OK;
-}
-
 floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t len,
                                    uint64_t *bad_line) {
-    size_t lines = 1;
-    for (const char *p = text, *end = text + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        lines++;
-    if (!set->built && reserve(set, lines) != FLOE_OK) return FLOE_ERR_NOMEM;
+    /* Room for a line a byte in 16 (an IPv4 address and its newline take 8 to 16), so a long
+     * list does not grow the array a doubling at a time. */
+    if (!set->built && reserve(set, len / 16 + 1) != FLOE_OK) return FLOE_ERR_NOMEM;
     return floe_text_each_line(text, len, add_text_line, set, bad_line);
 }
 
@@ -160,50 +171,50 @@ static int prefix_cmp(const void *a, const void *b) {
     return (x->index > y->index) - (x->index < y->index);
 }
 
-/* LSD radix sort of n 64-bit keys, 16 bits a pass, tmp as scratch; the result is in keys.
- * False when out of memory (keys unchanged). */
-static bool radix_sort_u64(uint64_t *keys, uint64_t *tmp, size_t n) {
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!count) return false;
-    for (unsigned pass = 0; pass < 4; pass++) {
-        const unsigned shift = 16 * pass;
-        memset(count, 0, 65536 * sizeof *count);
+/* LSD radix sort of n 64-bit keys by their bits from `low_bit` up (stable, so keys equal there
+ * keep their order), 10 bits a pass: a pass scatters into 1,024 places, few enough to stay in
+ * cache. tmp is scratch; the result is in keys. */
+static void radix_sort_u64(uint64_t *keys, uint64_t *tmp, size_t n, unsigned low_bit) {
+    size_t count[1024];
+    uint64_t *from = keys, *to = tmp;
+    for (unsigned shift = low_bit; shift < 64; shift += 10) {
+        memset(count, 0, sizeof count);
         for (size_t i = 0; i < n; i++)
-            count[keys[i] >> shift & 0xffff]++;
+            count[from[i] >> shift & 1023]++;
+        if (count[from[0] >> shift & 1023] == n) continue; /* one digit for all: nothing moves */
         size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
+        for (size_t d = 0; d < 1024; d++) {
             size_t c = count[d];
             count[d] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            tmp[count[keys[i] >> shift & 0xffff]++] = keys[i];
-        uint64_t *t = keys;
-        keys = tmp;
-        tmp = t;
+            to[count[from[i] >> shift & 1023]++] = from[i];
+        uint64_t *t = from;
+        from = to;
+        to = t;
     }
-    free(count); /* four passes, an even number: the sorted keys are back in the caller's array */
-    return true;
+    if (from != keys) memcpy(keys, from, n * sizeof *keys);
 }
 
-/* Sorts the prefixes into prefix_cmp's order, in place. Threat lists are mostly IPv4, up to millions of
- * entries: those are sorted as 64-bit keys (address, length, insertion order) by radix sort,
- * the rest by qsort, and the two runs merged; comparison sorts of 48-byte records took most of
- * a million-entry list's load time. */
+/* Sorts the prefixes into prefix_cmp's order, in place. Threat lists are mostly IPv4, up to
+ * millions of entries: those are sorted as 64-bit keys (address, length, insertion order) by radix
+ * sort, the rest by qsort, and the two runs merged; comparison sorts of 48-byte records took most
+ * of a million-entry list's load time. */
 static floe_status sort_prefixes(prefix *in, size_t n) {
     prefix *out = in; /* the keys and `rest` hold copies of everything */
     const uint64_t max_index = (UINT64_C(1) << 26) - 1; /* what the key has room for */
     size_t n4 = 0;
     for (size_t i = 0; i < n; i++)
         n4 += in[i].len >= 96 && (in[i].first >> 32) == 0xffff && in[i].index <= max_index;
-    uint64_t *keys = malloc((n4 ? n4 : 1) * sizeof *keys);
-    uint64_t *tmp = malloc((n4 ? n4 : 1) * sizeof *tmp);
+    const size_t keys_size = (n4 ? n4 : 1) * sizeof(uint64_t);
+    uint64_t *keys = floe_mem_alloc(keys_size);
+    uint64_t *tmp = floe_mem_alloc(keys_size);
     prefix *rest = malloc((n - n4 ? n - n4 : 1) * sizeof *rest);
+    floe_status st = FLOE_OK;
     if (!keys || !tmp || !rest) {
-        free(keys);
-        free(tmp);
-        free(rest);
-        return FLOE_ERR_NOMEM;
+        st = FLOE_ERR_NOMEM;
+        goto done;
     }
     size_t k = 0, m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -213,12 +224,8 @@ static floe_status sort_prefixes(prefix *in, size_t n) {
         else
             rest[m++] = in[i];
     }
-    if (!radix_sort_u64(keys, tmp, n4)) {
-        free(keys);
-        free(tmp);
-        free(rest);
-        return FLOE_ERR_NOMEM;
-    }
+    /* The keys are in insertion order already: sorting by address and length is enough. */
+    if (n4 > 0) radix_sort_u64(keys, tmp, n4, 26);
     qsort(rest, m, sizeof *rest, prefix_cmp);
     /* Merge: an IPv4 key back into a prefix, then the usual order decides. */
     size_t a = 0, b = 0, o = 0;
@@ -237,10 +244,11 @@ static floe_status sort_prefixes(prefix *in, size_t n) {
             out[o++] = rest[b++];
         }
     }
-    free(keys);
-    free(tmp);
+done:
+    floe_mem_free(keys, keys_size);
+    floe_mem_free(tmp, keys_size);
     free(rest);
-    return FLOE_OK;
+    return st;
 }
 
 typedef struct painter {
@@ -265,27 +273,71 @@ static void close_prefix(painter *p, const prefix *top, u128 *next, bool *done) 
     *next = last + 1;
 }
 
-floe_status floe_cidr_set_build(floe_cidr_set *set) {
-    if (set->built) return FLOE_OK;
-    /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. */
-    interval *runs = malloc((set->count ? 2 * set->count : 1) * sizeof *runs);
-    const prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
+/* The parts of the runs within IPv4 as v4_runs, and the /16 index over them. */
+static floe_status index_v4(floe_cidr_set *set) {
+    const u128 v4_last = V4_BASE + 0xffffffffu;
+    size_t from = 0, to = 0; /* the runs meeting IPv4 are [from, to) */
+    while (from < set->nruns && set->runs[from].last < V4_BASE)
+        from++;
+    for (to = from; to < set->nruns && set->runs[to].first <= v4_last;)
+        to++;
+    v4_run *v4 = floe_mem_alloc((to > from ? to - from : 1) * sizeof *v4);
     uint32_t *v4_from = malloc((V4_BUCKETS + 1) * sizeof *v4_from);
-    uint32_t *position = malloc((set->count ? set->count : 1) * sizeof *position);
-    if (!position || !runs || !stack || !v4_from) {
-        free(position);
-        free(runs);
-        free(stack);
+    if (!v4 || !v4_from) {
+        floe_mem_free(v4, (to > from ? to - from : 1) * sizeof *v4);
         free(v4_from);
         return FLOE_ERR_NOMEM;
     }
-    floe_status sorted_ok = sort_prefixes(set->prefixes, set->count);
-    if (sorted_ok != FLOE_OK) {
-        free(position);
-        free(runs);
+    for (size_t i = from; i < to; i++) {
+        const interval *r = &set->runs[i];
+        v4[i - from] =
+            (v4_run){r->first < V4_BASE ? 0 : (uint32_t)(r->first - V4_BASE),
+                     r->last > v4_last ? 0xffffffffu : (uint32_t)(r->last - V4_BASE), r->label};
+    }
+    const size_t n = to - from;
+    size_t r = 0;
+    for (uint32_t b = 0; b <= V4_BUCKETS; b++) {
+        const uint64_t start = (uint64_t)b << 16;
+        while (r < n && v4[r].last < start)
+            r++;
+        v4_from[b] = (uint32_t)r;
+    }
+    set->v4_runs = v4;
+    set->v4_from = v4_from;
+    set->nv4_runs = n;
+    return FLOE_OK;
+}
+
+/* Large sets: bit n of the /24 bitmap set when IPv4 /24 number n meets a run. */
+static floe_status index_v4_bits24(floe_cidr_set *set) {
+    uint64_t *bits = floe_mem_alloc(BITS24_BYTES);
+    if (!bits) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < set->nv4_runs; i++) {
+        const uint32_t to = set->v4_runs[i].last >> 8;
+        for (uint32_t n = set->v4_runs[i].first >> 8;; n++) {
+            bits[n >> 6] |= UINT64_C(1) << (n & 63);
+            if (n == to) break;
+        }
+    }
+    set->v4_bits24 = bits;
+    return FLOE_OK;
+}
+
+floe_status floe_cidr_set_build(floe_cidr_set *set) {
+    if (set->built) return FLOE_OK;
+    /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. Only the
+     * pages painted are faulted in. */
+    const size_t runs_cap = set->count ? 2 * set->count : 1;
+    interval *runs = floe_mem_alloc(runs_cap * sizeof *runs);
+    const prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
+    uint32_t *position = floe_mem_alloc((set->count ? set->count : 1) * sizeof *position);
+    floe_status st = runs && stack && position ? FLOE_OK : FLOE_ERR_NOMEM;
+    if (st == FLOE_OK) st = sort_prefixes(set->prefixes, set->count);
+    if (st != FLOE_OK) {
+        floe_mem_free(runs, runs_cap * sizeof *runs);
         free(stack);
-        free(v4_from);
-        return sorted_ok;
+        floe_mem_free(position, (set->count ? set->count : 1) * sizeof *position);
+        return st;
     }
 
     /* A sweep over the sorted prefixes with the stack of those still open: `next` is the first
@@ -309,44 +361,22 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
     free(stack);
     for (size_t i = 0; i < set->count; i++)
         position[set->prefixes[i].index] = (uint32_t)i;
-    free(set->position); /* from an earlier build that ran out of memory */
     set->position = position;
-
-    size_t r = 0;
-    for (uint32_t b = 0; b <= V4_BUCKETS; b++) {
-        u128 start = V4_BASE + ((u128)b << 16);
-        while (r < p.n && runs[r].last < start)
-            r++;
-        v4_from[b] = (uint32_t)r;
-    }
-    if (p.n > BITMAP_FROM_RUNS) {
-        uint64_t *bits = calloc((1u << 24) / 64, sizeof *bits);
-        if (!bits) {
-            free(runs);
-            free(v4_from);
-            return FLOE_ERR_NOMEM;
-        }
-        const u128 v4_last = V4_BASE + 0xffffffffu;
-        for (size_t i = 0; i < p.n; i++) {
-            if (runs[i].last < V4_BASE || runs[i].first > v4_last) continue;
-            uint32_t from = runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE) >> 8;
-            uint32_t to = runs[i].last > v4_last ? 0xffffff : (uint32_t)(runs[i].last - V4_BASE) >> 8;
-            for (uint32_t n = from;; n++) {
-                bits[n >> 6] |= UINT64_C(1) << (n & 63);
-                if (n == to) break;
-            }
-        }
-        set->v4_bits24 = bits;
-    }
     set->runs = runs;
+    set->runs_cap = runs_cap;
     set->nruns = p.n;
-    set->v4_from = v4_from;
-    if (p.n <= SMALL_SET_RUNS) {
+
+    if (p.n > SMALL_SET_RUNS) {
+        st = index_v4(set);
+        if (st == FLOE_OK && p.n > BITMAP_FROM_RUNS) st = index_v4_bits24(set);
+        if (st != FLOE_OK) return st; /* not built; floe_cidr_set_free frees what is there */
+    } else {
         const u128 v4_last = V4_BASE + 0xffffffffu;
         for (size_t i = 0; i < p.n; i++) {
             if (runs[i].last < V4_BASE || runs[i].first > v4_last) continue;
             uint32_t k = set->small_v4_n++;
-            set->small_v4_first[k] = runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE);
+            set->small_v4_first[k] =
+                runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE);
             set->small_v4_last[k] =
                 runs[i].last > v4_last ? 0xffffffffu : (uint32_t)(runs[i].last - V4_BASE);
             set->small_v4_label[k] = runs[i].label;
@@ -358,28 +388,33 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
 
 long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     if (set->nruns == 0) return -1;
-    if (set->nruns <= SMALL_SET_RUNS && floe_addr_is_v4(addr)) {
+    if (floe_addr_is_v4(addr)) {
         const uint32_t v4 = floe_addr_to_v4(addr);
-        for (uint32_t k = 0; k < set->small_v4_n; k++)
-            if (set->small_v4_first[k] <= v4 && v4 <= set->small_v4_last[k])
-                return (long)set->small_v4_label[k];
-        return -1;
+        if (set->nruns <= SMALL_SET_RUNS) {
+            /* A small set (internal ranges, an allow-list) is scanned whole: its ranges share a
+             * cache line or two, where an index would cost a miss of its own. */
+            for (uint32_t k = 0; k < set->small_v4_n; k++)
+                if (set->small_v4_first[k] <= v4 && v4 <= set->small_v4_last[k])
+                    return (long)set->small_v4_label[k];
+            return -1;
+        }
+        if (set->v4_bits24 && !(set->v4_bits24[v4 >> 14] >> (v4 >> 8 & 63) & 1)) return -1;
+        size_t lo = set->v4_from[v4 >> 16], hi = set->v4_from[(v4 >> 16) + 1] + 1;
+        if (hi > set->nv4_runs) hi = set->nv4_runs;
+        if (lo >= hi) return -1;
+        /* The last run starting at or before v4, in [lo, hi). */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (set->v4_runs[mid].first <= v4)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        const v4_run *run = &set->v4_runs[lo];
+        return run->first <= v4 && v4 <= run->last ? (long)run->label : -1;
     }
     u128 v = addr_value(addr);
-    size_t lo = 0, hi = set->nruns; /* the answer, if any, is in [lo, hi) */
-    /* A small set (internal ranges, an allow-list) is searched whole: its runs share a few
-     * cache lines, where the /16 index would cost a miss of its own. */
-    if (set->nruns > SMALL_SET_RUNS && floe_addr_is_v4(addr)) {
-        if (set->v4_bits24) {
-            uint32_t n = (uint32_t)(v >> 8) & 0xffffff;
-            if (!(set->v4_bits24[n >> 6] >> (n & 63) & 1)) return -1;
-        }
-        uint32_t b = (uint32_t)(v >> 16) & 0xffff;
-        lo = set->v4_from[b];
-        hi = set->v4_from[b + 1] + 1;
-        if (hi > set->nruns) hi = set->nruns;
-    }
-    /* The last run starting at or before v. */
+    size_t lo = 0, hi = set->nruns; /* the last run starting at or before v, in [lo, hi) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
         if (set->runs[mid].first <= v)
@@ -387,7 +422,6 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
         else
             hi = mid;
     }
-    if (lo >= set->nruns) return -1;
     const interval *run = &set->runs[lo];
     return run->first <= v && v <= run->last ? (long)run->label : -1;
 }

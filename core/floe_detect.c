@@ -48,7 +48,7 @@ const char *floe_direction_name(floe_direction d) {
 
 struct floe_detect_writer {
     floe_detect *detect;
-    floe_probe_log probes; /* this thread's, until floe_detect_writer_finish */
+    floe_probe_log probes;    /* this thread's, until floe_detect_writer_finish */
     floe_beacon_set *beacons; /* this thread's, until floe_detect_writer_finish */
     floe_agg_writer *writers[T_COUNT];
     uint32_t *rows[T_COUNT];
@@ -72,57 +72,10 @@ static void key_of(floe_key_spec *k, int64_t window, const floe_field *fields, u
     }
 }
 
-/* ---- the probe log ---- */
-
-static floe_status log_reserve(floe_probe_log *log, size_t more) {
-    if (log->n + more <= log->cap) return FLOE_OK;
-    size_t cap = log->cap ? log->cap : 1024;
-    while (cap < log->n + more)
-        cap *= 2;
-    floe_probe *grown = realloc(log->items, cap * sizeof *grown);
-    if (!grown) return FLOE_ERR_NOMEM;
-    log->items = grown;
-    log->cap = cap;
-    return FLOE_OK;
-}
-
-/* Room for one more probe at the end; NULL when out of memory. */
-static floe_probe *log_append(floe_probe_log *log) {
-    return log_reserve(log, 1) == FLOE_OK ? &log->items[log->n++] : NULL;
-}
-
-static floe_status log_append_all(floe_probe_log *into, const floe_probe *items, size_t n) {
-    if (n == 0) return FLOE_OK;
-    floe_status st = log_reserve(into, n);
-    if (st != FLOE_OK) return st;
-    memcpy(into->items + into->n, items, n * sizeof *items);
-    into->n += n;
-    return FLOE_OK;
-}
-
-/* Moves everything of `from` to the end of `into` (taking its array when `into` is empty). */
-static floe_status log_take(floe_probe_log *into, floe_probe_log *from) {
-    if (into->n == 0) {
-        free(into->items);
-        *into = *from;
-        *from = (floe_probe_log){0};
-        return FLOE_OK;
-    }
-    floe_status st = log_append_all(into, from->items, from->n);
-    if (st != FLOE_OK) return st;
-    free(from->items);
-    *from = (floe_probe_log){0};
-    return FLOE_OK;
-}
-
 floe_detect *floe_detect_new(const floe_detect_config *config) {
     floe_detect *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->config = config;
-    if (!(d->beacons = floe_beacon_set_new(config->beacon_max_connections))) {
-        free(d);
-        return NULL;
-    }
     const floe_field S = FLOE_F_SRCADDR, D = FLOE_F_DSTADDR, SP = FLOE_F_SRCPORT,
                      DP = FLOE_F_DSTPORT, P = FLOE_F_PROTOCOL, NONE = FLOE_FIELD_COUNT;
     const int64_t w = config->scan_window;
@@ -148,8 +101,12 @@ void floe_detect_free(floe_detect *d) {
     if (!d) return;
     for (int t = 0; t < T_COUNT; t++)
         floe_agg_free(d->tables[t]);
-    floe_beacon_set_free(d->beacons);
-    free(d->probes.items);
+    for (size_t i = 0; i < d->nbeacon_sets; i++)
+        floe_beacon_set_free(d->beacon_sets[i]);
+    free(d->beacon_sets);
+    floe_probe_log_free(&d->probes);
+    for (int part = 0; part < FLOE_DETECT_PARTS; part++)
+        free(d->found[part].items);
     free(d);
 }
 
@@ -165,6 +122,7 @@ floe_detect_writer *floe_detect_writer_new(floe_detect *d) {
     floe_detect_writer *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->detect = d;
+    w->probes.fold_from = FLOE_PROBE_FOLD_FROM;
     if (!(w->beacons = floe_beacon_set_new(d->config->beacon_max_connections))) {
         free(w);
         return NULL;
@@ -185,18 +143,21 @@ void floe_detect_writer_free(floe_detect_writer *w) {
         free(w->rows[t]);
     }
     floe_beacon_set_free(w->beacons);
-    free(w->probes.items);
+    floe_probe_log_free(&w->probes);
     free(w);
 }
 
 floe_status floe_detect_writer_finish(floe_detect_writer *w) {
-    floe_status st = log_take(&w->detect->probes, &w->probes);
+    floe_status st = floe_probe_log_take(&w->detect->probes, &w->probes);
     if (st != FLOE_OK) return st;
-    st = floe_beacon_merge(w->detect->beacons, w->beacons);
-    if (st != FLOE_OK) return st;
-    floe_beacon_set *empty = floe_beacon_set_new(w->detect->config->beacon_max_connections);
+    /* The set itself changes hands (floe_beacon_gather reads them all together). */
+    floe_detect *d = w->detect;
+    floe_beacon_set **sets = realloc(d->beacon_sets, (d->nbeacon_sets + 1) * sizeof *sets);
+    if (!sets) return FLOE_ERR_NOMEM;
+    d->beacon_sets = sets;
+    floe_beacon_set *empty = floe_beacon_set_new(d->config->beacon_max_connections);
     if (!empty) return FLOE_ERR_NOMEM;
-    floe_beacon_set_free(w->beacons);
+    d->beacon_sets[d->nbeacon_sets++] = w->beacons;
     w->beacons = empty;
     return FLOE_OK;
 }
@@ -204,7 +165,7 @@ floe_status floe_detect_writer_finish(floe_detect_writer *w) {
 static bool is_reply(uint16_t sport, uint16_t dport, const uint8_t *flags, uint32_t r,
                      const floe_batch *b) {
     if (flags && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r)) {
-        if (flags[r] & 0x10) return true;   /* SYN-ACK sent: the server side */
+        if (flags[r] & 0x10) return true;  /* SYN-ACK sent: the server side */
         if (flags[r] & 0x02) return false; /* SYN without ACK: the client side */
     }
     return sport < dport && dport >= 1024;
@@ -272,19 +233,26 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
             if (ported) {
                 /* A probe: REJECTed, or a SYN alone where tcp-flags say so, or else a short
                  * exchange (short_exchange): a client that got an answer sends data. */
-                const bool flagged = flags && pr == 6 && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r);
+                const bool flagged =
+                    flags && pr == 6 && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r);
                 const bool probe = act == FLOE_ACTION_REJECT || (flagged ? flags[r] == 2 : small);
                 if (probe) {
-                    floe_probe *e = log_append(&w->probes);
+                    floe_probe *e = floe_probe_log_append(&w->probes);
                     if (!e) return FLOE_ERR_NOMEM;
                     const bool has_start = starts && !floe_batch_is_null(b, FLOE_F_START, r);
                     const bool has_end = ends && !floe_batch_is_null(b, FLOE_F_END, r);
-                    *e = (floe_probe){src[r], dst[r],
-                                      has_start ? floe_detect_window_of(starts[r], c->scan_window) : 0,
+                    *e = (floe_probe){src[r],
+                                      dst[r],
+                                      has_start ? floe_detect_window_of(starts[r], c->scan_window)
+                                                : 0,
                                       has_start ? starts[r] : INT64_MAX,
                                       has_end ? ends[r] : INT64_MIN,
-                                      packets ? packets[r] : 0, bytes ? bytes[r] : 0, 1,
-                                      act == FLOE_ACTION_REJECT, dp, pr};
+                                      packets ? packets[r] : 0,
+                                      bytes ? bytes[r] : 0,
+                                      1,
+                                      act == FLOE_ACTION_REJECT,
+                                      dp,
+                                      pr};
                 }
                 if (act == FLOE_ACTION_ACCEPT && !src_in && dst_in &&
                     port_in(c->sensitive_ports, dp))
@@ -296,8 +264,8 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     w->rows[T_PORTS][cnt[T_PORTS]++] = r;
                     if (starts && !floe_batch_is_null(b, FLOE_F_START, r)) {
                         const floe_beacon_key key = {src[r], dst[r], dp, pr};
-                        const floe_beacon_entry entry = {
-                            starts[r], ends ? ends[r] : starts[r], sport ? (int32_t)sp : -1};
+                        const floe_beacon_entry entry = {starts[r], ends ? ends[r] : starts[r],
+                                                         sport ? (int32_t)sp : -1};
                         floe_status st = floe_beacon_add(w->beacons, &key, &entry);
                         if (st != FLOE_OK) return st;
                     }
@@ -321,13 +289,3 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     }
     return FLOE_OK;
 }
-
-floe_status floe_detect_merge(floe_detect *into, const floe_detect *from) {
-    for (int t = 0; t < T_COUNT; t++) {
-        floe_status st = floe_agg_merge(into->tables[t], from->tables[t]);
-        if (st != FLOE_OK) return st;
-    }
-    floe_status st = log_append_all(&into->probes, from->probes.items, from->probes.n);
-    return st == FLOE_OK ? floe_beacon_merge(into->beacons, from->beacons) : st;
-}
-

@@ -51,7 +51,11 @@ typedef enum floe_finding_type {
 /* "Recon:EC2/Portscan", ... */
 const char *floe_finding_type_name(floe_finding_type type);
 
-typedef enum floe_severity { FLOE_SEV_LOW = 0, FLOE_SEV_MEDIUM = 1, FLOE_SEV_HIGH = 2 } floe_severity;
+typedef enum floe_severity {
+    FLOE_SEV_LOW = 0,
+    FLOE_SEV_MEDIUM = 1,
+    FLOE_SEV_HIGH = 2
+} floe_severity;
 const char *floe_severity_name(floe_severity severity); /* "low", "medium", "high" */
 
 typedef enum floe_direction {
@@ -62,7 +66,8 @@ typedef enum floe_direction {
 } floe_direction;
 const char *floe_direction_name(floe_direction direction);
 
-#define FLOE_FINDING_MAX_LISTED 20 /* targets / sources a finding names; the count says the rest */
+#define FLOE_FINDING_MAX_LISTED 20 /* targets / sources a finding names; the count says the rest   \
+                                    */
 
 typedef struct floe_finding {
     floe_finding_type type;
@@ -81,7 +86,8 @@ typedef struct floe_finding {
     bool distinct_estimated;                 /* the count came from HyperLogLog, not exact */
     int64_t first_seen, last_seen;
     double score; /* z-score (TrafficVolumeUnusual), gap CV (Beaconing), else 0 */
-    char intel_entry[FLOE_CIDR_STRLEN]; /* MaliciousIPCaller: the entry matched ("185.220.101.0/24") */
+    char intel_entry[FLOE_CIDR_STRLEN]; /* MaliciousIPCaller: the entry matched ("185.220.101.0/24")
+                                         */
     char summary[256];
 } floe_finding;
 
@@ -99,7 +105,7 @@ typedef struct floe_detect_config {
     double volume_zscore;
     uint64_t volume_bytes;
     uint32_t volume_min_samples; /* baseline windows a host needs before its z-score counts */
-    int64_t port_baseline; /* seconds a host must be known before a new port is unusual */
+    int64_t port_baseline;       /* seconds a host must be known before a new port is unusual */
     uint32_t spam_hosts;
     uint32_t beacon_connections;
     double beacon_max_cv;
@@ -158,13 +164,17 @@ floe_detect_writer *floe_detect_writer_new(floe_detect *detect);
 void floe_detect_writer_free(floe_detect_writer *writer);
 /* Adds every row of the batch (detectors see all records, whatever the table's filters). */
 floe_status floe_detect_writer_add(floe_detect_writer *writer, const floe_batch *batch);
-/* Hands what the writer keeps to itself (the connection starts Beaconing needs, which are
- * cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
+/* Hands what the writer keeps to itself (its probe log and the connection starts Beaconing
+ * needs, cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
  * its rows are in, one writer at a time, before floe_detect_findings. */
 floe_status floe_detect_writer_finish(floe_detect_writer *writer);
 
-/* Merges `from` (same config) into `into`: shards of one data set combine like threads. */
-floe_status floe_detect_merge(floe_detect *into, const floe_detect *from);
+/* The findings are drawn in floe_detect_part_count() independent parts, which may run at once
+ * on different threads, each part once, after floe_detect_writer_finish for every writer and
+ * with the evidence tables in order (see floe_detect_table). floe_detect_findings runs the
+ * parts not run yet, so a caller without threads need not call floe_detect_find_part. */
+unsigned floe_detect_part_count(void);
+floe_status floe_detect_find_part(floe_detect *detect, unsigned part);
 
 /* The findings, in a fixed order: window start, type, actor, first target, port. *out is a new
  * array the caller frees. Call once, after floe_detect_writer_finish for every writer (it

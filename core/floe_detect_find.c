@@ -7,17 +7,12 @@
 #include <string.h>
 
 #include "floe_agg.h"
+#include "floe_distinct.h"
 #include "floe_detect.h"
 #include "floe_detect_tables.h"
+#include "floe_sort.h"
 
-
-typedef struct finding_list {
-    floe_finding *items;
-    size_t n, cap;
-    bool oom;
-} finding_list;
-
-static floe_finding *new_finding(finding_list *l, floe_finding_type type, int64_t window_start,
+static floe_finding *new_finding(floe_finding_list *l, floe_finding_type type, int64_t window_start,
                                  int64_t window_len) {
     if (l->oom) return NULL;
     if (l->n == l->cap) {
@@ -45,6 +40,17 @@ static int addr_cmp(const floe_addr *a, const floe_addr *b) {
     return memcmp(a->bytes, b->bytes, 16);
 }
 
+/* addr_cmp(a, b) < 0 as two 64-bit compares, for the sorts' inner loops. */
+static inline bool addr_less(const floe_addr *a, const floe_addr *b) {
+    uint64_t ah, al, bh, bl;
+    memcpy(&ah, a->bytes, 8);
+    memcpy(&bh, b->bytes, 8);
+    if (ah != bh) return __builtin_bswap64(ah) < __builtin_bswap64(bh);
+    memcpy(&al, a->bytes + 8, 8);
+    memcpy(&bl, b->bytes + 8, 8);
+    return __builtin_bswap64(al) < __builtin_bswap64(bl);
+}
+
 /* Adds t to the finding's sorted target list (kept to FLOE_FINDING_MAX_LISTED). */
 static void list_add(floe_addr *list, uint32_t *n, const floe_addr *t) {
     uint32_t i = 0;
@@ -69,7 +75,7 @@ static void add_measures(floe_finding *f, const floe_agg_measures *m) {
 
 typedef struct ctx {
     const floe_detect_config *c;
-    finding_list *out;
+    floe_finding_list *out;
 } ctx;
 
 static bool internal(const ctx *x, const floe_addr *a) {
@@ -78,17 +84,26 @@ static bool internal(const ctx *x, const floe_addr *a) {
 
 static floe_direction direction_of(const ctx *x, const floe_addr *actor, const floe_addr *target) {
     bool ai = internal(x, actor), ti = internal(x, target);
-    return ai && ti ? FLOE_DIR_INTERNAL : ai ? FLOE_DIR_OUTBOUND : ti ? FLOE_DIR_INBOUND : FLOE_DIR_EXTERNAL;
+    return ai && ti ? FLOE_DIR_INTERNAL
+           : ai     ? FLOE_DIR_OUTBOUND
+           : ti     ? FLOE_DIR_INBOUND
+                    : FLOE_DIR_EXTERNAL;
 }
 
 static const char *proto_name(uint8_t p) {
     switch (p) {
-    case 1: return "ICMP";
-    case 6: return "TCP";
-    case 17: return "UDP";
-    case 47: return "GRE";
-    case 50: return "ESP";
-    case 58: return "ICMPv6";
+    case 1:
+        return "ICMP";
+    case 6:
+        return "TCP";
+    case 17:
+        return "UDP";
+    case 47:
+        return "GRE";
+    case 50:
+        return "ESP";
+    case 58:
+        return "ICMPv6";
     }
     return NULL;
 }
@@ -146,8 +161,11 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
         floe_agg_key_decode(answers, g, v);
         int c = g->window_start < window ? -1 : g->window_start > window ? 1 : 0;
         if (!c) c = v[0].null ? -1 : addr_cmp(&v[0].v.addr, &sweep_key[0].v.addr);
-        if (!c) c = v[1].null ? -1 : (v[1].v.u16 > sweep_key[1].v.u16) - (v[1].v.u16 < sweep_key[1].v.u16);
-        if (!c) c = v[2].null ? -1 : (v[2].v.u8 > sweep_key[2].v.u8) - (v[2].v.u8 < sweep_key[2].v.u8);
+        if (!c)
+            c = v[1].null ? -1
+                          : (v[1].v.u16 > sweep_key[1].v.u16) - (v[1].v.u16 < sweep_key[1].v.u16);
+        if (!c)
+            c = v[2].null ? -1 : (v[2].v.u8 > sweep_key[2].v.u8) - (v[2].v.u8 < sweep_key[2].v.u8);
         if (c == 0) {
             bool est;
             return distinct_of(g, &est);
@@ -160,106 +178,22 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
     return 0;
 }
 
-static int probe_cmp(const void *a, const void *b) {
-    const floe_probe *x = a, *y = b;
-    if (x->window != y->window) return x->window < y->window ? -1 : 1;
-    int c = addr_cmp(&x->src, &y->src);
-    if (c) return c;
-    if ((c = addr_cmp(&x->dst, &y->dst))) return c;
-    if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
-    return (x->port > y->port) - (x->port < y->port);
-}
-
-/* Sorts the log (sort_probes) and folds equal probes into one, so each item is then one
- * distinct (window, src, dst, proto, port). Sums, minima and maxima: the
- * result does not depend on the order the threads logged them in. */
-/* A probe's place in probe_cmp's order as two words, for the IPv4 probes that are nearly all
- * of them: sorting 24-byte keys is much cheaper than sorting the 80-byte probes. */
-typedef struct probe_key {
-    uint64_t a; /* window (seconds, 32 bits) and src */
-    uint64_t b; /* dst, proto, port */
-    uint32_t index;
-} probe_key;
-
-static int probe_key_cmp(const void *x, const void *y) {
-    const probe_key *p = x, *q = y;
-    if (p->a != q->a) return p->a < q->a ? -1 : 1;
-    if (p->b != q->b) return p->b < q->b ? -1 : 1;
-    return (p->index > q->index) - (p->index < q->index);
-}
-
-/* The log in probe_cmp's order, except that IPv4 probes come before the others (which keeps
- * every run the findings walk together: a run never mixes address families). False when out
- * of memory. */
-static bool sort_probes(floe_probe_log *log) {
-    probe_key *keys = malloc(log->n * sizeof *keys);
-    floe_probe *sorted = malloc(log->n * sizeof *sorted);
-    if (!keys || !sorted) {
-        free(keys);
-        free(sorted);
-        return false;
-    }
-    size_t nkeys = 0, nrest = 0;
-    for (size_t i = 0; i < log->n; i++) {
-        const floe_probe *p = &log->items[i];
-        if (floe_addr_is_v4(&p->src) && floe_addr_is_v4(&p->dst) && p->window >= 0 &&
-            p->window <= (int64_t)UINT32_MAX)
-            keys[nkeys++] = (probe_key){(uint64_t)p->window << 32 | floe_addr_to_v4(&p->src),
-                                        (uint64_t)floe_addr_to_v4(&p->dst) << 32 | (uint64_t)p->proto << 16 |
-                                            p->port,
-                                        (uint32_t)i};
-    }
-    qsort(keys, nkeys, sizeof *keys, probe_key_cmp);
-    for (size_t k = 0; k < nkeys; k++)
-        sorted[k] = log->items[keys[k].index];
-    for (size_t i = 0; i < log->n; i++) {
-        const floe_probe *p = &log->items[i];
-        if (!(floe_addr_is_v4(&p->src) && floe_addr_is_v4(&p->dst) && p->window >= 0 &&
-              p->window <= (int64_t)UINT32_MAX))
-            sorted[nkeys + nrest++] = *p;
-    }
-    qsort(sorted + nkeys, nrest, sizeof *sorted, probe_cmp);
-    free(keys);
-    free(log->items);
-    log->items = sorted;
-    log->cap = log->n;
-    return true;
-}
-
-static floe_status fold_probes(floe_probe_log *log) {
-    if (log->n == 0) return FLOE_OK;
-    if (log->n > UINT32_MAX || !sort_probes(log)) return FLOE_ERR_NOMEM;
-    size_t out = 0;
-    for (size_t i = 1; i < log->n; i++) {
-        floe_probe *k = &log->items[out];
-        const floe_probe *p = &log->items[i];
-        if (probe_cmp(k, p) != 0) {
-            log->items[++out] = *p;
-            continue;
-        }
-        k->flows += p->flows;
-        k->rejected += p->rejected;
-        k->packets = floe_counter_add(k->packets, p->packets);
-        k->bytes = floe_counter_add(k->bytes, p->bytes);
-        if (p->first < k->first) k->first = p->first;
-        if (p->last > k->last) k->last = p->last;
-    }
-    log->n = out + 1;
-    return FLOE_OK;
-}
-
 static void add_probe(floe_finding *f, const floe_probe *p) {
-    const floe_agg_measures m = {p->flows, p->packets, p->bytes, p->flows - p->rejected,
-                                 p->rejected, p->first, p->last};
+    const floe_agg_measures m = {p->flows,    p->packets, p->bytes, p->flows - p->rejected,
+                                 p->rejected, p->first,   p->last};
     add_measures(f, &m);
 }
 
-static int probe_by_port(const void *a, const void *b) {
-    const floe_probe *x = *(const floe_probe *const *)a, *y = *(const floe_probe *const *)b;
-    if (x->port != y->port) return x->port < y->port ? -1 : 1;
-    if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
-    return addr_cmp(&x->dst, &y->dst);
+/* One source's folded probes by (port, proto, dst): a total order, dst being unique there. */
+static inline bool probe_less_by_port(const floe_probe *const *a, const floe_probe *const *b) {
+    const floe_probe *x = *a, *y = *b;
+    if (x->port != y->port) return x->port < y->port;
+    if (x->proto != y->proto) return x->proto < y->proto;
+    return addr_less(&x->dst, &y->dst);
 }
+
+typedef const floe_probe *probe_ref;
+FLOE_SORT_DEFINE(sort_probes_by_port, probe_ref, probe_less_by_port)
 
 static void set_direction_by_targets(ctx *x, floe_finding *f, bool internal_target) {
     bool ai = internal(x, &f->actor);
@@ -275,7 +209,7 @@ static floe_status sweeps_of_source(ctx *x, const floe_probe *p, size_t n, const
                                     const floe_probe **refs) {
     for (size_t k = 0; k < n; k++)
         refs[k] = &p[k];
-    qsort(refs, n, sizeof *refs, probe_by_port);
+    sort_probes_by_port(refs, n);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && refs[j]->port == refs[i]->port && refs[j]->proto == refs[i]->proto)
@@ -321,7 +255,7 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *
     run_reader a;
     floe_status st = open_table(answers, &a);
     if (st != FLOE_OK) return st;
-    st = fold_probes(log);
+    st = floe_probe_log_fold(log);
     if (st != FLOE_OK) return st;
     const floe_probe *p = log->items;
     const floe_probe **refs = NULL;
@@ -435,162 +369,224 @@ static floe_status find_brute_force(ctx *x, floe_agg *agg) {
     return FLOE_OK;
 }
 
-/* One (window, internal host, external host) volume, summed over protocols. */
-typedef struct volume {
-    floe_addr src, dst;
-    int64_t window;
-    uint64_t bytes;
-    size_t first_group; /* its groups in T_OUT: [first_group, first_group + ngroups) */
-    uint32_t ngroups;
-    double z;
-    bool unusual;
-} volume;
+/* The baseline of TrafficVolumeUnusual: an internal host's volume samples (bytes to one
+ * external host in one window, summed over protocols), their count, sum and sum of squares. */
+typedef struct host_volume {
+    floe_addr src;
+    uint64_t n;
+    double sum, sumsq;
+} host_volume;
 
-static int volume_by_src(const void *a, const void *b) {
-    const volume *x = a, *y = b;
-    int c = addr_cmp(&x->src, &y->src);
-    if (c) return c;
-    if (x->window != y->window) return x->window < y->window ? -1 : 1;
-    return addr_cmp(&x->dst, &y->dst);
+/* The hosts of T_OUT, found by address (open addressing, slots hold index + 1). */
+typedef struct host_map {
+    host_volume *hosts;
+    size_t n, cap;
+    uint32_t *slots;
+    size_t nslots; /* a power of two, at least twice n */
+} host_map;
+
+static void host_map_free(host_map *m) {
+    free(m->hosts);
+    free(m->slots);
+}
+
+static size_t host_slot(const host_map *m, const floe_addr *a) {
+    size_t mask = m->nslots - 1, i = (size_t)floe_distinct_hash_bytes(a->bytes, 16) & mask;
+    while (m->slots[i] && addr_cmp(&m->hosts[m->slots[i] - 1].src, a) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* The index of host a, added when new; -1 when out of memory. */
+static long host_index(host_map *m, const floe_addr *a) {
+    if ((m->n + 1) * 2 > m->nslots) {
+        size_t nslots = m->nslots ? m->nslots * 2 : 1024;
+        uint32_t *slots = calloc(nslots, sizeof *slots);
+        if (!slots) return -1;
+        free(m->slots);
+        m->slots = slots;
+        m->nslots = nslots;
+        for (size_t h = 0; h < m->n; h++)
+            m->slots[host_slot(m, &m->hosts[h].src)] = (uint32_t)(h + 1);
+    }
+    size_t i = host_slot(m, a);
+    if (m->slots[i]) return (long)m->slots[i] - 1;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 256;
+        host_volume *grown = realloc(m->hosts, cap * sizeof *grown);
+        if (!grown) return -1;
+        m->hosts = grown;
+        m->cap = cap;
+    }
+    m->hosts[m->n] = (host_volume){.src = *a};
+    m->slots[i] = (uint32_t)++m->n;
+    return (long)m->n - 1;
+}
+
+/* A (window, internal host, external host) sample of T_OUT: groups [first, end) (one per
+ * protocol), its host in the map. */
+typedef struct volume_sample {
+    uint32_t first, host;
+} volume_sample;
+
+static uint64_t sample_bytes(const run_reader *r, size_t first, size_t end) {
+    uint64_t bytes = 0;
+    for (size_t g = first; g < end; g++)
+        bytes = floe_counter_add(bytes, r->groups[g].m->bytes);
+    return bytes;
+}
+
+/* TrafficVolumeUnusual for sample [first, end) of host h: a z-score against the host's other
+ * samples (leave one out, so one huge window cannot hide in the baseline it inflates). */
+static bool volume_unusual(const ctx *x, const host_volume *h, uint64_t bytes, double *z) {
+    if (bytes < x->c->volume_bytes || h->n - 1 < x->c->volume_min_samples) return false;
+    const double others = (double)(h->n - 1), b = (double)bytes, mean = (h->sum - b) / others;
+    const double var = (h->sumsq - b * b) / others - mean * mean;
+    const double sd = var > 0 ? sqrt(var) : 0;
+    *z = sd > 0 ? (b - mean) / sd : (b > mean ? INFINITY : 0);
+    return *z >= x->c->volume_zscore;
+}
+
+static floe_status volume_finding(ctx *x, floe_agg *out, const run_reader *r, size_t first,
+                                  size_t end, const floe_key_value *k, double z) {
+    floe_finding *f = new_finding(x->out, FLOE_FIND_VOLUME_UNUSUAL, r->groups[first].window_start,
+                                  x->c->scan_window);
+    if (!f) return FLOE_ERR_NOMEM;
+    f->actor = k[0].v.addr;
+    list_add(f->targets, &f->ntargets_listed, &k[1].v.addr);
+    f->direction = FLOE_DIR_OUTBOUND;
+    f->severity = FLOE_SEV_MEDIUM;
+    f->score = isinf(z) ? 1e9 : z;
+    f->distinct_hosts = 1;
+    uint8_t proto = 0;
+    for (size_t g = first; g < end; g++) {
+        floe_key_value gk[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(out, &r->groups[g], gk);
+        proto = g == first ? gk[2].v.u8 : (proto == gk[2].v.u8 ? proto : 0);
+        add_measures(f, r->groups[g].m);
+    }
+    f->protocol = proto;
+    return FLOE_OK;
+}
+
+/* DenialOfService.* for one protocol's group of a sample, key k. */
+static floe_status dos_finding(ctx *x, floe_agg *out, const floe_agg_group *grp, floe_agg *dns,
+                               const run_reader *d) {
+    const floe_agg_measures *m = grp->m;
+    if (m->packets < x->c->dos_packets && m->bytes < x->c->dos_bytes) return FLOE_OK;
+    floe_key_value k[FLOE_KEY_MAX_PARTS];
+    floe_agg_key_decode(out, grp, k);
+    uint8_t p = k[2].null ? 0 : k[2].v.u8;
+    floe_finding_type type;
+    const floe_agg_measures *shown = m;
+    if (p == 6) {
+        type = FLOE_FIND_DOS_TCP;
+    } else if (p == 17) {
+        type = FLOE_FIND_DOS_UDP;
+        /* A flood that is DNS on its own is reported as the DNS kind. */
+        for (size_t q = 0; q < d->n; q++) {
+            const floe_agg_group *dg = &d->groups[q];
+            if (dg->window_start != grp->window_start) continue;
+            floe_key_value dk[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(dns, dg, dk);
+            if (addr_cmp(&dk[0].v.addr, &k[0].v.addr) || addr_cmp(&dk[1].v.addr, &k[1].v.addr))
+                continue;
+            if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
+                type = FLOE_FIND_DOS_DNS;
+                shown = dg->m;
+            }
+        }
+    } else if (p == 1 || p == 58) {
+        return FLOE_OK; /* ICMP floods are not in detections.md's list */
+    } else {
+        type = FLOE_FIND_DOS_UNUSUAL;
+    }
+    floe_finding *f = new_finding(x->out, type, grp->window_start, x->c->scan_window);
+    if (!f) return FLOE_ERR_NOMEM;
+    f->actor = k[0].v.addr;
+    list_add(f->targets, &f->ntargets_listed, &k[1].v.addr);
+    f->protocol = p;
+    if (type == FLOE_FIND_DOS_DNS) f->port = 53;
+    f->direction = FLOE_DIR_OUTBOUND;
+    f->severity = FLOE_SEV_HIGH;
+    f->distinct_hosts = 1;
+    add_measures(f, shown);
+    return FLOE_OK;
 }
 
 /* DenialOfService.* and TrafficVolumeUnusual, both from T_OUT. A (window, host, target) that is
  * unusual against the host's own baseline is reported as TrafficVolumeUnusual only: an upload
- * that large explains the packets too, and one event should raise one finding. */
+ * that large explains the packets too, and one event should raise one finding.
+ * Two passes: the hosts' baselines, then each sample against its host's. A host's samples come
+ * in (window, target) order in both, so the sums do not depend on anything else. */
 static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
     run_reader r, d;
     floe_status st = open_table(out, &r);
     if (st == FLOE_OK) st = open_table(dns, &d);
     if (st != FLOE_OK) return st;
-    volume *v = malloc((r.n ? r.n : 1) * sizeof *v);
-    if (!v) return FLOE_ERR_NOMEM;
-    size_t nv = 0;
-    for (size_t i = 0; i < r.n;) {
-        size_t j = run_end(&r, i, 2);
+    if (r.n >= UINT32_MAX) return FLOE_ERR_NOMEM;
+    host_map hosts = {0};
+    volume_sample *samples = malloc((r.n + 1) * sizeof *samples);
+    if (!samples) return FLOE_ERR_NOMEM;
+    size_t ns = 0;
+    for (size_t i = 0; i < r.n; ns++) {
+        const size_t j = run_end(&r, i, 2);
         floe_key_value k[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(out, &r.groups[i], k);
-        volume *e = &v[nv++];
-        memset(e, 0, sizeof *e);
-        e->src = k[0].v.addr;
-        e->dst = k[1].v.addr;
-        e->window = r.groups[i].window_start;
-        e->first_group = i;
-        e->ngroups = (uint32_t)(j - i);
-        for (size_t g = i; g < j; g++)
-            e->bytes = floe_counter_add(e->bytes, r.groups[g].m->bytes);
+        const long h = host_index(&hosts, &k[0].v.addr);
+        if (h < 0) {
+            st = FLOE_ERR_NOMEM;
+            break;
+        }
+        const double b = (double)sample_bytes(&r, i, j);
+        hosts.hosts[h].n++;
+        hosts.hosts[h].sum += b;
+        hosts.hosts[h].sumsq += b * b;
+        samples[ns] = (volume_sample){(uint32_t)i, (uint32_t)h};
         i = j;
     }
-    /* z-scores per host, each sample against the host's other samples (leave one out, so one
-     * huge window cannot hide in the baseline it inflates). */
-    qsort(v, nv, sizeof *v, volume_by_src);
-    for (size_t i = 0; i < nv;) {
-        size_t j = i + 1;
-        while (j < nv && addr_cmp(&v[j].src, &v[i].src) == 0)
-            j++;
-        double sum = 0, sumsq = 0;
-        for (size_t k = i; k < j; k++) {
-            sum += (double)v[k].bytes;
-            sumsq += (double)v[k].bytes * (double)v[k].bytes;
-        }
-        size_t others = j - i - 1;
-        for (size_t k = i; k < j && others >= x->c->volume_min_samples; k++) {
-            if (v[k].bytes < x->c->volume_bytes) continue;
-            double b = (double)v[k].bytes, mean = (sum - b) / (double)others;
-            double var = (sumsq - b * b) / (double)others - mean * mean;
-            double sd = var > 0 ? sqrt(var) : 0;
-            v[k].z = sd > 0 ? (b - mean) / sd : (b > mean ? INFINITY : 0);
-            v[k].unusual = v[k].z >= x->c->volume_zscore;
-        }
-        i = j;
-    }
-    for (size_t i = 0; i < nv; i++) {
-        const volume *e = &v[i];
-        if (e->unusual) {
-            floe_finding *f = new_finding(x->out, FLOE_FIND_VOLUME_UNUSUAL, e->window, x->c->scan_window);
-            if (!f) break;
-            f->actor = e->src;
-            list_add(f->targets, &f->ntargets_listed, &e->dst);
-            f->direction = FLOE_DIR_OUTBOUND;
-            f->severity = FLOE_SEV_MEDIUM;
-            f->score = isinf(e->z) ? 1e9 : e->z;
-            f->distinct_hosts = 1;
-            uint8_t proto = 0;
-            for (uint32_t g = 0; g < e->ngroups; g++) {
-                const floe_agg_group *grp = &r.groups[e->first_group + g];
-                floe_key_value k[FLOE_KEY_MAX_PARTS];
-                floe_agg_key_decode(out, grp, k);
-                proto = g == 0 ? k[2].v.u8 : (proto == k[2].v.u8 ? proto : 0);
-                add_measures(f, grp->m);
-            }
-            f->protocol = proto;
+    samples[ns].first = (uint32_t)r.n; /* the end of the last sample */
+    for (size_t s = 0; s < ns && st == FLOE_OK; s++) {
+        const size_t first = samples[s].first, end = samples[s + 1].first;
+        double z = 0;
+        if (volume_unusual(x, &hosts.hosts[samples[s].host], sample_bytes(&r, first, end), &z)) {
+            floe_key_value k[FLOE_KEY_MAX_PARTS];
+            floe_agg_key_decode(out, &r.groups[first], k);
+            st = volume_finding(x, out, &r, first, end, k, z);
             continue;
         }
-        for (uint32_t g = 0; g < e->ngroups; g++) {
-            const floe_agg_group *grp = &r.groups[e->first_group + g];
-            const floe_agg_measures *m = grp->m;
-            if (m->packets < x->c->dos_packets && m->bytes < x->c->dos_bytes) continue;
-            floe_key_value k[FLOE_KEY_MAX_PARTS];
-            floe_agg_key_decode(out, grp, k);
-            uint8_t p = k[2].null ? 0 : k[2].v.u8;
-            floe_finding_type type;
-            const floe_agg_measures *shown = m;
-            if (p == 6) {
-                type = FLOE_FIND_DOS_TCP;
-            } else if (p == 17) {
-                type = FLOE_FIND_DOS_UDP;
-                /* A flood that is DNS on its own is reported as the DNS kind. */
-                for (size_t q = 0; q < d.n; q++) {
-                    const floe_agg_group *dg = &d.groups[q];
-                    if (dg->window_start != e->window) continue;
-                    floe_key_value dk[FLOE_KEY_MAX_PARTS];
-                    floe_agg_key_decode(dns, dg, dk);
-                    if (addr_cmp(&dk[0].v.addr, &e->src) || addr_cmp(&dk[1].v.addr, &e->dst)) continue;
-                    if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
-                        type = FLOE_FIND_DOS_DNS;
-                        shown = dg->m;
-                    }
-                }
-            } else if (p == 1 || p == 58) {
-                continue; /* ICMP floods are not in detections.md's list */
-            } else {
-                type = FLOE_FIND_DOS_UNUSUAL;
-            }
-            floe_finding *f = new_finding(x->out, type, e->window, x->c->scan_window);
-            if (!f) break;
-            f->actor = e->src;
-            list_add(f->targets, &f->ntargets_listed, &e->dst);
-            f->protocol = p;
-            if (type == FLOE_FIND_DOS_DNS) f->port = 53;
-            f->direction = FLOE_DIR_OUTBOUND;
-            f->severity = FLOE_SEV_HIGH;
-            f->distinct_hosts = 1;
-            add_measures(f, shown);
-        }
+        for (size_t g = first; g < end && st == FLOE_OK; g++)
+            st = dos_finding(x, out, &r.groups[g], dns, &d);
     }
-    free(v);
-    return x->out->oom ? FLOE_ERR_NOMEM : FLOE_OK;
+    free(samples);
+    host_map_free(&hosts);
+    if (st == FLOE_OK && x->out->oom) st = FLOE_ERR_NOMEM;
+    return st;
 }
 
 /* One record of a (host, remote host, port): its start, end and source port. */
-static int by_sport_start(const void *a, const void *b) {
-    const floe_beacon_entry *x = a, *y = b;
-    if (x->sport != y->sport) return x->sport < y->sport ? -1 : 1;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return (x->end > y->end) - (x->end < y->end);
+static inline bool less_by_sport_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
+    if (x->sport != y->sport) return x->sport < y->sport;
+    if (x->start != y->start) return x->start < y->start;
+    return x->end < y->end;
 }
 
-static int by_start(const void *a, const void *b) {
-    const floe_beacon_entry *x = a, *y = b;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return (x->sport > y->sport) - (x->sport < y->sport);
+static inline bool less_by_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
+    if (x->start != y->start) return x->start < y->start;
+    return x->sport < y->sport;
 }
+
+/* Ties are harmless: equal by (sport, start, end) means equal, and of entries equal by
+ * (start, sport) only the starts are read after. */
+FLOE_SORT_DEFINE(sort_by_sport_start, floe_beacon_entry, less_by_sport_start)
+FLOE_SORT_DEFINE(sort_by_start, floe_beacon_entry, less_by_start)
 
 /* Connections among a pair's records: the same record seen twice counts once, and a record
  * that continues the one before it on the same source port (starting within a minute of that
  * one's end, as a long connection's records do at each aggregation interval) is not a new
  * connection. Leaves the connections' records first in e, by start, and returns how many. */
 static size_t connections_of(floe_beacon_entry *e, size_t n) {
-    qsort(e, n, sizeof *e, by_sport_start);
+    sort_by_sport_start(e, n);
     size_t kept = 0;
     int64_t chain_end = 0;
     for (size_t i = 0; i < n; i++) {
@@ -599,27 +595,21 @@ static size_t connections_of(floe_beacon_entry *e, size_t n) {
         chain_end = continues && chain_end > e[i].end ? chain_end : e[i].end;
         if (!continues) e[kept++] = e[i];
     }
-    qsort(e, kept, sizeof *e, by_start);
+    sort_by_start(e, kept);
     return kept;
 }
 
 /* Beaconing for one (host, port, proto, remote host), T_PORTS group g: its connection starts
  * (from the writers' beacon sets) at near-constant gaps. */
-static floe_status beacon_of(ctx *x, const floe_beacon_set *beacons, const floe_agg_group *g,
+static floe_status beacon_of(ctx *x, const floe_detect *d, const floe_agg_group *g,
                              const floe_beacon_key *key, floe_beacon_entry **scratch,
                              size_t *scratch_cap) {
     size_t n = 0;
     bool saturated = false;
-    const floe_beacon_entry *entries = floe_beacon_find(beacons, key, &n, &saturated);
-    if (saturated || n < x->c->beacon_connections) return FLOE_OK;
-    if (n > *scratch_cap) {
-        floe_beacon_entry *grown = realloc(*scratch, n * sizeof *grown);
-        if (!grown) return FLOE_ERR_NOMEM;
-        *scratch = grown;
-        *scratch_cap = n;
-    }
+    floe_status st = floe_beacon_gather(d->beacon_sets, d->nbeacon_sets, key, scratch, scratch_cap,
+                                        &n, &saturated);
+    if (st != FLOE_OK || saturated || n < x->c->beacon_connections) return st;
     floe_beacon_entry *e = *scratch;
-    memcpy(e, entries, n * sizeof *e);
     const size_t nconn = connections_of(e, n);
     if (nconn < x->c->beacon_connections) return FLOE_OK;
     double sum = 0, sumsq = 0;
@@ -676,7 +666,7 @@ static floe_status emit_outbound(ctx *x, floe_finding *f, floe_finding_type type
  *  - Spambot: TCP/25 to spam_hosts distinct hosts first contacted within scan_window of the
  *    host's first use of port 25 (a host with earlier port-25 history is a mail server);
  *  - Beaconing, per group (beacon_of). */
-static floe_status find_connections(ctx *x, floe_agg *agg, const floe_beacon_set *beacons) {
+static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d) {
     run_reader r;
     floe_status st = open_table(agg, &r);
     if (st != FLOE_OK) return st;
@@ -728,13 +718,14 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_beacon_set
                     add_measures(&spam, m);
                 }
                 const floe_beacon_key key = {pv[0].v.addr, gv[3].v.addr, port, proto};
-                st = beacon_of(x, beacons, &r.groups[g], &key, &scratch, &scratch_cap);
+                st = beacon_of(x, d, &r.groups[g], &key, &scratch, &scratch_cap);
             }
             if (st == FLOE_OK && unusual)
                 st = emit_outbound(x, &npu, FLOE_FIND_PORT_UNUSUAL, ws, &pv[0].v.addr, port, proto,
                                    npu.distinct_hosts);
             if (st == FLOE_OK && smtp && new_hosts >= x->c->spam_hosts)
-                st = emit_outbound(x, &spam, FLOE_FIND_SPAMBOT, ws, &pv[0].v.addr, 25, 6, new_hosts);
+                st =
+                    emit_outbound(x, &spam, FLOE_FIND_SPAMBOT, ws, &pv[0].v.addr, 25, 6, new_hosts);
             p = pend;
         }
         h = hend;
@@ -797,8 +788,8 @@ static void summarize(floe_finding *f) {
     switch (f->type) {
     case FLOE_FIND_PORTSCAN:
         snprintf(s, n, "%s probed %s%llu %s ports of %s (%llu flows, %llu rejected)", actor, est,
-                 (unsigned long long)f->distinct_ports, proto, target,
-                 (unsigned long long)f->flows, (unsigned long long)f->rejected);
+                 (unsigned long long)f->distinct_ports, proto, target, (unsigned long long)f->flows,
+                 (unsigned long long)f->rejected);
         break;
     case FLOE_FIND_PORTSWEEP:
         snprintf(s, n, "%s probed %s/%d on %s%llu hosts, few of which answered", actor, proto,
@@ -826,20 +817,20 @@ static void summarize(floe_finding *f) {
                  (unsigned long long)f->bytes, target, f->score);
         break;
     case FLOE_FIND_PORT_UNUSUAL:
-        snprintf(s, n, "%s used remote port %s/%d for the first time, to %s", actor, proto,
-                 f->port, target);
+        snprintf(s, n, "%s used remote port %s/%d for the first time, to %s", actor, proto, f->port,
+                 target);
         break;
     case FLOE_FIND_SPAMBOT:
         snprintf(s, n, "%s, new to port 25, sent SMTP to %llu hosts", actor,
                  (unsigned long long)f->distinct_hosts);
         break;
     case FLOE_FIND_BITCOIN:
-        snprintf(s, n, "%s talked to %s on %s/%d, a mining-pool port or host", actor, target,
-                 proto, f->port);
+        snprintf(s, n, "%s talked to %s on %s/%d, a mining-pool port or host", actor, target, proto,
+                 f->port);
         break;
     case FLOE_FIND_MALICIOUS_IP:
-        snprintf(s, n, "%s -> %s: threat-list entry %s (%llu flows)", actor, target,
-                 f->intel_entry, (unsigned long long)f->flows);
+        snprintf(s, n, "%s -> %s: threat-list entry %s (%llu flows)", actor, target, f->intel_entry,
+                 (unsigned long long)f->flows);
         break;
     case FLOE_FIND_BEACONING:
         snprintf(s, n, "%s connected to %s on %s/%d %llu times at near-constant gaps (CV %.3f)",
@@ -850,8 +841,7 @@ static void summarize(floe_finding *f) {
     }
 }
 
-static int finding_cmp(const void *a, const void *b) {
-    const floe_finding *x = a, *y = b;
+static int finding_cmp(const floe_finding *x, const floe_finding *y) {
     if (x->window_start != y->window_start) return x->window_start < y->window_start ? -1 : 1;
     if (x->type != y->type) return x->type < y->type ? -1 : 1;
     int c = addr_cmp(&x->actor, &y->actor);
@@ -862,35 +852,103 @@ static int finding_cmp(const void *a, const void *b) {
     return (x->protocol > y->protocol) - (x->protocol < y->protocol);
 }
 
-static void sort_findings(floe_finding *items, size_t n) {
-    qsort(items, n, sizeof *items, finding_cmp);
+/* Findings that compare equal keep their order in the list (a stable sort, by position as the
+ * last key). */
+typedef struct finding_ref {
+    const floe_finding *f;
+    size_t index;
+} finding_ref;
+
+static inline bool finding_ref_less(const finding_ref *a, const finding_ref *b) {
+    int c = finding_cmp(a->f, b->f);
+    return c ? c < 0 : a->index < b->index;
+}
+
+FLOE_SORT_DEFINE(sort_finding_refs, finding_ref, finding_ref_less)
+
+/* The findings of `in` in order, into `out` (n each). */
+static floe_status sort_findings(const floe_finding *in, floe_finding *out, size_t n) {
+    finding_ref *refs = malloc((n ? n : 1) * sizeof *refs);
+    if (!refs) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (finding_ref){&in[i], i};
+    sort_finding_refs(refs, n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = *refs[i].f;
+    free(refs);
+    return FLOE_OK;
+}
+
+unsigned floe_detect_part_count(void) {
+    return FLOE_DETECT_PARTS;
+}
+
+/* Parts share nothing but read-only state, and each appends to its own list. Scans and sweeps,
+ * volume and connections cost about the same on the benchmark set; the rest is small. */
+floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
+    if (part >= FLOE_DETECT_PARTS) return FLOE_ERR_INVALID;
+    floe_finding_list *list = &d->found[part];
+    if (list->done) return FLOE_OK;
+    ctx x = {d->config, list};
+    floe_status st = FLOE_OK;
+    switch (part) {
+    case 0:
+        st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
+        break;
+    case 1:
+        st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
+        break;
+    case 2:
+        st = find_connections(&x, d->tables[T_PORTS], d);
+        break;
+    default:
+        st = find_probes(&x, d->tables[T_PROBE]);
+        if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
+        if (st == FLOE_OK) st = find_any_flow(&x, d->tables[T_MINE], FLOE_FIND_BITCOIN);
+        if (st == FLOE_OK && d->config->intel)
+            st = find_any_flow(&x, d->tables[T_INTEL], FLOE_FIND_MALICIOUS_IP);
+    }
+    if (st == FLOE_OK && list->oom) st = FLOE_ERR_NOMEM;
+    list->done = st == FLOE_OK;
+    return st;
 }
 
 floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *count) {
     *out = NULL;
     *count = 0;
-    finding_list list = {0};
-    ctx x = {d->config, &list};
-    floe_status st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
-    if (st == FLOE_OK) st = find_probes(&x, d->tables[T_PROBE]);
-    if (st == FLOE_OK) st = find_brute_force(&x, d->tables[T_BRUTE]);
-    if (st == FLOE_OK) st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
-    if (st == FLOE_OK) st = find_connections(&x, d->tables[T_PORTS], d->beacons);
-    if (st == FLOE_OK) st = find_any_flow(&x, d->tables[T_MINE], FLOE_FIND_BITCOIN);
-    if (st == FLOE_OK && d->config->intel)
-        st = find_any_flow(&x, d->tables[T_INTEL], FLOE_FIND_MALICIOUS_IP);
-    if (st == FLOE_OK && list.oom) st = FLOE_ERR_NOMEM;
+    size_t n = 0;
+    for (unsigned part = 0; part < FLOE_DETECT_PARTS; part++) {
+        floe_status st = floe_detect_find_part(d, part);
+        if (st != FLOE_OK) return st;
+        n += d->found[part].n;
+    }
+    /* One list, the parts in a fixed order: with a stable sort, the order of findings that
+     * compare equal does not depend on the threads either. */
+    floe_finding *all = malloc((n ? n : 1) * sizeof *all);
+    floe_finding *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!all || !sorted) {
+        free(all);
+        free(sorted);
+        return FLOE_ERR_NOMEM;
+    }
+    size_t k = 0;
+    for (unsigned part = 0; part < FLOE_DETECT_PARTS; part++) {
+        if (d->found[part].n) memcpy(all + k, d->found[part].items, d->found[part].n * sizeof *all);
+        k += d->found[part].n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        summarize(&all[i]);
+        if (all[i].first_seen == INT64_MAX) all[i].first_seen = 0;
+        if (all[i].last_seen == INT64_MIN) all[i].last_seen = 0;
+    }
+    floe_status st = sort_findings(all, sorted, n);
+    free(all);
     if (st != FLOE_OK) {
-        free(list.items);
+        free(sorted);
         return st;
     }
-    for (size_t i = 0; i < list.n; i++) {
-        summarize(&list.items[i]);
-        if (list.items[i].first_seen == INT64_MAX) list.items[i].first_seen = 0;
-        if (list.items[i].last_seen == INT64_MIN) list.items[i].last_seen = 0;
-    }
-    sort_findings(list.items, list.n);
-    *out = list.items;
-    *count = list.n;
+    all = sorted;
+    *out = all;
+    *count = n;
     return FLOE_OK;
 }

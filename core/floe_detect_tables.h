@@ -22,10 +22,26 @@ typedef struct floe_probe {
     uint8_t proto;
 } floe_probe;
 
+/* See floe_detect_probes.c. */
 typedef struct floe_probe_log {
-    floe_probe *items;
+    floe_probe *items; /* floe_mem, cap items */
     size_t n, cap;
+    size_t fold_from; /* fold a full log of at least this many items before growing; 0: never */
 } floe_probe_log;
+
+/* Per thread, a log folds past this many probes (80 MiB). */
+#define FLOE_PROBE_FOLD_FROM ((size_t)1 << 20)
+
+/* Room for one more probe at the end (after folding the log, when full and large); NULL when
+ * out of memory. */
+floe_probe *floe_probe_log_append(floe_probe_log *log);
+/* Moves everything of `from` to the end of `into`, leaving `from` empty. */
+floe_status floe_probe_log_take(floe_probe_log *into, floe_probe_log *from);
+/* Sorts the log (floe_probe_cmp's order, IPv4 probes first) and folds equal probes into one. */
+floe_status floe_probe_log_fold(floe_probe_log *log);
+void floe_probe_log_free(floe_probe_log *log);
+/* By (window, src, dst, proto, port). */
+int floe_probe_cmp(const floe_probe *x, const floe_probe *y);
 
 /* The start of the window of length w holding second t (floe_agg's windows, for w > 0). */
 static inline int64_t floe_detect_window_of(int64_t t, int64_t w) {
@@ -39,17 +55,29 @@ enum floe_detect_table {
     T_OUT,    /* (src, dst, proto); everything internal -> external */
     T_DNS,    /* (src, dst); UDP/53 requests internal -> external */
     T_PORTS,  /* (src, dstport, proto, dst), one window; requests internal -> external (their
-                 starts, for Beaconing, are in floe_detect.beacons) */
+                 starts, for Beaconing, are in floe_detect.beacon_sets) */
     T_MINE,   /* (src, dst, dstport, proto); accepted requests to mining ports or hosts */
     T_INTEL,  /* (src, dst, dstport, proto); requests to or from a threat-list address */
     T_COUNT
 };
 
+/* Findings as one part of floe_detect_find_part draws them. */
+typedef struct floe_finding_list {
+    floe_finding *items;
+    size_t n, cap;
+    bool oom;
+    bool done; /* the part ran to the end */
+} floe_finding_list;
+
+#define FLOE_DETECT_PARTS 4
+
 struct floe_detect {
     const floe_detect_config *config;
     floe_agg *tables[T_COUNT];
-    floe_beacon_set *beacons; /* the writers' sets, merged by floe_detect_writer_finish */
-    floe_probe_log probes;    /* the writers' logs, appended by floe_detect_writer_finish */
+    floe_beacon_set **beacon_sets; /* the writers' sets, handed over by floe_detect_writer_finish */
+    size_t nbeacon_sets;
+    floe_probe_log probes; /* the writers' logs, appended by floe_detect_writer_finish */
+    floe_finding_list found[FLOE_DETECT_PARTS];
 };
 
 #endif

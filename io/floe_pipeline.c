@@ -7,7 +7,8 @@
  *   open files, queue reads  --in[i]-->  decode, parse, filter, aggregate into the shared
  *   (io_uring or pread)      <-back[i]-- table (its own writer) and its own totals; hand
  *                                        each buffer back
- *   ... then, after every worker has joined: sort the table and merge the totals (reducer).
+ *   ... then, after every worker has joined: sort the table and merge the totals (reducer);
+ *   with detectors, also put their tables in order and draw the findings' parts.
  *
  * The tables. There is one table per key asked for (usually one; the terminal report adds
  * a few small ones), filled from the same parsed batches. For each, all workers add to one
@@ -704,11 +705,14 @@ static floe_status pool_init(floe_pipeline *p) {
  * the threads (job t of n):
  *   sort:   sort partitions t, t + n, ... of the table;
  *   slices: merge key range t of the sorted partitions into the final order.
- * Jobs share nothing: partitions are disjoint, and so are key ranges. */
-typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES } reduce_phase;
+ * Jobs share nothing: partitions are disjoint, and so are key ranges. With detectors, a third
+ * phase once their tables are in order:
+ *   find:   parts t, t + n, ... of the findings (each part has its own list). */
+typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES, REDUCE_FIND } reduce_phase;
 
 typedef struct reduce_job {
     floe_agg *agg;
+    floe_detect *detect; /* REDUCE_FIND: draw parts t, t + n, ... of its findings */
     reduce_phase phase;
     unsigned index, count;
     floe_status status;
@@ -717,6 +721,12 @@ typedef struct reduce_job {
 } reduce_job;
 
 static void reduce_work(reduce_job *job) {
+    if (job->phase == REDUCE_FIND) {
+        for (unsigned part = job->index; part < floe_detect_part_count() && job->status == FLOE_OK;
+             part += job->count)
+            job->status = floe_detect_find_part(job->detect, part);
+        return;
+    }
     if (job->phase == REDUCE_SLICES) {
         floe_agg_merge_slice(job->agg, job->index);
         return;
@@ -734,10 +744,11 @@ static void *reduce_thread(void *arg) {
 
 /* Runs the n jobs of a phase at once: job 0 on this thread, the others on threads of their own
  * (or here, when a thread cannot start). Returns the first failure. */
-static floe_status run_reduce_phase(floe_agg *agg, reduce_phase phase, unsigned n) {
+static floe_status run_reduce_phase(floe_agg *agg, floe_detect *detect, reduce_phase phase,
+                                    unsigned n) {
     reduce_job jobs[FLOE_AGG_PARTITIONS];
     for (unsigned t = 0; t < n; t++) {
-        jobs[t] = (reduce_job){agg, phase, t, n, FLOE_OK, 0, false};
+        jobs[t] = (reduce_job){agg, detect, phase, t, n, FLOE_OK, 0, false};
         if (t > 0)
             jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
     }
@@ -753,11 +764,11 @@ static floe_status run_reduce_phase(floe_agg *agg, reduce_phase phase, unsigned 
 
 /* Puts a table in its canonical order on nthreads threads (floe_agg_sorted is then free). */
 static floe_status sort_table(floe_agg *agg, unsigned nthreads) {
-    floe_status status = run_reduce_phase(agg, REDUCE_SORT, nthreads);
+    floe_status status = run_reduce_phase(agg, NULL, REDUCE_SORT, nthreads);
     if (status != FLOE_OK) return status;
     status = floe_agg_merge_prepare(agg, nthreads);
     if (status != FLOE_OK) return status;
-    status = run_reduce_phase(agg, REDUCE_SLICES, nthreads);
+    status = run_reduce_phase(agg, NULL, REDUCE_SLICES, nthreads);
     floe_agg_merge_finish(agg);
     return status;
 }
@@ -784,6 +795,9 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
             status = sort_table(floe_detect_table(p->options.detect, t), nthreads);
             if (status != FLOE_OK) return status;
         }
+        /* And the findings' independent parts, on all threads (floe_detect_findings joins). */
+        status = run_reduce_phase(NULL, p->options.detect, REDUCE_FIND, nthreads);
+        if (status != FLOE_OK) return status;
     }
     if (p->options.nkeys == 0) return FLOE_OK;
     for (unsigned k = 0; k < p->options.nkeys; k++) {
