@@ -29,6 +29,8 @@
 #                         0.1 s into SIZE.KEY.rN.rss in the scratch dir (use with KEEP=1)
 #   SLACK_MB=4            absolute slack of the verdict, besides the 10%
 #   KEEP=0                1: keep the scratch dir (/tmp/floe-memflat.*: stats, times, traces)
+#   DETECT=0              1: every run with --detect too (the detectors' state: evidence tables,
+#                         probe log, Beaconing's connection starts), same verdicts
 set -euo pipefail
 
 BUILD=${BUILD:-build/release}
@@ -43,6 +45,7 @@ THREADS1=${THREADS1:-0}
 TRACE=${TRACE:-0}
 SLACK_MB=${SLACK_MB:-4}
 KEEP=${KEEP:-0}
+DETECT=${DETECT:-0}
 
 die() { echo "memory_flat: $*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -131,6 +134,7 @@ run_one() {
     local out=$work/$label.csv stats=$work/$label.stats.json tf=$work/$label.time
     local -a thr=()
     [ -n "$THREADS" ] && thr=(--threads "$THREADS")
+    [ "$DETECT" = 1 ] && thr+=(--detect)
     local rc=0
     if [ "$TRACE" = 1 ]; then
         echo "# t_s VmRSS_kB VmHWM_kB RssAnon_kB RssFile_kB" >"$work/$label.rss"
@@ -189,7 +193,7 @@ echo "runs step: $(elapsed "$run_total") s" >&2
 
 # --- 3. Table and verdict -------------------------------------------------------------
 echo
-echo "floe analyze --window 1h, gzip trees (seed $SEED, $HOURS h, same span for every size), REPS=$REPS, threads ${THREADS:-default}"
+echo "floe analyze --window 1h$([ "$DETECT" = 1 ] && echo ' --detect'), gzip trees (seed $SEED, $HOURS h, same span for every size), REPS=$REPS, threads ${THREADS:-default}"
 printf '%-6s %-24s %9s %11s %9s %8s %8s %10s %17s %s\n' size key "input MB" records groups \
     "sec(med)" "MB/s" "RSS MB" "RSS MB min..max" "flows=truth"
 declare -A rss_of groups_of

@@ -36,33 +36,33 @@ typedef struct v4_run {
 } v4_run;
 
 #define V4_BUCKETS       65536u /* one per IPv4 /16 */
-#define BITMAP_FROM_RUNS 4096   /* sets with more runs get the /24 bitmap */
-#define SMALL_SET_RUNS   32     /* sets with at most this many runs skip the /16 index */
+#define BITMAP_FROM_RUNS 4096   /* sets with more IPv4 runs get the /24 bitmap */
+#define SMALL_SET_RUNS   32     /* sets with at most this many IPv4 runs skip the /16 index */
 
-/* The large arrays come from floe_mem (huge pages where the kernel has them): a million-entry
- * list is over 100 MB of them, and first-touch page faults were a good part of its load time. */
+/* Building paints the prefixes into runs, kept in two sorted, disjoint lists: those within IPv4
+ * (::ffff:0:0/96) as 12-byte host-order v4_runs, and the others as 128-bit intervals (a run
+ * crossing IPv4's edges, from ::/0 say, is in `runs` and its IPv4 part in v4_runs too). A
+ * million-entry list is nearly all IPv4, so its runs take a quarter of the memory, and an
+ * IPv4 lookup never reads a 128-bit one. The large arrays come from floe_mem (huge pages
+ * where the kernel has them): first-touch page faults were a good part of a big list's load. */
 struct floe_cidr_set {
     prefix *prefixes;   /* in insertion order until built, then sorted (prefix_cmp); cap of them */
     uint32_t *position; /* built: where the entry added i-th went; count of them */
     size_t count, cap;
-    interval *runs; /* sorted, disjoint; runs_cap of them */
-    size_t nruns, runs_cap;
-    /* Sets of more than SMALL_SET_RUNS runs: the runs' parts within IPv4, and v4_from[b], the
-     * first of them that ends at or after the start of IPv4 /16 number b; those touching /16 b
-     * are v4_from[b] .. v4_from[b + 1] (that one included when it starts inside b).
-     * V4_BUCKETS + 1 entries. */
     v4_run *v4_runs;
-    size_t nv4_runs;
+    size_t nv4_runs, v4_cap;
+    interval *runs;
+    size_t nruns, runs_cap;
+    /* Sets of more than SMALL_SET_RUNS IPv4 runs: v4_from[b], the first IPv4 run that ends at
+     * or after the start of /16 number b; those touching /16 b are v4_from[b] .. v4_from[b + 1]
+     * (that one included when it starts inside b). V4_BUCKETS + 1 entries. A smaller set (the
+     * internal ranges, an allow-list) is scanned whole: its runs share a cache line or two,
+     * where the index would cost a miss of its own. */
     uint32_t *v4_from;
-    /* Large sets only: bit n set when IPv4 /24 number n meets a run, so most addresses of a
-     * big threat list's lookups end at one bit (2 MiB, against a binary search in tens of MB). */
+    /* Sets of more than BITMAP_FROM_RUNS IPv4 runs: bit n set when /24 number n meets a run, so
+     * most lookups in a big threat list end at one bit (2 MiB, against a binary search in tens
+     * of MB). */
     uint64_t *v4_bits24;
-    /* Small sets only: their runs within IPv4, as host-order ranges, so classifying an IPv4
-     * address (every record's two ends against the internal ranges) is a short scan of 32-bit
-     * compares. */
-    uint32_t small_v4_first[SMALL_SET_RUNS], small_v4_last[SMALL_SET_RUNS];
-    uint32_t small_v4_label[SMALL_SET_RUNS];
-    uint32_t small_v4_n;
     bool built;
 };
 
@@ -97,7 +97,7 @@ void floe_cidr_set_free(floe_cidr_set *set) {
     floe_mem_free(set->prefixes, set->cap * sizeof *set->prefixes);
     floe_mem_free(set->position, set->count * sizeof *set->position);
     floe_mem_free(set->runs, set->runs_cap * sizeof *set->runs);
-    floe_mem_free(set->v4_runs, set->nv4_runs * sizeof *set->v4_runs);
+    floe_mem_free(set->v4_runs, set->v4_cap * sizeof *set->v4_runs);
     free(set->v4_from);
     floe_mem_free(set->v4_bits24, BITS24_BYTES);
     free(set);
@@ -131,8 +131,10 @@ floe_status floe_cidr_set_add(floe_cidr_set *set, const floe_addr *addr, unsigne
 }
 
 floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t len) {
-    const char *slash = memchr(text, '/', len);
-    size_t addr_len = slash ? (size_t)(slash - text) : len;
+    size_t addr_len = 0;
+    while (addr_len < len && text[addr_len] != '/')
+        addr_len++;
+    const char *slash = addr_len < len ? text + addr_len : NULL;
     floe_addr addr;
     if (!floe_addr_parse_v4(text, addr_len, &addr) && !floe_addr_parse(text, addr_len, &addr))
         return FLOE_ERR_FORMAT;
@@ -251,64 +253,57 @@ done:
     return st;
 }
 
-typedef struct painter {
-    interval *runs;
-    size_t n;
-} painter;
+static const u128 V4_LAST = ((u128)0xffff << 32) + 0xffffffffu; /* ::ffff:255.255.255.255 */
 
-static void paint(painter *p, u128 first, u128 last, uint32_t label) {
-    if (p->n > 0 && p->runs[p->n - 1].label == label && p->runs[p->n - 1].last + 1 == first)
-        p->runs[p->n - 1].last = last;
+static void paint_v4(floe_cidr_set *set, uint32_t first, uint32_t last, uint32_t label) {
+    v4_run *prev = set->nv4_runs ? &set->v4_runs[set->nv4_runs - 1] : NULL;
+    if (prev && prev->label == label && prev->last != UINT32_MAX && prev->last + 1 == first)
+        prev->last = last;
     else
-        p->runs[p->n++] = (interval){first, last, label};
+        set->v4_runs[set->nv4_runs++] = (v4_run){first, last, label};
+}
+
+/* Appends a run (after every run painted so far), merging it into the one before when they
+ * touch and name the same prefix. */
+static void paint(floe_cidr_set *set, u128 first, u128 last, uint32_t label) {
+    if (last >= V4_BASE && first <= V4_LAST) {
+        paint_v4(set, first < V4_BASE ? 0 : (uint32_t)(first - V4_BASE),
+                 last > V4_LAST ? UINT32_MAX : (uint32_t)(last - V4_BASE), label);
+        if (first >= V4_BASE && last <= V4_LAST) return;
+    }
+    interval *prev = set->nruns ? &set->runs[set->nruns - 1] : NULL;
+    if (prev && prev->label == label && prev->last + 1 == first)
+        prev->last = last;
+    else
+        set->runs[set->nruns++] = (interval){first, last, label};
 }
 
 /* A prefix leaves the stack: it paints what is left of it after its nested children, from
  * *next on. *done once the last address of the space is painted (next would wrap). */
-static void close_prefix(painter *p, const prefix *top, u128 *next, bool *done) {
+static void close_prefix(floe_cidr_set *set, const prefix *top, u128 *next, bool *done) {
     const u128 last = prefix_last(top);
     if (*done || *next > last) return;
-    paint(p, *next, last, top->index);
+    paint(set, *next, last, top->index);
     *done = last == ~(u128)0;
     *next = last + 1;
 }
 
-/* The parts of the runs within IPv4 as v4_runs, and the /16 index over them. */
+/* The /16 index over the IPv4 runs. */
 static floe_status index_v4(floe_cidr_set *set) {
-    const u128 v4_last = V4_BASE + 0xffffffffu;
-    size_t from = 0, to = 0; /* the runs meeting IPv4 are [from, to) */
-    while (from < set->nruns && set->runs[from].last < V4_BASE)
-        from++;
-    for (to = from; to < set->nruns && set->runs[to].first <= v4_last;)
-        to++;
-    v4_run *v4 = floe_mem_alloc((to > from ? to - from : 1) * sizeof *v4);
     uint32_t *v4_from = malloc((V4_BUCKETS + 1) * sizeof *v4_from);
-    if (!v4 || !v4_from) {
-        floe_mem_free(v4, (to > from ? to - from : 1) * sizeof *v4);
-        free(v4_from);
-        return FLOE_ERR_NOMEM;
-    }
-    for (size_t i = from; i < to; i++) {
-        const interval *r = &set->runs[i];
-        v4[i - from] =
-            (v4_run){r->first < V4_BASE ? 0 : (uint32_t)(r->first - V4_BASE),
-                     r->last > v4_last ? 0xffffffffu : (uint32_t)(r->last - V4_BASE), r->label};
-    }
-    const size_t n = to - from;
+    if (!v4_from) return FLOE_ERR_NOMEM;
     size_t r = 0;
     for (uint32_t b = 0; b <= V4_BUCKETS; b++) {
         const uint64_t start = (uint64_t)b << 16;
-        while (r < n && v4[r].last < start)
+        while (r < set->nv4_runs && set->v4_runs[r].last < start)
             r++;
         v4_from[b] = (uint32_t)r;
     }
-    set->v4_runs = v4;
     set->v4_from = v4_from;
-    set->nv4_runs = n;
     return FLOE_OK;
 }
 
-/* Large sets: bit n of the /24 bitmap set when IPv4 /24 number n meets a run. */
+/* The /24 bitmap over the IPv4 runs. */
 static floe_status index_v4_bits24(floe_cidr_set *set) {
     uint64_t *bits = floe_mem_alloc(BITS24_BYTES);
     if (!bits) return FLOE_ERR_NOMEM;
@@ -325,24 +320,33 @@ static floe_status index_v4_bits24(floe_cidr_set *set) {
 
 floe_status floe_cidr_set_build(floe_cidr_set *set) {
     if (set->built) return FLOE_OK;
-    /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs. Only the
-     * pages painted are faulted in. */
-    const size_t runs_cap = set->count ? 2 * set->count : 1;
-    interval *runs = floe_mem_alloc(runs_cap * sizeof *runs);
+    /* Prefixes nest or are disjoint, so painting gives at most 2 * count - 1 runs, in either
+     * list. Only the pages painted are faulted in. */
+    const size_t cap = set->count ? 2 * set->count : 1;
+    floe_mem_free(set->runs, set->runs_cap * sizeof *set->runs); /* a build that failed */
+    floe_mem_free(set->v4_runs, set->v4_cap * sizeof *set->v4_runs);
+    floe_mem_free(set->position, (set->count ? set->count : 1) * sizeof *set->position);
+    set->position = NULL;
+    free(set->v4_from);
+    set->v4_from = NULL;
+    floe_mem_free(set->v4_bits24, BITS24_BYTES);
+    set->v4_bits24 = NULL;
+    set->runs = floe_mem_alloc(cap * sizeof *set->runs);
+    set->v4_runs = floe_mem_alloc(cap * sizeof *set->v4_runs);
+    set->runs_cap = set->v4_cap = cap;
+    set->nruns = set->nv4_runs = 0;
     const prefix **stack = malloc((set->count ? set->count : 1) * sizeof *stack);
     uint32_t *position = floe_mem_alloc((set->count ? set->count : 1) * sizeof *position);
-    floe_status st = runs && stack && position ? FLOE_OK : FLOE_ERR_NOMEM;
+    floe_status st = set->runs && set->v4_runs && stack && position ? FLOE_OK : FLOE_ERR_NOMEM;
     if (st == FLOE_OK) st = sort_prefixes(set->prefixes, set->count);
     if (st != FLOE_OK) {
-        floe_mem_free(runs, runs_cap * sizeof *runs);
         free(stack);
         floe_mem_free(position, (set->count ? set->count : 1) * sizeof *position);
-        return st;
+        return st; /* not built; floe_cidr_set_free frees the rest */
     }
 
     /* A sweep over the sorted prefixes with the stack of those still open: `next` is the first
      * address not painted yet; each prefix paints what lies between its nested children. */
-    painter p = {runs, 0};
     size_t depth = 0;
     u128 next = 0;
     bool done = false; /* painted through the last address of the space */
@@ -351,51 +355,34 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
         if (depth > 0 && stack[depth - 1]->first == pr->first && stack[depth - 1]->len == pr->len)
             continue; /* a duplicate: the earlier entry names it */
         while (depth > 0 && prefix_last(stack[depth - 1]) < pr->first)
-            close_prefix(&p, stack[--depth], &next, &done);
-        if (depth > 0 && next < pr->first) paint(&p, next, pr->first - 1, stack[depth - 1]->index);
+            close_prefix(set, stack[--depth], &next, &done);
+        if (depth > 0 && next < pr->first) paint(set, next, pr->first - 1, stack[depth - 1]->index);
         next = pr->first;
         stack[depth++] = pr;
     }
     while (depth > 0)
-        close_prefix(&p, stack[--depth], &next, &done);
+        close_prefix(set, stack[--depth], &next, &done);
     free(stack);
     for (size_t i = 0; i < set->count; i++)
         position[set->prefixes[i].index] = (uint32_t)i;
     set->position = position;
-    set->runs = runs;
-    set->runs_cap = runs_cap;
-    set->nruns = p.n;
 
-    if (p.n > SMALL_SET_RUNS) {
+    if (set->nv4_runs > SMALL_SET_RUNS) {
         st = index_v4(set);
-        if (st == FLOE_OK && p.n > BITMAP_FROM_RUNS) st = index_v4_bits24(set);
-        if (st != FLOE_OK) return st; /* not built; floe_cidr_set_free frees what is there */
-    } else {
-        const u128 v4_last = V4_BASE + 0xffffffffu;
-        for (size_t i = 0; i < p.n; i++) {
-            if (runs[i].last < V4_BASE || runs[i].first > v4_last) continue;
-            uint32_t k = set->small_v4_n++;
-            set->small_v4_first[k] =
-                runs[i].first < V4_BASE ? 0 : (uint32_t)(runs[i].first - V4_BASE);
-            set->small_v4_last[k] =
-                runs[i].last > v4_last ? 0xffffffffu : (uint32_t)(runs[i].last - V4_BASE);
-            set->small_v4_label[k] = runs[i].label;
-        }
+        if (st == FLOE_OK && set->nv4_runs > BITMAP_FROM_RUNS) st = index_v4_bits24(set);
+        if (st != FLOE_OK) return st;
     }
     set->built = true;
     return FLOE_OK;
 }
 
 long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
-    if (set->nruns == 0) return -1;
     if (floe_addr_is_v4(addr)) {
         const uint32_t v4 = floe_addr_to_v4(addr);
-        if (set->nruns <= SMALL_SET_RUNS) {
-            /* A small set (internal ranges, an allow-list) is scanned whole: its ranges share a
-             * cache line or two, where an index would cost a miss of its own. */
-            for (uint32_t k = 0; k < set->small_v4_n; k++)
-                if (set->small_v4_first[k] <= v4 && v4 <= set->small_v4_last[k])
-                    return (long)set->small_v4_label[k];
+        if (set->nv4_runs <= SMALL_SET_RUNS) {
+            for (size_t k = 0; k < set->nv4_runs; k++)
+                if (set->v4_runs[k].first <= v4 && v4 <= set->v4_runs[k].last)
+                    return (long)set->v4_runs[k].label;
             return -1;
         }
         if (set->v4_bits24 && !(set->v4_bits24[v4 >> 14] >> (v4 >> 8 & 63) & 1)) return -1;
@@ -413,7 +400,8 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
         const v4_run *run = &set->v4_runs[lo];
         return run->first <= v4 && v4 <= run->last ? (long)run->label : -1;
     }
-    u128 v = addr_value(addr);
+    if (set->nruns == 0) return -1;
+    const u128 v = addr_value(addr);
     size_t lo = 0, hi = set->nruns; /* the last run starting at or before v, in [lo, hi) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
@@ -436,18 +424,38 @@ void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
     snprintf(out + n, FLOE_CIDR_STRLEN - n, "/%u", len);
 }
 
-bool floe_cidr_set_overlaps(const floe_cidr_set *a, const floe_cidr_set *b) {
-    for (size_t i = 0; i < b->nruns; i++) {
-        /* The first run of a ending at or after b's run starts; it overlaps if it starts in it. */
-        size_t lo = 0, hi = a->nruns;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (a->runs[mid].last < b->runs[i].first)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo < a->nruns && a->runs[lo].first <= b->runs[i].last) return true;
+/* Whether [first, last] meets a run of the sorted, disjoint list (the first run ending at or
+ * after `first` starts at or before `last`). */
+static bool meets_v4(const v4_run *runs, size_t n, uint32_t first, uint32_t last) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (runs[mid].last < first)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    return lo < n && runs[lo].first <= last;
+}
+
+static bool meets(const interval *runs, size_t n, u128 first, u128 last) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (runs[mid].last < first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && runs[lo].first <= last;
+}
+
+/* IPv4 parts meet only IPv4 parts, and the rest only the rest: a run crossing IPv4's edges has
+ * its IPv4 part in the IPv4 list too. */
+bool floe_cidr_set_overlaps(const floe_cidr_set *a, const floe_cidr_set *b) {
+    for (size_t i = 0; i < b->nv4_runs; i++)
+        if (meets_v4(a->v4_runs, a->nv4_runs, b->v4_runs[i].first, b->v4_runs[i].last)) return true;
+    for (size_t i = 0; i < b->nruns; i++)
+        if (meets(a->runs, a->nruns, b->runs[i].first, b->runs[i].last)) return true;
     return false;
 }

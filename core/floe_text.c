@@ -50,8 +50,12 @@ bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char *
     const char *nl = memchr(start, '\n', len - *pos);
     size_t n = nl ? (size_t)(nl - start) : len - *pos;
     *pos += n + (nl != NULL);
-    const char *hash = memchr(start, '#', n);
-    if (hash) n = (size_t)(hash - start);
+    /* Lines are short (an address, a setting): a plain loop beats a second memchr call. */
+    for (size_t i = 0; i < n; i++)
+        if (start[i] == '#') {
+            n = i;
+            break;
+        }
     size_t b = 0;
     while (b < n && is_blank(start[b]))
         b++;

@@ -88,7 +88,8 @@ static void test_lookup_matches_brute_force(void **state) {
                 if (v4 && rng_next(&s) % 3 == 0) p[i].len = 96 + 8 + (unsigned)(rng_next(&s) % 9);
                 /* Long prefixes only (no IPv6 one covering ::ffff:0:0/96), so a large set
                  * leaves holes between its /24s. */
-                if (large) p[i].len = v4 ? 96 + 20 + (unsigned)(rng_next(&s) % 13) : 16 + p[i].len % 113;
+                if (large)
+                    p[i].len = v4 ? 96 + 20 + (unsigned)(rng_next(&s) % 13) : 16 + p[i].len % 113;
             }
             assert_int_equal(floe_cidr_set_add(set, &p[i].addr, p[i].len), FLOE_OK);
         }
@@ -134,6 +135,49 @@ static void test_whole_space_and_empty_set(void **state) {
     floe_cidr_set_free(set);
 }
 
+static long lookup_text(const floe_cidr_set *set, const char *text) {
+    floe_addr a;
+    assert_true(floe_addr_parse(text, strlen(text), &a));
+    return floe_cidr_set_lookup(set, &a);
+}
+
+static floe_cidr_set *set_of(const char *list) {
+    floe_cidr_set *set = floe_cidr_set_new();
+    uint64_t bad = 0;
+    assert_int_equal(floe_cidr_set_add_list(set, list, strlen(list), &bad), FLOE_OK);
+    assert_int_equal(floe_cidr_set_build(set), FLOE_OK);
+    return set;
+}
+
+/* A run that crosses the edges of the IPv4 part of the space (::ffff:0:0/96) is kept whole for
+ * IPv6 lookups and its IPv4 part for IPv4 ones; overlaps see both, and only what is there. */
+static void test_runs_crossing_ipv4_edges(void **state) {
+    (void)state;
+    floe_cidr_set *set = set_of("::/1\n10.0.0.0/8\n2001:db8::/32\n");
+    assert_int_equal(lookup_text(set, "0.0.0.0"), 0);
+    assert_int_equal(lookup_text(set, "10.1.2.3"), 1);
+    assert_int_equal(lookup_text(set, "11.0.0.0"), 0);
+    assert_int_equal(lookup_text(set, "255.255.255.255"), 0);
+    assert_int_equal(lookup_text(set, "::fffe:ffff:ffff"), 0); /* just below IPv4 */
+    assert_int_equal(lookup_text(set, "::1:0:0:0"), 0);        /* just above */
+    assert_int_equal(lookup_text(set, "2001:db8::1"), 2);
+    assert_int_equal(lookup_text(set, "8000::"), -1);
+    floe_cidr_set *v4 = set_of("192.0.2.0/24\n"), *v6 = set_of("2001:db8:1::/48\n");
+    floe_cidr_set *far6 = set_of("8000::/1\n"), *lone = set_of("::fffe:0:0/112\n");
+    assert_true(floe_cidr_set_overlaps(set, v4));
+    assert_true(floe_cidr_set_overlaps(v4, set));
+    assert_true(floe_cidr_set_overlaps(set, v6));
+    assert_true(floe_cidr_set_overlaps(v6, set));
+    assert_true(floe_cidr_set_overlaps(lone, set)); /* outside IPv4, inside ::/1 */
+    assert_false(floe_cidr_set_overlaps(set, far6));
+    assert_false(floe_cidr_set_overlaps(far6, set));
+    assert_false(floe_cidr_set_overlaps(v4, v6));
+    assert_false(floe_cidr_set_overlaps(v4, lone));
+    floe_cidr_set *sets[] = {set, v4, v6, far6, lone};
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++)
+        floe_cidr_set_free(sets[i]);
+}
+
 static void test_list_form(void **state) {
     (void)state;
     const char text[] = "# threat list\r\n"
@@ -173,8 +217,9 @@ static void test_list_form(void **state) {
     floe_cidr_set_free(home);
     floe_cidr_set_free(set);
 
-    const char *bad_lines[] = {"1.2.3.4\n1.2.3.0/33\n", "1.2.3.4\n\nfe80::/129\n",
-                               "1.2.3.4\n1.2.3\n", "x\n", "1.2.3.4/\n", "1.2.3.4 5.6.7.8\n"};
+    const char *bad_lines[] = {
+        "1.2.3.4\n1.2.3.0/33\n", "1.2.3.4\n\nfe80::/129\n", "1.2.3.4\n1.2.3\n", "x\n", "1.2.3.4/\n",
+        "1.2.3.4 5.6.7.8\n"};
     const uint64_t at[] = {2, 3, 2, 1, 1, 1};
     for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
         set = floe_cidr_set_new();
@@ -201,7 +246,8 @@ static void test_settings(void **state) {
                         "sensitive_ports = 22, 2375\n"
                         "internal = 10.0.0.0/8 203.0.113.0/24\n";
     uint64_t line = 0;
-    assert_int_equal(floe_detect_config_parse(&c, text, strlen(text), &line, err, sizeof err), FLOE_OK);
+    assert_int_equal(floe_detect_config_parse(&c, text, strlen(text), &line, err, sizeof err),
+                     FLOE_OK);
     assert_int_equal(c.scan_window, 300);
     assert_int_equal(c.portscan_ports, 250);
     assert_true(c.dos_bytes == 2000000000u);
@@ -225,12 +271,14 @@ static void test_settings(void **state) {
         {"scan.window = 0s", "scan.window: '0s' is not a whole duration from 1s to 366d"},
         {"portsweep.max_answered = -2", "portsweep.max_answered: '-2' is not a number"},
         {"mining_ports = 3333,70000", "mining_ports: '3333,70000' is not a list of ports 0-65535"},
-        {"allow.actors = 10.0.0.300", "allow.actors: '10.0.0.300' is not a list of addresses or CIDRs"},
+        {"allow.actors = 10.0.0.300",
+         "allow.actors: '10.0.0.300' is not a list of addresses or CIDRs"},
         {"portscan.ports", "expected 'name = value'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_int_equal(floe_detect_config_set(&c, bad[i].line, strlen(bad[i].line), err, sizeof err),
-                         FLOE_ERR_FORMAT);
+        assert_int_equal(
+            floe_detect_config_set(&c, bad[i].line, strlen(bad[i].line), err, sizeof err),
+            FLOE_ERR_FORMAT);
         assert_string_equal(err, bad[i].message);
     }
     const char two[] = "portscan.ports = 5\n\nbogus = 1\n";
@@ -244,6 +292,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_matches_brute_force),
         cmocka_unit_test(test_whole_space_and_empty_set),
+        cmocka_unit_test(test_runs_crossing_ipv4_edges),
         cmocka_unit_test(test_list_form),
         cmocka_unit_test(test_settings),
     };
