@@ -883,8 +883,10 @@ unsigned floe_detect_part_count(void) {
     return FLOE_DETECT_PARTS;
 }
 
-/* Parts share nothing but read-only state, and each appends to its own list. Scans and sweeps,
- * volume and connections cost about the same on the benchmark set; the rest is small. */
+/* Parts share nothing but read-only state, and each appends to its own list. They are
+ * numbered by cost on the benchmark set, largest first, for callers that hand them out in
+ * order: scans and sweeps (sorting the probe log), the connection detectors, volume; the rest
+ * is small. Parts find different types, so their order never decides the findings' order. */
 floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
     if (part >= FLOE_DETECT_PARTS) return FLOE_ERR_INVALID;
     floe_finding_list *list = &d->found[part];
@@ -896,10 +898,10 @@ floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
         st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
         break;
     case 1:
-        st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
+        st = find_connections(&x, d->tables[T_PORTS], d);
         break;
     case 2:
-        st = find_connections(&x, d->tables[T_PORTS], d);
+        st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
         break;
     default:
         st = find_probes(&x, d->tables[T_PROBE]);

@@ -707,12 +707,14 @@ static floe_status pool_init(floe_pipeline *p) {
  *   slices: merge key range t of the sorted partitions into the final order.
  * Jobs share nothing: partitions are disjoint, and so are key ranges. With detectors, a third
  * phase once their tables are in order:
- *   find:   parts t, t + n, ... of the findings (each part has its own list). */
+ *   find:   the findings' parts, each thread taking the next one left (each part has its own
+ *           list). */
 typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES, REDUCE_FIND } reduce_phase;
 
 typedef struct reduce_job {
     floe_agg *agg;
-    floe_detect *detect; /* REDUCE_FIND: draw parts t, t + n, ... of its findings */
+    floe_detect *detect;    /* REDUCE_FIND: draw the parts of its findings, */
+    atomic_uint *next_part; /* taking the next one not taken until none is left */
     reduce_phase phase;
     unsigned index, count;
     floe_status status;
@@ -722,9 +724,14 @@ typedef struct reduce_job {
 
 static void reduce_work(reduce_job *job) {
     if (job->phase == REDUCE_FIND) {
-        for (unsigned part = job->index; part < floe_detect_part_count() && job->status == FLOE_OK;
-             part += job->count)
+        /* Parts differ in cost (scans and sweeps are the largest), so each thread takes the next
+         * free one; which thread drew a part does not show in the findings. Relaxed is enough:
+         * the counter only hands out numbers, and pthread_join orders the rest. */
+        while (job->status == FLOE_OK) {
+            unsigned part = atomic_fetch_add_explicit(job->next_part, 1, memory_order_relaxed);
+            if (part >= floe_detect_part_count()) break;
             job->status = floe_detect_find_part(job->detect, part);
+        }
         return;
     }
     if (job->phase == REDUCE_SLICES) {
@@ -747,8 +754,9 @@ static void *reduce_thread(void *arg) {
 static floe_status run_reduce_phase(floe_agg *agg, floe_detect *detect, reduce_phase phase,
                                     unsigned n) {
     reduce_job jobs[FLOE_AGG_PARTITIONS];
+    atomic_uint next_part = 0;
     for (unsigned t = 0; t < n; t++) {
-        jobs[t] = (reduce_job){agg, detect, phase, t, n, FLOE_OK, 0, false};
+        jobs[t] = (reduce_job){agg, detect, &next_part, phase, t, n, FLOE_OK, 0, false};
         if (t > 0)
             jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
     }
