@@ -130,13 +130,16 @@ floe_status floe_cidr_set_add(floe_cidr_set *set, const floe_addr *addr, unsigne
     return FLOE_OK;
 }
 
-floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t len) {
+/* floe_cidr_set_add_text, where `readable` bytes from text may be read (a list's line, with the
+ * rest of the list after it): IPv4 addresses are then parsed 16 bytes at a time. */
+static floe_status add_text(floe_cidr_set *set, const char *text, size_t len, size_t readable) {
     size_t addr_len = 0;
     while (addr_len < len && text[addr_len] != '/')
         addr_len++;
     const char *slash = addr_len < len ? text + addr_len : NULL;
     floe_addr addr;
-    if (!floe_addr_parse_v4(text, addr_len, &addr) && !floe_addr_parse(text, addr_len, &addr))
+    if (!floe_addr_parse_v4_wide(text, addr_len, readable, &addr) &&
+        !floe_addr_parse(text, addr_len, &addr))
         return FLOE_ERR_FORMAT;
     unsigned max = floe_addr_is_v4(&addr) ? 32 : 128, bits = max;
     if (slash) {
@@ -152,8 +155,18 @@ floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t 
     return floe_cidr_set_add(set, &addr, max == 32 ? 96 + bits : bits);
 }
 
-static floe_status add_text_line(void *set, const char *line, size_t len) {
-    return floe_cidr_set_add_text(set, line, len);
+floe_status floe_cidr_set_add_text(floe_cidr_set *set, const char *text, size_t len) {
+    return add_text(set, text, len, len);
+}
+
+typedef struct list_reader {
+    floe_cidr_set *set;
+    const char *end; /* of the list */
+} list_reader;
+
+static floe_status add_text_line(void *ctx, const char *line, size_t len) {
+    const list_reader *r = ctx;
+    return add_text(r->set, line, len, (size_t)(r->end - line));
 }
 
 floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t len,
@@ -161,7 +174,8 @@ floe_status floe_cidr_set_add_list(floe_cidr_set *set, const char *text, size_t 
     /* Room for a line a byte in 16 (an IPv4 address and its newline take 8 to 16), so a long
      * list does not grow the array a doubling at a time. */
     if (!set->built && reserve(set, len / 16 + 1) != FLOE_OK) return FLOE_ERR_NOMEM;
-    return floe_text_each_line(text, len, add_text_line, set, bad_line);
+    list_reader r = {set, text + len};
+    return floe_text_each_line(text, len, add_text_line, &r, bad_line);
 }
 
 /* Outer prefixes first: by first address, then longest span (shortest length) first, then
