@@ -105,14 +105,9 @@ void floe_cidr_set_free(floe_cidr_set *set) {
 
 /* Room for `more` entries. */
 static floe_status reserve(floe_cidr_set *set, size_t more) {
-    if (set->count + more <= set->cap) return FLOE_OK;
-    size_t cap = set->cap ? set->cap : 64;
-    while (cap < set->count + more)
-        cap *= 2;
-    prefix *p = floe_mem_grow(set->prefixes, set->cap * sizeof *p, cap * sizeof *p);
+    prefix *p = floe_mem_reserve(set->prefixes, &set->cap, set->count + more, sizeof *p, 64);
     if (!p) return FLOE_ERR_NOMEM;
     set->prefixes = p;
-    set->cap = cap;
     return FLOE_OK;
 }
 
@@ -438,38 +433,26 @@ void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
     snprintf(out + n, FLOE_CIDR_STRLEN - n, "/%u", len);
 }
 
-/* Whether [first, last] meets a run of the sorted, disjoint list (the first run ending at or
- * after `first` starts at or before `last`). */
-static bool meets_v4(const v4_run *runs, size_t n, uint32_t first, uint32_t last) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (runs[mid].last < first)
-            lo = mid + 1;
-        else
-            hi = mid;
+/* name(a, na, b, nb): whether two sorted, disjoint lists of runs (`first`, `last` inclusive)
+ * share an address, by one walk along both. */
+#define DEFINE_RUNS_MEET(name, type)                                                               \
+    static bool name(const type *a, size_t na, const type *b, size_t nb) {                         \
+        for (size_t i = 0, j = 0; i < na && j < nb;) {                                             \
+            if (a[i].last < b[j].first)                                                            \
+                i++;                                                                               \
+            else if (b[j].last < a[i].first)                                                       \
+                j++;                                                                               \
+            else                                                                                   \
+                return true;                                                                       \
+        }                                                                                          \
+        return false;                                                                              \
     }
-    return lo < n && runs[lo].first <= last;
-}
-
-static bool meets(const interval *runs, size_t n, u128 first, u128 last) {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (runs[mid].last < first)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && runs[lo].first <= last;
-}
+DEFINE_RUNS_MEET(v4_runs_meet, v4_run)
+DEFINE_RUNS_MEET(runs_meet, interval)
 
 /* IPv4 parts meet only IPv4 parts, and the rest only the rest: a run crossing IPv4's edges has
  * its IPv4 part in the IPv4 list too. */
 bool floe_cidr_set_overlaps(const floe_cidr_set *a, const floe_cidr_set *b) {
-    for (size_t i = 0; i < b->nv4_runs; i++)
-        if (meets_v4(a->v4_runs, a->nv4_runs, b->v4_runs[i].first, b->v4_runs[i].last)) return true;
-    for (size_t i = 0; i < b->nruns; i++)
-        if (meets(a->runs, a->nruns, b->runs[i].first, b->runs[i].last)) return true;
-    return false;
+    return v4_runs_meet(a->v4_runs, a->nv4_runs, b->v4_runs, b->nv4_runs) ||
+           runs_meet(a->runs, a->nruns, b->runs, b->nruns);
 }

@@ -42,14 +42,9 @@ void floe_probe_log_free(floe_probe_log *log) {
 }
 
 static floe_status reserve(floe_probe_log *log, size_t more) {
-    if (log->n + more <= log->cap) return FLOE_OK;
-    size_t cap = log->cap ? log->cap : 1024;
-    while (cap < log->n + more)
-        cap *= 2;
-    floe_probe *grown = floe_mem_grow(log->items, log->cap * sizeof *grown, cap * sizeof *grown);
+    floe_probe *grown = floe_mem_reserve(log->items, &log->cap, log->n + more, sizeof *grown, 1024);
     if (!grown) return FLOE_ERR_NOMEM;
     log->items = grown;
-    log->cap = cap;
     return FLOE_OK;
 }
 

@@ -65,3 +65,16 @@ void floe_mem_free(void *block, size_t size) {
     else
         free(block);
 }
+
+void *floe_mem_reserve(void *block, size_t *cap, size_t need, size_t item_size, size_t first_cap) {
+    if (need <= *cap) return block;
+    size_t grown_cap = *cap ? *cap : first_cap;
+    while (grown_cap < need) {
+        if (grown_cap > SIZE_MAX / 2) return NULL;
+        grown_cap *= 2;
+    }
+    if (grown_cap > SIZE_MAX / item_size) return NULL;
+    void *grown = floe_mem_grow(block, *cap * item_size, grown_cap * item_size);
+    if (grown) *cap = grown_cap;
+    return grown;
+}

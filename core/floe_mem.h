@@ -20,4 +20,9 @@ void *floe_mem_alloc(size_t size);
 void *floe_mem_grow(void *block, size_t old_size, size_t new_size);
 void floe_mem_free(void *block, size_t size);
 
+/* Room for `need` items of item_size bytes in an array that is a floe_mem block of *cap items
+ * (NULL with *cap 0 at first): grown by doubling, from first_cap, when it is short. Returns the
+ * array (maybe moved) and updates *cap; NULL when out of memory, the array untouched. */
+void *floe_mem_reserve(void *block, size_t *cap, size_t need, size_t item_size, size_t first_cap);
+
 #endif
