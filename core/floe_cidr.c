@@ -385,6 +385,23 @@ floe_status floe_cidr_set_build(floe_cidr_set *set) {
     return FLOE_OK;
 }
 
+/* name(runs, lo, hi, v): the label of the run among runs[lo, hi) (sorted, disjoint) that holds
+ * v, or -1: a binary search for the last run starting at or before v. */
+#define DEFINE_LABEL_OF(name, type, value_type)                                                    \
+    static long name(const type *runs, size_t lo, size_t hi, value_type v) {                       \
+        if (lo >= hi) return -1;                                                                   \
+        while (hi - lo > 1) {                                                                      \
+            size_t mid = lo + (hi - lo) / 2;                                                       \
+            if (runs[mid].first <= v)                                                              \
+                lo = mid;                                                                          \
+            else                                                                                   \
+                hi = mid;                                                                          \
+        }                                                                                          \
+        return runs[lo].first <= v && v <= runs[lo].last ? (long)runs[lo].label : -1;              \
+    }
+DEFINE_LABEL_OF(v4_label_of, v4_run, uint32_t)
+DEFINE_LABEL_OF(label_of, interval, u128)
+
 long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
     if (floe_addr_is_v4(addr)) {
         const uint32_t v4 = floe_addr_to_v4(addr);
@@ -395,32 +412,11 @@ long floe_cidr_set_lookup(const floe_cidr_set *set, const floe_addr *addr) {
             return -1;
         }
         if (set->v4_bits24 && !(set->v4_bits24[v4 >> 14] >> (v4 >> 8 & 63) & 1)) return -1;
-        size_t lo = set->v4_from[v4 >> 16], hi = set->v4_from[(v4 >> 16) + 1] + 1;
-        if (hi > set->nv4_runs) hi = set->nv4_runs;
-        if (lo >= hi) return -1;
-        /* The last run starting at or before v4, in [lo, hi). */
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (set->v4_runs[mid].first <= v4)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        const v4_run *run = &set->v4_runs[lo];
-        return run->first <= v4 && v4 <= run->last ? (long)run->label : -1;
+        const size_t hi = set->v4_from[(v4 >> 16) + 1] + 1;
+        return v4_label_of(set->v4_runs, set->v4_from[v4 >> 16],
+                           hi < set->nv4_runs ? hi : set->nv4_runs, v4);
     }
-    if (set->nruns == 0) return -1;
-    const u128 v = addr_value(addr);
-    size_t lo = 0, hi = set->nruns; /* the last run starting at or before v, in [lo, hi) */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (set->runs[mid].first <= v)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    const interval *run = &set->runs[lo];
-    return run->first <= v && v <= run->last ? (long)run->label : -1;
+    return label_of(set->runs, 0, set->nruns, addr_value(addr));
 }
 
 void floe_cidr_set_entry_text(const floe_cidr_set *set, size_t i, char *out) {
