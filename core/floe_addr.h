@@ -43,6 +43,11 @@ static inline __attribute__((always_inline)) void floe_addr_from_v4(uint32_t hos
     memcpy(out->bytes + 8, tail, 8);
 }
 
+/* Orders addresses as memcmp orders their bytes: by value, IPv4 (mapped) before other IPv6. */
+static inline int floe_addr_cmp(const floe_addr *a, const floe_addr *b) {
+    return memcmp(a->bytes, b->bytes, sizeof a->bytes);
+}
+
 /* The IPv4 address of a mapped form (floe_addr_is_v4), host order: floe_addr_from_v4's inverse. */
 static inline uint32_t floe_addr_to_v4(const floe_addr *addr) {
     return (uint32_t)addr->bytes[12] << 24 | (uint32_t)addr->bytes[13] << 16 |

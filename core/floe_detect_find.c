@@ -36,27 +36,12 @@ static floe_finding *new_finding(floe_finding_list *l, floe_finding_type type, i
     return f;
 }
 
-static int addr_cmp(const floe_addr *a, const floe_addr *b) {
-    return memcmp(a->bytes, b->bytes, 16);
-}
-
-/* addr_cmp(a, b) < 0 as two 64-bit compares, for the sorts' inner loops. */
-static inline bool addr_less(const floe_addr *a, const floe_addr *b) {
-    uint64_t ah, al, bh, bl;
-    memcpy(&ah, a->bytes, 8);
-    memcpy(&bh, b->bytes, 8);
-    if (ah != bh) return __builtin_bswap64(ah) < __builtin_bswap64(bh);
-    memcpy(&al, a->bytes + 8, 8);
-    memcpy(&bl, b->bytes + 8, 8);
-    return __builtin_bswap64(al) < __builtin_bswap64(bl);
-}
-
 /* Adds t to the finding's sorted target list (kept to FLOE_FINDING_MAX_LISTED). */
 static void list_add(floe_addr *list, uint32_t *n, const floe_addr *t) {
     uint32_t i = 0;
-    while (i < *n && addr_cmp(&list[i], t) < 0)
+    while (i < *n && floe_addr_cmp(&list[i], t) < 0)
         i++;
-    if (i < *n && addr_cmp(&list[i], t) == 0) return;
+    if (i < *n && floe_addr_cmp(&list[i], t) == 0) return;
     if (i >= FLOE_FINDING_MAX_LISTED) return;
     uint32_t keep = *n < FLOE_FINDING_MAX_LISTED ? *n : FLOE_FINDING_MAX_LISTED - 1;
     memmove(&list[i + 1], &list[i], (keep - i) * sizeof *list);
@@ -82,12 +67,16 @@ static bool internal(const ctx *x, const floe_addr *a) {
     return floe_cidr_set_contains(x->c->internal, a);
 }
 
+/* The direction from an actor to its target(s), by which of them are internal. */
+static floe_direction direction_by(bool internal_actor, bool internal_target) {
+    return internal_actor && internal_target ? FLOE_DIR_INTERNAL
+           : internal_actor                  ? FLOE_DIR_OUTBOUND
+           : internal_target                 ? FLOE_DIR_INBOUND
+                                             : FLOE_DIR_EXTERNAL;
+}
+
 static floe_direction direction_of(const ctx *x, const floe_addr *actor, const floe_addr *target) {
-    bool ai = internal(x, actor), ti = internal(x, target);
-    return ai && ti ? FLOE_DIR_INTERNAL
-           : ai     ? FLOE_DIR_OUTBOUND
-           : ti     ? FLOE_DIR_INBOUND
-                    : FLOE_DIR_EXTERNAL;
+    return direction_by(internal(x, actor), internal(x, target));
 }
 
 static const char *proto_name(uint8_t p) {
@@ -120,12 +109,11 @@ static void proto_text(uint8_t p, char out[16]) {
 typedef struct run_reader {
     floe_agg *agg;
     const floe_agg_group *groups;
-    size_t n, pos;
+    size_t n;
 } run_reader;
 
 static floe_status open_table(floe_agg *agg, run_reader *r) {
     r->agg = agg;
-    r->pos = 0;
     return floe_agg_sorted(agg, &r->groups, &r->n);
 }
 
@@ -160,7 +148,7 @@ static uint64_t answered(floe_agg *answers, const floe_agg_group *ans, size_t na
         floe_key_value v[FLOE_KEY_MAX_PARTS];
         floe_agg_key_decode(answers, g, v);
         int c = g->window_start < window ? -1 : g->window_start > window ? 1 : 0;
-        if (!c) c = v[0].null ? -1 : addr_cmp(&v[0].v.addr, &sweep_key[0].v.addr);
+        if (!c) c = v[0].null ? -1 : floe_addr_cmp(&v[0].v.addr, &sweep_key[0].v.addr);
         if (!c)
             c = v[1].null ? -1
                           : (v[1].v.u16 > sweep_key[1].v.u16) - (v[1].v.u16 < sweep_key[1].v.u16);
@@ -189,19 +177,11 @@ static inline bool probe_less_by_port(const floe_probe *const *a, const floe_pro
     const floe_probe *x = *a, *y = *b;
     if (x->port != y->port) return x->port < y->port;
     if (x->proto != y->proto) return x->proto < y->proto;
-    return addr_less(&x->dst, &y->dst);
+    return floe_addr_cmp(&x->dst, &y->dst) < 0;
 }
 
 typedef const floe_probe *probe_ref;
 FLOE_SORT_DEFINE(sort_probes_by_port, probe_ref, probe_less_by_port)
-
-static void set_direction_by_targets(ctx *x, floe_finding *f, bool internal_target) {
-    bool ai = internal(x, &f->actor);
-    f->direction = ai && internal_target ? FLOE_DIR_INTERNAL
-                   : ai                  ? FLOE_DIR_OUTBOUND
-                   : internal_target     ? FLOE_DIR_INBOUND
-                                         : FLOE_DIR_EXTERNAL;
-}
 
 /* PortSweeps among one source's probes p[0..n) of one window: regrouped by (port, proto), each
  * with many distinct hosts, most of which never answered, is a sweep. */
@@ -238,7 +218,7 @@ static floe_status sweeps_of_source(ctx *x, const floe_probe *p, size_t n, const
                     internal_target |= internal(x, &refs[k]->dst);
                     add_probe(f, refs[k]);
                 }
-                set_direction_by_targets(x, f, internal_target);
+                f->direction = direction_by(internal(x, &f->actor), internal_target);
             }
         }
         i = j;
@@ -262,11 +242,11 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *
     size_t refs_cap = 0;
     for (size_t i = 0; i < log->n && st == FLOE_OK;) {
         size_t j = i + 1; /* [i, j): one source in one window */
-        while (j < log->n && p[j].window == p[i].window && addr_cmp(&p[j].src, &p[i].src) == 0)
+        while (j < log->n && p[j].window == p[i].window && floe_addr_cmp(&p[j].src, &p[i].src) == 0)
             j++;
         for (size_t s = i; s < j;) {
             size_t e = s + 1; /* [s, e): one (dst, proto) */
-            while (e < j && p[e].proto == p[s].proto && addr_cmp(&p[e].dst, &p[s].dst) == 0)
+            while (e < j && p[e].proto == p[s].proto && floe_addr_cmp(&p[e].dst, &p[s].dst) == 0)
                 e++;
             if (e - s >= x->c->portscan_ports) {
                 floe_finding *f =
@@ -392,7 +372,7 @@ static void host_map_free(host_map *m) {
 
 static size_t host_slot(const host_map *m, const floe_addr *a) {
     size_t mask = m->nslots - 1, i = (size_t)floe_distinct_hash_bytes(a->bytes, 16) & mask;
-    while (m->slots[i] && addr_cmp(&m->hosts[m->slots[i] - 1].src, a) != 0)
+    while (m->slots[i] && floe_addr_cmp(&m->hosts[m->slots[i] - 1].src, a) != 0)
         i = (i + 1) & mask;
     return i;
 }
@@ -424,8 +404,9 @@ static long host_index(host_map *m, const floe_addr *a) {
 }
 
 /* A (window, internal host, external host) sample of T_OUT: groups [first, end) (one per
- * protocol), its host in the map. */
+ * protocol, `end` the next sample's `first`), its bytes over them, its host in the map. */
 typedef struct volume_sample {
+    uint64_t bytes;
     uint32_t first, host;
 } volume_sample;
 
@@ -436,7 +417,7 @@ static uint64_t sample_bytes(const run_reader *r, size_t first, size_t end) {
     return bytes;
 }
 
-/* TrafficVolumeUnusual for sample [first, end) of host h: a z-score against the host's other
+/* TrafficVolumeUnusual for a sample of `bytes` of host h: a z-score against the host's other
  * samples (leave one out, so one huge window cannot hide in the baseline it inflates). */
 static bool volume_unusual(const ctx *x, const host_volume *h, uint64_t bytes, double *z) {
     if (bytes < x->c->volume_bytes || h->n - 1 < x->c->volume_min_samples) return false;
@@ -469,7 +450,7 @@ static floe_status volume_finding(ctx *x, floe_agg *out, const run_reader *r, si
     return FLOE_OK;
 }
 
-/* DenialOfService.* for one protocol's group of a sample, key k. */
+/* DenialOfService.* for one protocol's group of a sample (T_OUT, with T_DNS beside it). */
 static floe_status dos_finding(ctx *x, floe_agg *out, const floe_agg_group *grp, floe_agg *dns,
                                const run_reader *d) {
     const floe_agg_measures *m = grp->m;
@@ -489,7 +470,8 @@ static floe_status dos_finding(ctx *x, floe_agg *out, const floe_agg_group *grp,
             if (dg->window_start != grp->window_start) continue;
             floe_key_value dk[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(dns, dg, dk);
-            if (addr_cmp(&dk[0].v.addr, &k[0].v.addr) || addr_cmp(&dk[1].v.addr, &k[1].v.addr))
+            if (floe_addr_cmp(&dk[0].v.addr, &k[0].v.addr) ||
+                floe_addr_cmp(&dk[1].v.addr, &k[1].v.addr))
                 continue;
             if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
                 type = FLOE_FIND_DOS_DNS;
@@ -538,18 +520,19 @@ static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
             st = FLOE_ERR_NOMEM;
             break;
         }
-        const double b = (double)sample_bytes(&r, i, j);
+        const uint64_t bytes = sample_bytes(&r, i, j);
+        const double b = (double)bytes;
         hosts.hosts[h].n++;
         hosts.hosts[h].sum += b;
         hosts.hosts[h].sumsq += b * b;
-        samples[ns] = (volume_sample){(uint32_t)i, (uint32_t)h};
+        samples[ns] = (volume_sample){bytes, (uint32_t)i, (uint32_t)h};
         i = j;
     }
     samples[ns].first = (uint32_t)r.n; /* the end of the last sample */
     for (size_t s = 0; s < ns && st == FLOE_OK; s++) {
         const size_t first = samples[s].first, end = samples[s + 1].first;
         double z = 0;
-        if (volume_unusual(x, &hosts.hosts[samples[s].host], sample_bytes(&r, first, end), &z)) {
+        if (volume_unusual(x, &hosts.hosts[samples[s].host], samples[s].bytes, &z)) {
             floe_key_value k[FLOE_KEY_MAX_PARTS];
             floe_agg_key_decode(out, &r.groups[first], k);
             st = volume_finding(x, out, &r, first, end, k, z);
@@ -844,9 +827,10 @@ static void summarize(floe_finding *f) {
 static int finding_cmp(const floe_finding *x, const floe_finding *y) {
     if (x->window_start != y->window_start) return x->window_start < y->window_start ? -1 : 1;
     if (x->type != y->type) return x->type < y->type ? -1 : 1;
-    int c = addr_cmp(&x->actor, &y->actor);
+    int c = floe_addr_cmp(&x->actor, &y->actor);
     if (c) return c;
-    if (x->ntargets_listed && y->ntargets_listed && (c = addr_cmp(&x->targets[0], &y->targets[0])))
+    if (x->ntargets_listed && y->ntargets_listed &&
+        (c = floe_addr_cmp(&x->targets[0], &y->targets[0])))
         return c;
     if (x->port != y->port) return x->port < y->port ? -1 : 1;
     return (x->protocol > y->protocol) - (x->protocol < y->protocol);
@@ -866,12 +850,15 @@ static inline bool finding_ref_less(const finding_ref *a, const finding_ref *b) 
 
 FLOE_SORT_DEFINE(sort_finding_refs, finding_ref, finding_ref_less)
 
-/* The findings of `in` in order, into `out` (n each). */
-static floe_status sort_findings(const floe_finding *in, floe_finding *out, size_t n) {
+/* The parts' findings in order into `out` (n in all), the parts taken in a fixed order: with
+ * the sort stable, findings that compare equal do not depend on the threads either. */
+static floe_status sort_findings(const floe_detect *d, floe_finding *out, size_t n) {
     finding_ref *refs = malloc((n ? n : 1) * sizeof *refs);
     if (!refs) return FLOE_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        refs[i] = (finding_ref){&in[i], i};
+    size_t k = 0;
+    for (unsigned part = 0; part < FLOE_DETECT_PARTS; part++)
+        for (size_t i = 0; i < d->found[part].n; i++, k++)
+            refs[k] = (finding_ref){&d->found[part].items[i], k};
     sort_finding_refs(refs, n);
     for (size_t i = 0; i < n; i++)
         out[i] = *refs[i].f;
@@ -924,32 +911,18 @@ floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *cou
         if (st != FLOE_OK) return st;
         n += d->found[part].n;
     }
-    /* One list, the parts in a fixed order: with a stable sort, the order of findings that
-     * compare equal does not depend on the threads either. */
     floe_finding *all = malloc((n ? n : 1) * sizeof *all);
-    floe_finding *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    if (!all || !sorted) {
+    if (!all) return FLOE_ERR_NOMEM;
+    floe_status st = sort_findings(d, all, n);
+    if (st != FLOE_OK) {
         free(all);
-        free(sorted);
-        return FLOE_ERR_NOMEM;
-    }
-    size_t k = 0;
-    for (unsigned part = 0; part < FLOE_DETECT_PARTS; part++) {
-        if (d->found[part].n) memcpy(all + k, d->found[part].items, d->found[part].n * sizeof *all);
-        k += d->found[part].n;
+        return st;
     }
     for (size_t i = 0; i < n; i++) {
         summarize(&all[i]);
         if (all[i].first_seen == INT64_MAX) all[i].first_seen = 0;
         if (all[i].last_seen == INT64_MIN) all[i].last_seen = 0;
     }
-    floe_status st = sort_findings(all, sorted, n);
-    free(all);
-    if (st != FLOE_OK) {
-        free(sorted);
-        return st;
-    }
-    all = sorted;
     *out = all;
     *count = n;
     return FLOE_OK;

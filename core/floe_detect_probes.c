@@ -19,22 +19,21 @@
 #include "floe_mem.h"
 #include "floe_sort.h"
 
-static int addr_order(const floe_addr *a, const floe_addr *b) {
-    return memcmp(a->bytes, b->bytes, 16);
-}
-
 int floe_probe_cmp(const floe_probe *x, const floe_probe *y) {
     if (x->window != y->window) return x->window < y->window ? -1 : 1;
-    int c = addr_order(&x->src, &y->src);
+    int c = floe_addr_cmp(&x->src, &y->src);
     if (c) return c;
-    if ((c = addr_order(&x->dst, &y->dst))) return c;
+    if ((c = floe_addr_cmp(&x->dst, &y->dst))) return c;
     if (x->proto != y->proto) return x->proto < y->proto ? -1 : 1;
     return (x->port > y->port) - (x->port < y->port);
 }
 
-static int probe_cmp_void(const void *a, const void *b) {
-    return floe_probe_cmp(a, b);
+static inline bool probe_less(const floe_probe *x, const floe_probe *y) {
+    return floe_probe_cmp(x, y) < 0;
 }
+
+/* Equal probes are folded after, so the order among them does not matter. */
+FLOE_SORT_DEFINE(sort_probes, floe_probe, probe_less)
 
 void floe_probe_log_free(floe_probe_log *log) {
     floe_mem_free(log->items, log->cap * sizeof *log->items);
@@ -105,7 +104,7 @@ static floe_status sort_log(floe_probe_log *log) {
     probe_key *keys = floe_mem_alloc((log->n ? log->n : 1) * sizeof *keys);
     if (!keys) return FLOE_ERR_NOMEM;
     floe_probe *p = log->items;
-    /* IPv4 probes first (keyed), in their order; the rest after, by qsort. */
+    /* IPv4 probes first (keyed), in their order; the rest after, sorted whole. */
     size_t nkeys = 0;
     for (size_t i = 0; i < log->n; i++)
         if (keyed(&p[i])) {
@@ -121,7 +120,7 @@ static floe_status sort_log(floe_probe_log *log) {
                             (uint32_t)nkeys};
             nkeys++;
         }
-    qsort(p + nkeys, log->n - nkeys, sizeof *p, probe_cmp_void);
+    sort_probes(p + nkeys, log->n - nkeys);
     sort_probe_keys(keys, nkeys);
     /* Position k takes the probe now at keys[k].index. Follow each cycle once, marking the
      * positions done with index UINT32_MAX. */
