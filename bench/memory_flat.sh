@@ -31,6 +31,13 @@
 #   KEEP=0                1: keep the scratch dir (/tmp/floe-memflat.*: stats, times, traces)
 #   DETECT=0              1: every run with --detect too (the detectors' state: evidence tables,
 #                         probe log, Beaconing's connection starts), same verdicts
+#   SPANS=                "4 16 64": instead of SIZES, trees of growing time spans (hours) at
+#                         one rate (RATE of text an hour): more input means more hours, the
+#                         same records per hour. With DETECT=1 this is the detectors' case:
+#                         they close windows as the files' hours pass, so their memory should
+#                         follow the rate, not the span. Only the protocol,action key is run
+#                         (its groups grow with the hours, a handful an hour).
+#   RATE=25M              text per hour for SPANS
 set -euo pipefail
 
 BUILD=${BUILD:-build/release}
@@ -46,6 +53,8 @@ TRACE=${TRACE:-0}
 SLACK_MB=${SLACK_MB:-4}
 KEEP=${KEEP:-0}
 DETECT=${DETECT:-0}
+SPANS=${SPANS:-}
+RATE=${RATE:-25M}
 
 die() { echo "memory_flat: $*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -80,13 +89,22 @@ to_bytes() { # 100M -> 100000000 (K/M/G/T powers of 1000, as floe-gen reads them
         m = u == "K" ? 1e3 : u == "M" ? 1e6 : u == "G" ? 1e9 : u == "T" ? 1e12 : 1;
         printf "%.0f", n * m }'
 }
-tree_of() { echo "$MEM_DIR/gz-seed$SEED-h$HOURS-$1"; }
+# Trees by label: a size (SIZES), or hN for N hours at RATE (SPANS).
+if [ -n "$SPANS" ]; then
+    SIZES=""
+    for h in $SPANS; do SIZES="${SIZES:+$SIZES }h$h"; done
+fi
+size_of() { if [ -n "$SPANS" ]; then echo $(($(to_bytes "$RATE") * ${1#h})); else to_bytes "$1"; fi; }
+hours_of() { if [ -n "$SPANS" ]; then echo "${1#h}"; else echo "$HOURS"; fi; }
+tree_of() {
+    if [ -n "$SPANS" ]; then echo "$MEM_DIR/gz-seed$SEED-rate$RATE-$1"; else echo "$MEM_DIR/gz-seed$SEED-h$HOURS-$1"; fi
+}
 
 need_mb=0
 for s in $SIZES; do
     [ -s "$(tree_of "$s")/truth.json" ] && continue
     # gzip level 6 of this text is ~5-8x smaller; budget text/4 plus 10% headroom.
-    need_mb=$((need_mb + $(to_bytes "$s") * 11 / 40000000 + 10))
+    need_mb=$((need_mb + $(size_of "$s") * 11 / 40000000 + 10))
 done
 if [ "$need_mb" -gt 0 ]; then
     avail_mb=$(df -Pm "$MEM_DIR" | awk 'NR == 2 { print $4 }')
@@ -103,9 +121,9 @@ for s in $SIZES; do
         continue
     fi
     rm -rf "$tree" "$tree.partial" # an interrupted generation leaves no truth.json
-    echo "tree $s: generating (gzip, seed $SEED, $HOURS h, $GEN_THREADS threads)..." >&2
+    echo "tree $s: generating (gzip, seed $SEED, $(hours_of "$s") h, $GEN_THREADS threads)..." >&2
     t0=$(now)
-    "$GEN" -o "$tree.partial" --seed "$SEED" --size "$s" --hours "$HOURS" --codec gzip \
+    "$GEN" -o "$tree.partial" --seed "$SEED" --size "$(size_of "$s")" --hours "$(hours_of "$s")" --codec gzip \
         --threads "$GEN_THREADS" >&2
     mv "$tree.partial" "$tree"
     echo "tree $s: generated in $(elapsed "$t0") s, $(du -sm "$tree" | cut -f1) MB on disk" >&2
@@ -168,6 +186,7 @@ echo "floe: $("$FLOE" --version 2>&1 | sed -n 1p); commit $(git -C "$(dirname "$
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 keys=("protocol,action" "dstport,protocol")
+[ -n "$SPANS" ] && keys=("protocol,action")
 variants=()
 for k in "${keys[@]}"; do variants+=("$k|"); done
 [ "$THREADS1" = 1 ] && variants+=("protocol,action|1")
@@ -193,7 +212,11 @@ echo "runs step: $(elapsed "$run_total") s" >&2
 
 # --- 3. Table and verdict -------------------------------------------------------------
 echo
-echo "floe analyze --window 1h$([ "$DETECT" = 1 ] && echo ' --detect'), gzip trees (seed $SEED, $HOURS h, same span for every size), REPS=$REPS, threads ${THREADS:-default}"
+if [ -n "$SPANS" ]; then
+    echo "floe analyze --window 1h$([ "$DETECT" = 1 ] && echo ' --detect'), gzip trees (seed $SEED, $RATE of text an hour, $SPANS hours), REPS=$REPS, threads ${THREADS:-default}"
+else
+    echo "floe analyze --window 1h$([ "$DETECT" = 1 ] && echo ' --detect'), gzip trees (seed $SEED, $HOURS h, same span for every size), REPS=$REPS, threads ${THREADS:-default}"
+fi
 printf '%-6s %-24s %9s %11s %9s %8s %8s %10s %17s %s\n' size key "input MB" records groups \
     "sec(med)" "MB/s" "RSS MB" "RSS MB min..max" "flows=truth"
 declare -A rss_of groups_of

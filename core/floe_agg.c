@@ -161,7 +161,8 @@ struct floe_agg {
     size_t nitems[FLOE_AGG_PARTITIONS];
     uint64_t items_gen[FLOE_AGG_PARTITIONS];
     floe_agg_group *sorted;
-    size_t sorted_size; /* bytes (a floe_mem block) */
+    size_t sorted_size;  /* bytes (a floe_mem block) */
+    bool sorted_partial; /* sorted holds only closed windows' groups (floe_agg_sorted_closed) */
     uint64_t sorted_gen[FLOE_AGG_PARTITIONS];
     /* floe_agg_merge_prepare's plan: slice t takes items cut[p][t] .. cut[p][t + 1] of every
      * partition p's sorted run. */
@@ -193,6 +194,7 @@ static void drop_sorted(floe_agg *agg) {
     floe_mem_free(agg->sorted, agg->sorted_size);
     agg->sorted = NULL;
     agg->sorted_size = 0;
+    agg->sorted_partial = false;
 }
 
 floe_agg *floe_agg_new(const floe_key_spec *spec) {
@@ -602,6 +604,55 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
     return FLOE_OK;
 }
 
+/* ---- closing windows -------------------------------------------------------------------------
+ */
+
+static bool window_closed(int64_t window_start, int64_t window_seconds, int64_t horizon) {
+    return window_start > 0 && window_seconds > 0 && window_start <= horizon - window_seconds;
+}
+
+floe_status floe_agg_drop_closed(floe_agg *agg, int64_t horizon) {
+    const int64_t len = agg->spec.window_seconds;
+    const size_t nd = agg->spec.ndistinct;
+    drop_sorted(agg);
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        floe_agg_table *old = &agg->tables[p];
+        size_t closed = 0;
+        uint64_t cursor = 0;
+        for (const floe_agg_record *rec; (rec = floe_agg_table_next(old, &cursor, NULL)) != NULL;)
+            closed += window_closed((int64_t)get_be64(rec->key), len, horizon);
+        if (closed == 0) continue;
+        floe_agg_table kept;
+        if (floe_agg_table_init(&kept, agg->spec.ndistinct) != FLOE_OK) return FLOE_ERR_NOMEM;
+        floe_status status = floe_agg_table_reserve(&kept, old->count - closed);
+        cursor = 0;
+        for (const floe_agg_record *rec;
+             status == FLOE_OK && (rec = floe_agg_table_next(old, &cursor, NULL)) != NULL;) {
+            if (window_closed((int64_t)get_be64(rec->key), len, horizon)) continue;
+            floe_agg_record *copy = floe_agg_table_find_or_add(
+                &kept, rec->key, rec->key_len, floe_agg_hash_key(rec->key, rec->key_len));
+            if (copy == NULL) {
+                status = FLOE_ERR_NOMEM;
+                break;
+            }
+            copy->m = rec->m;
+            floe_distinct *into = floe_agg_table_sketches(&kept, copy);
+            const floe_distinct *from = floe_agg_table_sketches(old, rec);
+            for (size_t d = 0; d < nd && status == FLOE_OK; d++)
+                status = floe_distinct_merge(&into[d], &from[d]);
+        }
+        if (status != FLOE_OK) {
+            floe_agg_table_free(&kept);
+            return status;
+        }
+        floe_agg_table_free(old);
+        *old = kept;
+        drop_items(agg, p);
+        agg->gen[p]++;
+    }
+    return FLOE_OK;
+}
+
 /* ---- order ------------------------------------------------------------------------------------
  */
 
@@ -610,34 +661,41 @@ static floe_agg_group group_of(const floe_agg_table *t, const floe_agg_record *r
                             rec->key_len - WINDOW_BYTES, &rec->m, floe_agg_table_sketches(t, rec)};
 }
 
-floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition) {
-    if (partition >= FLOE_AGG_PARTITIONS) return FLOE_ERR_INVALID;
-    if (agg->items[partition] != NULL && agg->items_gen[partition] == agg->gen[partition])
-        return FLOE_OK;
+/* Sorts a partition's records into items[partition]: all of them, or with closed_by other than
+ * INT64_MIN only those of windows ended by it (floe_agg_sorted_closed). */
+static floe_status sort_records(floe_agg *agg, unsigned partition, int64_t closed_by) {
     drop_items(agg, partition);
     const floe_agg_table *t = &agg->tables[partition];
-    if (t->count == 0) {
-        agg->items_gen[partition] = agg->gen[partition];
-        return FLOE_OK;
-    }
+    if (t->count == 0) return FLOE_OK;
     /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
     floe_agg_sort_item *items = floe_mem_alloc(t->count * sizeof(*items));
     if (items == NULL) return FLOE_ERR_NOMEM;
     size_t n = 0;
     uint64_t cursor = 0;
-    for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL; n++) {
+    for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL;) {
+        if (closed_by != INT64_MIN &&
+            !window_closed((int64_t)get_be64(rec->key), agg->spec.window_seconds, closed_by))
+            continue;
         floe_agg_sort_prefix(rec->key, rec->key_len, items[n].k);
-        items[n].rec = rec;
+        items[n++].rec = rec;
     }
     floe_agg_sort_items(items, n);
     agg->items[partition] = items;
     agg->nitems[partition] = n;
-    agg->items_gen[partition] = agg->gen[partition];
     return FLOE_OK;
 }
 
+floe_status floe_agg_sort_partition(floe_agg *agg, unsigned partition) {
+    if (partition >= FLOE_AGG_PARTITIONS) return FLOE_ERR_INVALID;
+    if (agg->items[partition] != NULL && agg->items_gen[partition] == agg->gen[partition])
+        return FLOE_OK;
+    floe_status status = sort_records(agg, partition, INT64_MIN);
+    if (status == FLOE_OK) agg->items_gen[partition] = agg->gen[partition];
+    return status;
+}
+
 static bool sorted_is_current(const floe_agg *agg) {
-    if (agg->sorted == NULL) return false;
+    if (agg->sorted == NULL || agg->sorted_partial) return false;
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
         if (agg->sorted_gen[p] != agg->gen[p]) return false;
     return true;
@@ -683,13 +741,8 @@ static size_t lower_bound(const floe_agg *agg, unsigned p, const floe_agg_sort_i
     return lo;
 }
 
-floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices) {
-    if (slices == 0 || slices > FLOE_AGG_MAX_SLICES) return FLOE_ERR_INVALID;
-    drop_sorted(agg);
-    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
-        floe_status status = floe_agg_sort_partition(agg, p);
-        if (status != FLOE_OK) return status;
-    }
+/* Allocates the merged array for the partitions' sorted items and cuts them into slices. */
+static floe_status plan_slices(floe_agg *agg, unsigned slices) {
     size_t total = 0;
     unsigned largest = 0;
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
@@ -716,6 +769,16 @@ floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices) {
             agg->cut[p][t] = lower_bound(agg, p, bound);
     }
     return FLOE_OK;
+}
+
+floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices) {
+    if (slices == 0 || slices > FLOE_AGG_MAX_SLICES) return FLOE_ERR_INVALID;
+    drop_sorted(agg);
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
+        floe_status status = floe_agg_sort_partition(agg, p);
+        if (status != FLOE_OK) return status;
+    }
+    return plan_slices(agg, slices);
 }
 
 void floe_agg_merge_slice(floe_agg *agg, unsigned slice) {
@@ -752,6 +815,32 @@ void floe_agg_merge_finish(floe_agg *agg) {
         agg->sorted_gen[p] = agg->gen[p];
     }
     agg->slices = 0;
+}
+
+floe_status floe_agg_sorted_closed(floe_agg *agg, int64_t horizon, const floe_agg_group **groups,
+                                   size_t *count) {
+    drop_sorted(agg);
+    *groups = NULL;
+    *count = 0;
+    if (horizon == INT64_MIN) return FLOE_OK; /* sort_records' "all" */
+    floe_status status = FLOE_OK;
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS && status == FLOE_OK; p++)
+        status = sort_records(agg, p, horizon);
+    if (status == FLOE_OK) status = plan_slices(agg, 1);
+    size_t n = 0;
+    if (status == FLOE_OK) {
+        floe_agg_merge_slice(agg, 0);
+        for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+            n += agg->nitems[p];
+    }
+    /* These items are not the partitions' whole runs: never keep them as such. */
+    for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++)
+        drop_items(agg, p);
+    agg->slices = 0;
+    agg->sorted_partial = true;
+    *groups = agg->sorted;
+    *count = status == FLOE_OK ? n : 0;
+    return status;
 }
 
 floe_status floe_agg_sorted(floe_agg *agg, const floe_agg_group **groups, size_t *count) {

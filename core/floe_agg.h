@@ -119,6 +119,18 @@ floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices);
 void floe_agg_merge_slice(floe_agg *agg, unsigned slice);
 void floe_agg_merge_finish(floe_agg *agg);
 
+/* Drops the groups whose window has ended by `horizon` (window_start + window_seconds <= horizon),
+ * for a caller that has read them and will see no more of their records (the detectors close
+ * windows as the files' times pass). Groups of window 0 (records without a start time) stay,
+ * as does everything of a table without windows. The kept groups are copied into fresh
+ * partitions, so the dropped ones' memory is freed; pointers to groups become invalid. One
+ * thread, with no writer adding meanwhile (writers stay valid). */
+floe_status floe_agg_drop_closed(floe_agg *agg, int64_t horizon);
+/* floe_agg_sorted for the groups floe_agg_drop_closed(horizon) would drop only, sorting none of
+ * the others: the canonical order's run of them. Valid until the table next changes. */
+floe_status floe_agg_sorted_closed(floe_agg *agg, int64_t horizon, const floe_agg_group **groups,
+                                   size_t *count);
+
 size_t floe_agg_count(const floe_agg *agg);
 /* Bytes the table holds (slots, records, sketches). */
 size_t floe_agg_memory(const floe_agg *agg);

@@ -4,12 +4,24 @@
 #include <string.h>
 
 #include "floe_distinct.h"
+#include "floe_sort.h"
+
+/* A source port's last connection, while a later record may still continue it. */
+typedef struct open_chain {
+    int64_t end;
+    int32_t sport;
+} open_chain;
 
 typedef struct pair {
     floe_beacon_key key;
     bool saturated;
     uint32_t n, cap;
-    floe_beacon_entry *entries;
+    floe_beacon_entry *entries; /* a set's entries; a history's entries being folded */
+    uint32_t history;           /* a set's: index + 1 of its pair in the history, once folded */
+    /* History only. */
+    floe_beacon_stats stats;
+    uint32_t nchains, chains_cap;
+    open_chain *chains; /* by source port */
 } pair;
 
 struct floe_beacon_set {
@@ -19,6 +31,9 @@ struct floe_beacon_set {
     uint32_t *slots; /* pair index + 1; 0 is empty; a power of two */
     size_t nslots;
 };
+
+/* Records continuing a connection start within this many seconds of its end. */
+#define CONTINUE_WITHIN 60
 
 static uint64_t key_hash(const floe_beacon_key *k) {
     uint64_t h = floe_distinct_hash_bytes(k->src.bytes, 16);
@@ -47,11 +62,21 @@ floe_beacon_set *floe_beacon_set_new(uint32_t max_per_pair) {
 
 void floe_beacon_set_free(floe_beacon_set *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->npairs; i++)
+    for (size_t i = 0; i < s->npairs; i++) {
         free(s->pairs[i].entries);
+        free(s->pairs[i].chains);
+    }
     free(s->pairs);
     free(s->slots);
     free(s);
+}
+
+size_t floe_beacon_memory(const floe_beacon_set *s) {
+    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots;
+    for (size_t i = 0; i < s->npairs; i++)
+        bytes += s->pairs[i].cap * sizeof(floe_beacon_entry) +
+                 s->pairs[i].chains_cap * sizeof(open_chain);
+    return bytes;
 }
 
 static size_t slot_of(const floe_beacon_set *s, const floe_beacon_key *k) {
@@ -71,6 +96,11 @@ static floe_status grow_slots(floe_beacon_set *s) {
     for (size_t p = 0; p < s->npairs; p++)
         s->slots[slot_of(s, &s->pairs[p].key)] = (uint32_t)(p + 1);
     return FLOE_OK;
+}
+
+static const pair *find_pair(const floe_beacon_set *s, const floe_beacon_key *key) {
+    size_t i = slot_of(s, key);
+    return s->slots[i] ? &s->pairs[s->slots[i] - 1] : NULL;
 }
 
 /* The pair for key, created when new; NULL when out of memory. */
@@ -96,11 +126,19 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     return p;
 }
 
-static void saturate(pair *p) {
+static void drop_entries(pair *p) {
     free(p->entries);
     p->entries = NULL;
     p->n = p->cap = 0;
+}
+
+static void saturate(pair *p) {
+    drop_entries(p);
+    free(p->chains);
+    p->chains = NULL;
+    p->nchains = p->chains_cap = 0;
     p->saturated = true;
+    p->stats.saturated = true;
 }
 
 static floe_status append(floe_beacon_set *s, pair *p, const floe_beacon_entry *e, size_t n) {
@@ -131,44 +169,160 @@ floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
 
 const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_beacon_key *key,
                                           size_t *n, bool *saturated) {
-    size_t i = slot_of(s, key);
-    *n = 0;
-    *saturated = false;
-    if (!s->slots[i]) return NULL;
-    const pair *p = &s->pairs[s->slots[i] - 1];
-    *saturated = p->saturated;
-    *n = p->n;
-    return p->entries;
+    const pair *p = find_pair(s, key);
+    *n = p ? p->n : 0;
+    *saturated = p && p->saturated;
+    return p ? p->entries : NULL;
 }
 
-floe_status floe_beacon_gather(floe_beacon_set *const *sets, size_t nsets,
-                               const floe_beacon_key *key, floe_beacon_entry **out, size_t *out_cap,
-                               size_t *n, bool *saturated) {
-    *n = 0;
-    *saturated = false;
-    size_t total = 0;
-    for (size_t i = 0; i < nsets; i++) {
-        size_t count;
-        bool sat;
-        floe_beacon_find(sets[i], key, &count, &sat);
-        total += count;
-        if (sat || total > sets[i]->max_per_pair) {
-            *saturated = true;
-            return FLOE_OK;
+bool floe_beacon_stats_of(const floe_beacon_set *history, const floe_beacon_key *key,
+                          floe_beacon_stats *out) {
+    const pair *p = find_pair(history, key);
+    if (!p) return false;
+    *out = p->stats;
+    return true;
+}
+
+/* ---- folding ---- */
+
+/* Ties are harmless: equal by (sport, start, end) means equal, and of entries equal by
+ * (start, sport) only the starts are read after. */
+static inline bool less_by_sport_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
+    if (x->sport != y->sport) return x->sport < y->sport;
+    if (x->start != y->start) return x->start < y->start;
+    return x->end < y->end;
+}
+
+static inline bool less_by_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
+    if (x->start != y->start) return x->start < y->start;
+    return x->sport < y->sport;
+}
+
+FLOE_SORT_DEFINE(sort_by_sport_start, floe_beacon_entry, less_by_sport_start)
+FLOE_SORT_DEFINE(sort_by_start, floe_beacon_entry, less_by_start)
+
+static bool push_chain(open_chain **chains, uint32_t *n, uint32_t *cap, open_chain c) {
+    if (*n == *cap) {
+        uint32_t grown_cap = *cap ? *cap * 2 : 4;
+        open_chain *grown = realloc(*chains, grown_cap * sizeof *grown);
+        if (!grown) return false;
+        *chains = grown;
+        *cap = grown_cap;
+    }
+    (*chains)[(*n)++] = c;
+    return true;
+}
+
+/* Folds a history pair's entries (all starting before horizon, after every entry folded
+ * before) into its statistics: the connections among them, continuing the open chains, in
+ * start order. The open chains left are those a record at or after the horizon could continue. */
+static floe_status fold_pair(pair *p, int64_t horizon) {
+    floe_beacon_entry *e = p->entries;
+    const size_t n = p->n;
+    sort_by_sport_start(e, n);
+    open_chain *chains = NULL; /* the new open chains, by source port */
+    uint32_t nchains = 0, chains_cap = 0;
+    size_t heads = 0, c = 0;
+    int64_t chain_end = 0;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        const int32_t sport = e[i].sport;
+        bool continues;
+        if (i == 0 || sport != e[i - 1].sport) {
+            /* A new source port: the last one's chain stays open; so do the carried chains of
+             * ports this fold has no entry of. */
+            if (i > 0 && e[i - 1].sport >= 0)
+                ok &= push_chain(&chains, &nchains, &chains_cap,
+                                 (open_chain){chain_end, e[i - 1].sport});
+            while (ok && c < p->nchains && p->chains[c].sport < sport)
+                ok &= push_chain(&chains, &nchains, &chains_cap, p->chains[c++]);
+            const bool carried = c < p->nchains && p->chains[c].sport == sport;
+            continues = carried && sport >= 0 && e[i].start <= p->chains[c].end + CONTINUE_WITHIN;
+            if (carried) chain_end = p->chains[c++].end;
+        } else {
+            continues = sport >= 0 && e[i].start <= chain_end + CONTINUE_WITHIN;
+        }
+        chain_end = continues && chain_end > e[i].end ? chain_end : e[i].end;
+        if (!continues) e[heads++] = e[i];
+    }
+    if (ok && n > 0 && e[n - 1].sport >= 0)
+        ok &= push_chain(&chains, &nchains, &chains_cap, (open_chain){chain_end, e[n - 1].sport});
+    while (ok && c < p->nchains)
+        ok &= push_chain(&chains, &nchains, &chains_cap, p->chains[c++]);
+    if (!ok) {
+        free(chains);
+        return FLOE_ERR_NOMEM;
+    }
+    /* Chains no record from the horizon on can continue are closed. */
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < nchains; k++)
+        if (horizon == INT64_MAX || chains[k].end + CONTINUE_WITHIN >= horizon)
+            chains[kept++] = chains[k];
+    free(p->chains);
+    p->chains = chains;
+    p->nchains = kept;
+    p->chains_cap = chains_cap;
+    sort_by_start(e, heads);
+    floe_beacon_stats *s = &p->stats;
+    for (size_t i = 0; i < heads; i++) {
+        if (s->connections == 0) {
+            s->first_start = e[i].start;
+        } else {
+            const double gap = (double)(e[i].start - s->last_start);
+            s->gap_sum += gap;
+            s->gap_sumsq += gap * gap;
+        }
+        s->last_start = e[i].start;
+        s->connections++;
+    }
+    drop_entries(p);
+    return FLOE_OK;
+}
+
+/* Moves set pair q's entries starting before horizon to history pair h, keeping the rest. */
+static floe_status move_entries(floe_beacon_set *history, pair *h, pair *q, int64_t horizon) {
+    if (q->saturated || h->saturated) {
+        if (!h->saturated) saturate(h);
+        if (!q->saturated) saturate(q);
+        return FLOE_OK;
+    }
+    uint32_t kept = 0, moved = 0;
+    for (uint32_t i = 0; i < q->n; i++) {
+        if (q->entries[i].start >= horizon) {
+            q->entries[kept++] = q->entries[i];
+            continue;
+        }
+        moved++;
+        floe_status st = append(history, h, &q->entries[i], 1);
+        if (st != FLOE_OK) return st;
+    }
+    q->n = kept;
+    if (kept == 0) drop_entries(q);
+    h->stats.records += moved;
+    if (h->stats.records > history->max_per_pair) saturate(h);
+    if (h->saturated) saturate(q);
+    return FLOE_OK;
+}
+
+floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *sets, size_t nsets,
+                             int64_t horizon) {
+    for (size_t s = 0; s < nsets; s++) {
+        for (size_t i = 0; i < sets[s]->npairs; i++) {
+            pair *q = &sets[s]->pairs[i];
+            if (q->n == 0 && !q->saturated) continue;
+            /* A set is folded into one history, so its pair's place there can be kept. */
+            pair *h = q->history ? &history->pairs[q->history - 1] : pair_of(history, &q->key);
+            if (!h) return FLOE_ERR_NOMEM;
+            q->history = (uint32_t)(h - history->pairs) + 1;
+            floe_status st = move_entries(history, h, q, horizon);
+            if (st != FLOE_OK) return st;
         }
     }
-    if (total > *out_cap) {
-        floe_beacon_entry *grown = realloc(*out, total * sizeof *grown);
-        if (!grown) return FLOE_ERR_NOMEM;
-        *out = grown;
-        *out_cap = total;
-    }
-    for (size_t i = 0; i < nsets; i++) {
-        size_t count;
-        bool sat;
-        const floe_beacon_entry *e = floe_beacon_find(sets[i], key, &count, &sat);
-        if (count) memcpy(*out + *n, e, count * sizeof *e);
-        *n += count;
+    for (size_t i = 0; i < history->npairs; i++) {
+        pair *h = &history->pairs[i];
+        if (h->n == 0 || h->saturated) continue;
+        floe_status st = fold_pair(h, horizon);
+        if (st != FLOE_OK) return st;
     }
     return FLOE_OK;
 }

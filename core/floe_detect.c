@@ -53,6 +53,8 @@ struct floe_detect_writer {
     floe_agg_writer *writers[T_COUNT];
     uint32_t *rows[T_COUNT];
     uint32_t capacity;
+    int64_t late_before; /* records of the current file starting before this are late */
+    uint64_t late;       /* ... and this many were */
 };
 
 static bool port_in(const uint8_t *bits, unsigned port) {
@@ -88,6 +90,10 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
     key_of(&k[T_PORTS], 0, (floe_field[]){S, DP, P, D}, 4, NONE);
     key_of(&k[T_MINE], w, (floe_field[]){S, D, DP, P}, 4, NONE);
     key_of(&k[T_INTEL], w, (floe_field[]){S, D, DP, P}, 4, NONE);
+    if (!(d->beacon_history = floe_beacon_set_new(config->beacon_max_connections))) {
+        floe_detect_free(d);
+        return NULL;
+    }
     for (int t = 0; t < T_COUNT; t++) {
         if (!(d->tables[t] = floe_agg_new(&k[t]))) {
             floe_detect_free(d);
@@ -104,7 +110,10 @@ void floe_detect_free(floe_detect *d) {
     for (size_t i = 0; i < d->nbeacon_sets; i++)
         floe_beacon_set_free(d->beacon_sets[i]);
     free(d->beacon_sets);
+    free(d->closing_sets);
+    floe_beacon_set_free(d->beacon_history);
     floe_probe_log_free(&d->probes);
+    floe_volume_state_free(d->volume);
     for (int part = 0; part < FLOE_DETECT_PARTS; part++)
         free(d->found[part].items);
     free(d);
@@ -123,6 +132,7 @@ floe_detect_writer *floe_detect_writer_new(floe_detect *d) {
     if (!w) return NULL;
     w->detect = d;
     w->probes.fold_from = FLOE_PROBE_FOLD_FROM;
+    w->late_before = INT64_MIN;
     if (!(w->beacons = floe_beacon_set_new(d->config->beacon_max_connections))) {
         free(w);
         return NULL;
@@ -150,7 +160,8 @@ void floe_detect_writer_free(floe_detect_writer *w) {
 floe_status floe_detect_writer_finish(floe_detect_writer *w) {
     floe_status st = floe_probe_log_take(&w->detect->probes, &w->probes);
     if (st != FLOE_OK) return st;
-    /* The set itself changes hands (floe_beacon_gather reads them all together). */
+    /* The set itself changes hands: the sets are folded together (floe_beacon_fold needs every
+     * entry before a horizon at once). */
     floe_detect *d = w->detect;
     floe_beacon_set **sets = realloc(d->beacon_sets, (d->nbeacon_sets + 1) * sizeof *sets);
     if (!sets) return FLOE_ERR_NOMEM;
@@ -160,6 +171,49 @@ floe_status floe_detect_writer_finish(floe_detect_writer *w) {
     d->beacon_sets[d->nbeacon_sets++] = w->beacons;
     w->beacons = empty;
     return FLOE_OK;
+}
+
+/* ---- closing windows ---- */
+
+int64_t floe_detect_horizon(const floe_detect *d, int64_t key_time) {
+    const floe_detect_config *c = d->config;
+    if (c->lateness < 0) return INT64_MIN;
+    const int64_t hour = floe_detect_window_of(key_time, 3600);
+    return hour - c->lateness;
+}
+
+void floe_detect_writer_begin_file(floe_detect_writer *w, bool has_time, int64_t key_time) {
+    w->late_before = has_time ? floe_detect_horizon(w->detect, key_time) : INT64_MIN;
+    w->late = 0;
+}
+
+uint64_t floe_detect_writer_late(const floe_detect_writer *w) {
+    return w->late;
+}
+
+floe_status floe_detect_close_begin(floe_detect *d, floe_detect_writer *const *writers,
+                                    size_t nwriters, int64_t horizon) {
+    d->closing_horizon = horizon;
+    d->nclosing_sets = 0;
+    if (horizon == INT64_MIN || horizon == INT64_MAX) return FLOE_ERR_INVALID;
+    floe_beacon_set **sets = realloc(d->closing_sets, (nwriters ? nwriters : 1) * sizeof *sets);
+    if (!sets) return FLOE_ERR_NOMEM;
+    d->closing_sets = sets;
+    for (size_t i = 0; i < nwriters; i++) {
+        floe_status st = floe_probe_log_take(&d->probes, &writers[i]->probes);
+        if (st != FLOE_OK) return st;
+        sets[i] = writers[i]->beacons;
+    }
+    d->nclosing_sets = nwriters;
+    return FLOE_OK;
+}
+
+floe_status floe_detect_close(floe_detect *d, floe_detect_writer *const *writers, size_t nwriters,
+                              int64_t horizon) {
+    floe_status st = floe_detect_close_begin(d, writers, nwriters, horizon);
+    for (unsigned part = 0; part < FLOE_DETECT_PARTS && st == FLOE_OK; part++)
+        st = floe_detect_close_part(d, part);
+    return st;
 }
 
 static bool is_reply(uint16_t sport, uint16_t dport, const uint8_t *flags, uint32_t r,
@@ -207,9 +261,14 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     const int64_t *starts = floe_batch_time_or_null(b, FLOE_F_START);
     const int64_t *ends = floe_batch_time_or_null(b, FLOE_F_END);
     const uint64_t addr_nulls = UINT64_C(1) << FLOE_F_SRCADDR | UINT64_C(1) << FLOE_F_DSTADDR;
+    const bool may_be_late = starts && w->late_before != INT64_MIN;
     uint32_t cnt[T_COUNT] = {0};
     for (uint32_t r = 0; r < n; r++) {
         if (b->nulls[r] & addr_nulls) continue; /* NODATA / SKIPDATA rows */
+        if (may_be_late && starts[r] < w->late_before && !floe_batch_is_null(b, FLOE_F_START, r)) {
+            w->late++;
+            continue;
+        }
         const uint16_t sp = sport ? sport[r] : 0, dp = dport ? dport[r] : 0;
         const uint8_t pr = proto ? proto[r] : 0, act = action ? action[r] : 0;
         const bool src_in = floe_cidr_set_contains(c->internal, &src[r]);

@@ -6,8 +6,10 @@
  * target and port over small SSH flows", and so on. Those tables are floe_agg tables, so the
  * worker threads fill them through their own writers, they merge by key and give their groups
  * in one order, and distinct counts are exact up to FLOE_DISTINCT_EXACT_MAX then HyperLogLog.
- * Findings are computed from the finished tables after the run (floe_detect_findings), so the
- * thread count and the file order cannot change them.
+ * Findings are computed from finished evidence: a window's once it is closed (see "Closing
+ * windows" below: as the files' hours pass, or at the end of the run), the window-less
+ * detectors' at the end (floe_detect_findings). Neither the thread count nor the timing of the
+ * threads can change them.
  *
  * Which side started a flow. Most detectors count what an actor sent, not the replies it got:
  * a web server's replies fan out to thousands of client ports, and must not look like a scan.
@@ -66,8 +68,9 @@ typedef enum floe_direction {
 } floe_direction;
 const char *floe_direction_name(floe_direction direction);
 
-#define FLOE_FINDING_MAX_LISTED 20 /* targets / sources a finding names; the count says the rest   \
-                                    */
+#define FLOE_FINDING_MAX_LISTED                                                                    \
+    20 /* targets / sources a finding names; the count says the rest                               \
+        */
 
 typedef struct floe_finding {
     floe_finding_type type;
@@ -111,6 +114,8 @@ typedef struct floe_detect_config {
     double beacon_max_cv;
     int64_t beacon_min_period;       /* seconds: the gaps' mean, at least */
     uint32_t beacon_max_connections; /* pairs busier than this are not checked (memory) */
+    /* Seconds (default 1h), or -1: keep every window to the end. See "Closing windows". */
+    int64_t lateness;
     /* Port lists: bit p set. */
     uint8_t sensitive_ports[65536 / 8];
     uint8_t mining_ports[65536 / 8];
@@ -168,6 +173,48 @@ floe_status floe_detect_writer_add(floe_detect_writer *writer, const floe_batch 
  * needs, cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
  * its rows are in, one writer at a time, before floe_detect_findings. */
 floe_status floe_detect_writer_finish(floe_detect_writer *writer);
+
+/* ---- closing windows as the files' times pass ----
+ *
+ * Kept to the end, the evidence of every window would make a long run's memory grow with its
+ * span. AWS names each file for its delivery time (the S3 key's YYYYMMDDTHHmmZ, at most minutes
+ * after its records start: the aggregation interval plus the delivery slot). So a caller that
+ * reads inputs in key-time order can close, before each new hour of key times, the windows
+ * that ended `lateness` or more before that hour (floe_detect_horizon gives it):
+ * their findings are drawn and their evidence freed.
+ *
+ * A record that starts more than `lateness` before its own file's hour is late: the detectors
+ * leave it out and count it (floe_detect_writer_late), whether its windows happened to be
+ * closed yet or not, so what is late depends on the files alone, never on thread timing.
+ *
+ * What stays to the end: records without a start time (window 0); the window-less evidence of
+ * NetworkPortUnusual, Spambot and Beaconing (one group per host, port and peer, and a bounded
+ * list of starts per pair); TrafficVolumeUnusual's per-host count, sum and sum of squares, and
+ * the samples large enough to be findings, whose z-scores need the whole run's baseline. With
+ * lateness -1 ("none") nothing is late and every window stays open to the end. */
+
+/* The horizon for a file named for key_time: its hour (key time rounded down) minus the
+ * lateness; INT64_MIN when the lateness is none. */
+int64_t floe_detect_horizon(const floe_detect *detect, int64_t key_time);
+
+/* Starts a new file for this writer: records starting before floe_detect_horizon(key_time)
+ * are late. has_time false (no key time, or a caller that does not close windows): none are. */
+void floe_detect_writer_begin_file(floe_detect_writer *writer, bool has_time, int64_t key_time);
+/* Records of the file begun last that were left out as late. */
+uint64_t floe_detect_writer_late(const floe_detect_writer *writer);
+
+/* Closes every window that ended by horizon: takes the writers' probe logs and folds their
+ * Beaconing entries, draws those windows' findings (kept for floe_detect_findings) and frees
+ * their evidence. One thread, with no writer adding meanwhile; the writers stay valid. */
+floe_status floe_detect_close(floe_detect *detect, floe_detect_writer *const *writers,
+                              size_t nwriters, int64_t horizon);
+/* floe_detect_close in steps, for a caller with threads: begin (one thread), then
+ * floe_detect_close_part for every part below floe_detect_part_count(), each once, calls for
+ * different parts at once if wanted; no writer may add until the last part is done.
+ * begin fails with FLOE_ERR_INVALID for a horizon of INT64_MIN or INT64_MAX. */
+floe_status floe_detect_close_begin(floe_detect *detect, floe_detect_writer *const *writers,
+                                    size_t nwriters, int64_t horizon);
+floe_status floe_detect_close_part(floe_detect *detect, unsigned part);
 
 /* The findings are drawn in floe_detect_part_count() independent parts, which may run at once
  * on different threads, each part once, after floe_detect_writer_finish for every writer and

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint16_t default_sensitive[] = {22,   23,   3389, 445,  1433, 3306, 5432,
+static const uint16_t default_sensitive[] = {22,   23,   3389, 445,   1433, 3306, 5432,
                                              6379, 9200, 9300, 27017, 8088, 5985, 5986};
 static const uint16_t default_mining[] = {3333, 4444, 5555, 7777, 8333, 9999, 14444, 45700};
 
 /* RFC 1918, shared address space (RFC 6598), unique local IPv6, link-local v4 and v6. */
-static const char *const private_ranges[] = {"10.0.0.0/8",   "172.16.0.0/12", "192.168.0.0/16",
+static const char *const private_ranges[] = {"10.0.0.0/8",    "172.16.0.0/12",  "192.168.0.0/16",
                                              "100.64.0.0/10", "169.254.0.0/16", "fc00::/7",
                                              "fe80::/10"};
 
@@ -44,6 +44,7 @@ void floe_detect_config_init(floe_detect_config *c) {
     c->beacon_max_cv = 0.1;
     c->beacon_min_period = 30;
     c->beacon_max_connections = 10000;
+    c->lateness = 3600;
     for (size_t i = 0; i < sizeof default_sensitive / sizeof *default_sensitive; i++)
         set_port(c->sensitive_ports, default_sensitive[i]);
     for (size_t i = 0; i < sizeof default_mining / sizeof *default_mining; i++)
@@ -83,7 +84,7 @@ floe_status floe_detect_config_finish(floe_detect_config *c) {
 
 /* ---- the settings table ---- */
 
-typedef enum kind { K_SECONDS, K_COUNT32, K_COUNT64, K_REAL, K_PORTS, K_LIST } kind;
+typedef enum kind { K_SECONDS, K_LATENESS, K_COUNT32, K_COUNT64, K_REAL, K_PORTS, K_LIST } kind;
 
 typedef struct setting {
     const char *name;
@@ -96,38 +97,54 @@ typedef struct setting {
 static const setting settings[] = {
     {"scan.window", K_SECONDS, AT(scan_window),
      "window of Portscan, PortSweep, brute force, DoS, Spambot, BitcoinTool, threat list (10m)"},
-    {"portscan.ports", K_COUNT32, AT(portscan_ports), "distinct ports one source probes on one host (100)"},
-    {"portsweep.hosts", K_COUNT32, AT(portsweep_hosts), "distinct hosts one source probes on one port (50)"},
+    {"portscan.ports", K_COUNT32, AT(portscan_ports),
+     "distinct ports one source probes on one host (100)"},
+    {"portsweep.hosts", K_COUNT32, AT(portsweep_hosts),
+     "distinct hosts one source probes on one port (50)"},
     {"portsweep.max_answered", K_REAL, AT(portsweep_max_answered),
      "answering hosts per swept host, at most: more is ordinary client traffic (0.5)"},
     {"probe.window", K_SECONDS, AT(probe_window), "window of PortProbeUnprotectedPort (1h)"},
     {"probe.sources", K_COUNT32, AT(probe_sources),
      "distinct external sources ACCEPTed on one sensitive port of one host (10)"},
-    {"brute.flows", K_COUNT32, AT(brute_flows), "short flows from one source to one host's SSH/RDP/WinRM (50)"},
-    {"brute.max_bytes", K_COUNT64, AT(brute_max_bytes), "a flow under this many bytes is an attempt (5K)"},
+    {"brute.flows", K_COUNT32, AT(brute_flows),
+     "short flows from one source to one host's SSH/RDP/WinRM (50)"},
+    {"brute.max_bytes", K_COUNT64, AT(brute_max_bytes),
+     "a flow under this many bytes is an attempt (5K)"},
     {"dos.packets", K_COUNT64, AT(dos_packets), "packets to one external host in a window (1M)"},
     {"dos.bytes", K_COUNT64, AT(dos_bytes), "or bytes to one external host in a window (1G)"},
     {"volume.zscore", K_REAL, AT(volume_zscore), "z-score against the host's own windows (6)"},
-    {"volume.bytes", K_COUNT64, AT(volume_bytes), "and at least these bytes to one external host (1G)"},
+    {"volume.bytes", K_COUNT64, AT(volume_bytes),
+     "and at least these bytes to one external host (1G)"},
     {"volume.min_samples", K_COUNT32, AT(volume_min_samples),
      "other (window, host) samples a host needs for a baseline (4)"},
     {"port_unusual.baseline", K_SECONDS, AT(port_baseline),
      "how long a host must have been seen before a new remote port is unusual (1h)"},
-    {"spam.hosts", K_COUNT32, AT(spam_hosts), "distinct TCP/25 destinations of a host new to port 25 (20)"},
-    {"beacon.connections", K_COUNT32, AT(beacon_connections), "connections one host makes to one external host:port (12)"},
-    {"beacon.max_cv", K_REAL, AT(beacon_max_cv), "coefficient of variation of the gaps, at most (0.1)"},
+    {"spam.hosts", K_COUNT32, AT(spam_hosts),
+     "distinct TCP/25 destinations of a host new to port 25 (20)"},
+    {"beacon.connections", K_COUNT32, AT(beacon_connections),
+     "connections one host makes to one external host:port (12)"},
+    {"beacon.max_cv", K_REAL, AT(beacon_max_cv),
+     "coefficient of variation of the gaps, at most (0.1)"},
     {"beacon.min_period", K_SECONDS, AT(beacon_min_period),
      "mean gap, at least: a burst of evenly spaced connections is not a beacon (30s)"},
     {"beacon.max_connections", K_COUNT32, AT(beacon_max_connections),
      "pairs with more connections are not checked (10000)"},
+    {"lateness", K_LATENESS, AT(lateness),
+     "how long before its file's hour a record may start; windows close that long after the "
+     "files pass their end (none: all at the end) (1h)"},
     {"sensitive_ports", K_PORTS, AT(sensitive_ports),
-     "PortProbeUnprotectedPort's ports (22,23,3389,445,1433,3306,5432,6379,9200,9300,27017,8088,5985,5986)"},
-    {"mining_ports", K_PORTS, AT(mining_ports), "BitcoinTool's ports (3333,4444,5555,7777,8333,9999,14444,45700)"},
+     "PortProbeUnprotectedPort's ports "
+     "(22,23,3389,445,1433,3306,5432,6379,9200,9300,27017,8088,5985,5986)"},
+    {"mining_ports", K_PORTS, AT(mining_ports),
+     "BitcoinTool's ports (3333,4444,5555,7777,8333,9999,14444,45700)"},
     {"internal", K_LIST, AT(internal), "internal CIDRs, replacing the private ranges (adds)"},
     {"intel", K_LIST, AT(intel), "threat-list entries, as --intel files hold (adds)"},
-    {"mining_hosts", K_LIST, AT(mining_hosts), "mining-pool addresses or CIDRs for BitcoinTool (adds)"},
-    {"allow.actors", K_LIST, AT(allow_actors), "addresses or CIDRs never reported as actors (adds)"},
-    {"allow.targets", K_LIST, AT(allow_targets), "addresses or CIDRs never reported as targets (adds)"},
+    {"mining_hosts", K_LIST, AT(mining_hosts),
+     "mining-pool addresses or CIDRs for BitcoinTool (adds)"},
+    {"allow.actors", K_LIST, AT(allow_actors),
+     "addresses or CIDRs never reported as actors (adds)"},
+    {"allow.targets", K_LIST, AT(allow_targets),
+     "addresses or CIDRs never reported as targets (adds)"},
 };
 #undef AT
 
@@ -236,7 +253,8 @@ floe_status floe_detect_config_set(floe_detect_config *c, const char *line, size
         vn--;
     const setting *s = NULL;
     for (size_t i = 0; i < sizeof settings / sizeof *settings; i++)
-        if (strlen(settings[i].name) == ke - kb && memcmp(settings[i].name, line + kb, ke - kb) == 0)
+        if (strlen(settings[i].name) == ke - kb &&
+            memcmp(settings[i].name, line + kb, ke - kb) == 0)
             s = &settings[i];
     if (!s) return fail(err, errlen, "unknown setting '%.*s'", (int)(ke - kb), line + kb);
     void *at = (char *)c + s->offset;
@@ -249,6 +267,17 @@ floe_status floe_detect_config_set(floe_detect_config *c, const char *line, size
             d != floor(d))
             return fail(err, errlen, "%s: '%.*s' is not a whole duration from 1s to 366d", s->name,
                         (int)vn, v);
+        *(int64_t *)at = (int64_t)d;
+        return FLOE_OK;
+    case K_LATENESS:
+        if (vn == 4 && memcmp(v, "none", 4) == 0) {
+            *(int64_t *)at = -1;
+            return FLOE_OK;
+        }
+        if (!parse_number(v, vn, "smhd", time_mult, &d) || d < 0 || d > 366 * 86400.0 ||
+            d != floor(d))
+            return fail(err, errlen, "%s: '%.*s' is neither 'none' nor a whole duration up to 366d",
+                        s->name, (int)vn, v);
         *(int64_t *)at = (int64_t)d;
         return FLOE_OK;
     case K_COUNT32:

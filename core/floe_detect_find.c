@@ -61,7 +61,16 @@ static void add_measures(floe_finding *f, const floe_agg_measures *m) {
 typedef struct ctx {
     const floe_detect_config *c;
     floe_finding_list *out;
+    int64_t horizon; /* windows that ended by it are drawn (floe_detect_close) */
+    bool final;      /* the end of the run: every window is */
 } ctx;
+
+/* Whether a window of length len starting at `start` is drawn now: at the end of the run all
+ * are; before, those floe_agg_drop_closed will drop (windows of records without a start time,
+ * window 0, stay to the end). */
+static bool drawn_now(const ctx *x, int64_t start, int64_t len) {
+    return x->final || (start > 0 && len > 0 && start <= x->horizon - len);
+}
 
 static bool internal(const ctx *x, const floe_addr *a) {
     return floe_cidr_set_contains(x->c->internal, a);
@@ -112,9 +121,11 @@ typedef struct run_reader {
     size_t n;
 } run_reader;
 
-static floe_status open_table(floe_agg *agg, run_reader *r) {
+/* The groups of a table, in order, whose windows are drawn now. */
+static floe_status open_table(const ctx *x, floe_agg *agg, run_reader *r) {
     r->agg = agg;
-    return floe_agg_sorted(agg, &r->groups, &r->n);
+    return x->final ? floe_agg_sorted(agg, &r->groups, &r->n)
+                    : floe_agg_sorted_closed(agg, x->horizon, &r->groups, &r->n);
 }
 
 static bool same_prefix(const run_reader *r, const floe_agg_group *a, const floe_agg_group *b,
@@ -233,17 +244,23 @@ static floe_status sweeps_of_source(ctx *x, const floe_probe *p, size_t n, const
  *    (port, proto) (sweeps_of_source). Few sources probe that many, so little is regrouped. */
 static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *answers) {
     run_reader a;
-    floe_status st = open_table(answers, &a);
+    floe_status st = open_table(x, answers, &a);
     if (st != FLOE_OK) return st;
     st = floe_probe_log_fold(log);
     if (st != FLOE_OK) return st;
-    const floe_probe *p = log->items;
+    floe_probe *p = log->items;
     const floe_probe **refs = NULL;
-    size_t refs_cap = 0;
+    size_t refs_cap = 0, kept = 0; /* probes of windows still open move down to p[0, kept) */
     for (size_t i = 0; i < log->n && st == FLOE_OK;) {
         size_t j = i + 1; /* [i, j): one source in one window */
         while (j < log->n && p[j].window == p[i].window && floe_addr_cmp(&p[j].src, &p[i].src) == 0)
             j++;
+        if (!drawn_now(x, p[i].window, x->c->scan_window)) {
+            memmove(&p[kept], &p[i], (j - i) * sizeof *p);
+            kept += j - i;
+            i = j;
+            continue;
+        }
         for (size_t s = i; s < j;) {
             size_t e = s + 1; /* [s, e): one (dst, proto) */
             while (e < j && p[e].proto == p[s].proto && floe_addr_cmp(&p[e].dst, &p[s].dst) == 0)
@@ -282,6 +299,7 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *
         i = j;
     }
     free(refs);
+    if (st == FLOE_OK) log->n = kept;
     return st;
 }
 
@@ -289,7 +307,7 @@ static floe_status find_scans_and_sweeps(ctx *x, floe_probe_log *log, floe_agg *
  * keeps one group per source, so they are counted exactly and listed. */
 static floe_status find_probes(ctx *x, floe_agg *agg) {
     run_reader r;
-    floe_status st = open_table(agg, &r);
+    floe_status st = open_table(x, agg, &r);
     if (st != FLOE_OK) return st;
     for (size_t i = 0; i < r.n;) {
         size_t j = run_end(&r, i, 2);
@@ -321,7 +339,7 @@ static floe_status find_probes(ctx *x, floe_agg *agg) {
 
 static floe_status find_brute_force(ctx *x, floe_agg *agg) {
     run_reader r;
-    floe_status st = open_table(agg, &r);
+    floe_status st = open_table(x, agg, &r);
     if (st != FLOE_OK) return st;
     for (size_t i = 0; i < r.n; i++) {
         const floe_agg_group *g = &r.groups[i];
@@ -365,11 +383,6 @@ typedef struct host_map {
     size_t nslots; /* a power of two, at least twice n */
 } host_map;
 
-static void host_map_free(host_map *m) {
-    free(m->hosts);
-    free(m->slots);
-}
-
 static size_t host_slot(const host_map *m, const floe_addr *a) {
     size_t mask = m->nslots - 1, i = (size_t)floe_distinct_hash_bytes(a->bytes, 16) & mask;
     while (m->slots[i] && floe_addr_cmp(&m->hosts[m->slots[i] - 1].src, a) != 0)
@@ -403,18 +416,54 @@ static long host_index(host_map *m, const floe_addr *a) {
     return (long)m->n - 1;
 }
 
-/* A (window, internal host, external host) sample of T_OUT: groups [first, end) (one per
- * protocol, `end` the next sample's `first`), its bytes over them, its host in the map. */
+/* One protocol's group of a (window, internal host, external host) sample of T_OUT, copied out
+ * of the table so it can outlive its window. */
+typedef struct volume_group {
+    int64_t window;
+    floe_addr src, dst;
+    uint8_t proto;            /* 0 when null */
+    bool dns_flood;           /* UDP only: its DNS part (T_DNS) alone passes the DoS bars */
+    floe_agg_measures m, dns; /* dns: the DNS part's, when dns_flood */
+} volume_group;
+
+/* A sample large enough to be a TrafficVolumeUnusual finding, kept to the end of the run: its
+ * z-score needs the host's baseline over the whole run. Its groups are
+ * floe_volume_state.groups[first, first + n). */
 typedef struct volume_sample {
     uint64_t bytes;
-    uint32_t first, host;
+    uint32_t host;
+    size_t first, n;
 } volume_sample;
 
-static uint64_t sample_bytes(const run_reader *r, size_t first, size_t end) {
-    uint64_t bytes = 0;
-    for (size_t g = first; g < end; g++)
-        bytes = floe_counter_add(bytes, r->groups[g].m->bytes);
-    return bytes;
+/* TrafficVolumeUnusual's state across windows (floe_detect.volume). */
+struct floe_volume_state {
+    host_map hosts;
+    volume_group *groups;
+    size_t ngroups, groups_cap;
+    volume_sample *samples;
+    size_t nsamples, samples_cap;
+};
+
+void floe_volume_state_free(floe_volume_state *v) {
+    if (!v) return;
+    free(v->hosts.hosts);
+    free(v->hosts.slots);
+    free(v->groups);
+    free(v->samples);
+    free(v);
+}
+
+/* Room for `more` items after n in *items (cap of them), doubling. */
+static bool reserve(void **items, size_t *cap, size_t n, size_t more, size_t size) {
+    if (n + more <= *cap) return true;
+    size_t cap2 = *cap ? *cap : 64;
+    while (cap2 < n + more)
+        cap2 *= 2;
+    void *grown = realloc(*items, cap2 * size);
+    if (!grown) return false;
+    *items = grown;
+    *cap = cap2;
+    return true;
 }
 
 /* TrafficVolumeUnusual for a sample of `bytes` of host h: a z-score against the host's other
@@ -428,66 +477,49 @@ static bool volume_unusual(const ctx *x, const host_volume *h, uint64_t bytes, d
     return *z >= x->c->volume_zscore;
 }
 
-static floe_status volume_finding(ctx *x, floe_agg *out, const run_reader *r, size_t first,
-                                  size_t end, const floe_key_value *k, double z) {
-    floe_finding *f = new_finding(x->out, FLOE_FIND_VOLUME_UNUSUAL, r->groups[first].window_start,
-                                  x->c->scan_window);
+static floe_status volume_finding(ctx *x, const volume_group *g, size_t n, double z) {
+    floe_finding *f = new_finding(x->out, FLOE_FIND_VOLUME_UNUSUAL, g[0].window, x->c->scan_window);
     if (!f) return FLOE_ERR_NOMEM;
-    f->actor = k[0].v.addr;
-    list_add(f->targets, &f->ntargets_listed, &k[1].v.addr);
+    f->actor = g[0].src;
+    list_add(f->targets, &f->ntargets_listed, &g[0].dst);
     f->direction = FLOE_DIR_OUTBOUND;
     f->severity = FLOE_SEV_MEDIUM;
     f->score = isinf(z) ? 1e9 : z;
     f->distinct_hosts = 1;
-    uint8_t proto = 0;
-    for (size_t g = first; g < end; g++) {
-        floe_key_value gk[FLOE_KEY_MAX_PARTS];
-        floe_agg_key_decode(out, &r->groups[g], gk);
-        proto = g == first ? gk[2].v.u8 : (proto == gk[2].v.u8 ? proto : 0);
-        add_measures(f, r->groups[g].m);
+    uint8_t proto = g[0].proto;
+    for (size_t i = 0; i < n; i++) {
+        if (g[i].proto != proto) proto = 0;
+        add_measures(f, &g[i].m);
     }
     f->protocol = proto;
     return FLOE_OK;
 }
 
-/* DenialOfService.* for one protocol's group of a sample (T_OUT, with T_DNS beside it). */
-static floe_status dos_finding(ctx *x, floe_agg *out, const floe_agg_group *grp, floe_agg *dns,
-                               const run_reader *d) {
-    const floe_agg_measures *m = grp->m;
-    if (m->packets < x->c->dos_packets && m->bytes < x->c->dos_bytes) return FLOE_OK;
-    floe_key_value k[FLOE_KEY_MAX_PARTS];
-    floe_agg_key_decode(out, grp, k);
-    uint8_t p = k[2].null ? 0 : k[2].v.u8;
+static bool dos_size(const ctx *x, const floe_agg_measures *m) {
+    return m->packets >= x->c->dos_packets || m->bytes >= x->c->dos_bytes;
+}
+
+/* DenialOfService.* for one protocol's group of a sample. */
+static floe_status dos_finding(ctx *x, const volume_group *g) {
+    if (!dos_size(x, &g->m)) return FLOE_OK;
     floe_finding_type type;
-    const floe_agg_measures *shown = m;
-    if (p == 6) {
+    const floe_agg_measures *shown = &g->m;
+    if (g->proto == 6) {
         type = FLOE_FIND_DOS_TCP;
-    } else if (p == 17) {
-        type = FLOE_FIND_DOS_UDP;
+    } else if (g->proto == 17) {
         /* A flood that is DNS on its own is reported as the DNS kind. */
-        for (size_t q = 0; q < d->n; q++) {
-            const floe_agg_group *dg = &d->groups[q];
-            if (dg->window_start != grp->window_start) continue;
-            floe_key_value dk[FLOE_KEY_MAX_PARTS];
-            floe_agg_key_decode(dns, dg, dk);
-            if (floe_addr_cmp(&dk[0].v.addr, &k[0].v.addr) ||
-                floe_addr_cmp(&dk[1].v.addr, &k[1].v.addr))
-                continue;
-            if (dg->m->packets >= x->c->dos_packets || dg->m->bytes >= x->c->dos_bytes) {
-                type = FLOE_FIND_DOS_DNS;
-                shown = dg->m;
-            }
-        }
-    } else if (p == 1 || p == 58) {
+        type = g->dns_flood ? FLOE_FIND_DOS_DNS : FLOE_FIND_DOS_UDP;
+        if (g->dns_flood) shown = &g->dns;
+    } else if (g->proto == 1 || g->proto == 58) {
         return FLOE_OK; /* ICMP floods are not in detections.md's list */
     } else {
         type = FLOE_FIND_DOS_UNUSUAL;
     }
-    floe_finding *f = new_finding(x->out, type, grp->window_start, x->c->scan_window);
+    floe_finding *f = new_finding(x->out, type, g->window, x->c->scan_window);
     if (!f) return FLOE_ERR_NOMEM;
-    f->actor = k[0].v.addr;
-    list_add(f->targets, &f->ntargets_listed, &k[1].v.addr);
-    f->protocol = p;
+    f->actor = g->src;
+    list_add(f->targets, &f->ntargets_listed, &g->dst);
+    f->protocol = g->proto;
     if (type == FLOE_FIND_DOS_DNS) f->port = 53;
     f->direction = FLOE_DIR_OUTBOUND;
     f->severity = FLOE_SEV_HIGH;
@@ -496,118 +528,102 @@ static floe_status dos_finding(ctx *x, floe_agg *out, const floe_agg_group *grp,
     return FLOE_OK;
 }
 
-/* DenialOfService.* and TrafficVolumeUnusual, both from T_OUT. A (window, host, target) that is
- * unusual against the host's own baseline is reported as TrafficVolumeUnusual only: an upload
- * that large explains the packets too, and one event should raise one finding.
- * Two passes: the hosts' baselines, then each sample against its host's. A host's samples come
- * in (window, target) order in both, so the sums do not depend on anything else. */
-static floe_status find_volume(ctx *x, floe_agg *out, floe_agg *dns) {
-    run_reader r, d;
-    floe_status st = open_table(out, &r);
-    if (st == FLOE_OK) st = open_table(dns, &d);
-    if (st != FLOE_OK) return st;
-    if (r.n >= UINT32_MAX) return FLOE_ERR_NOMEM;
-    host_map hosts = {0};
-    volume_sample *samples = malloc((r.n + 1) * sizeof *samples);
-    if (!samples) return FLOE_ERR_NOMEM;
-    size_t ns = 0;
-    for (size_t i = 0; i < r.n; ns++) {
-        const size_t j = run_end(&r, i, 2);
-        floe_key_value k[FLOE_KEY_MAX_PARTS];
-        floe_agg_key_decode(out, &r.groups[i], k);
-        const long h = host_index(&hosts, &k[0].v.addr);
-        if (h < 0) {
-            st = FLOE_ERR_NOMEM;
-            break;
+/* T_OUT group `grp` as a volume_group; for a UDP flood, T_DNS (d) says whether its DNS part
+ * alone is one. */
+static void volume_group_of(const ctx *x, const run_reader *r, const floe_agg_group *grp,
+                            const run_reader *d, volume_group *g) {
+    floe_key_value k[FLOE_KEY_MAX_PARTS];
+    floe_agg_key_decode(r->agg, grp, k);
+    *g = (volume_group){.window = grp->window_start,
+                        .src = k[0].v.addr,
+                        .dst = k[1].v.addr,
+                        .proto = k[2].null ? 0 : k[2].v.u8,
+                        .m = *grp->m};
+    if (g->proto != 17 || !dos_size(x, &g->m)) return;
+    for (size_t q = 0; q < d->n; q++) {
+        const floe_agg_group *dg = &d->groups[q];
+        if (dg->window_start != grp->window_start) continue;
+        floe_key_value dk[FLOE_KEY_MAX_PARTS];
+        floe_agg_key_decode(d->agg, dg, dk);
+        if (floe_addr_cmp(&dk[0].v.addr, &g->src) || floe_addr_cmp(&dk[1].v.addr, &g->dst))
+            continue;
+        if (dos_size(x, dg->m)) {
+            g->dns_flood = true;
+            g->dns = *dg->m;
         }
-        const uint64_t bytes = sample_bytes(&r, i, j);
+    }
+}
+
+/* DenialOfService.* and TrafficVolumeUnusual, both from T_OUT's closed windows. A (window,
+ * host, target) that is unusual against the host's own baseline is reported as
+ * TrafficVolumeUnusual only: an upload that large explains the packets too, and one event
+ * should raise one finding.
+ * Each sample adds to its host's baseline as its window closes; a host's samples come in
+ * (window, target) order however the windows are closed, so the sums do not depend on it.
+ * Samples too small to be unusual get their DoS findings at once; the others wait, with their
+ * groups, for the end of the run and the whole baseline. */
+static floe_status find_volume(ctx *x, floe_detect *det) {
+    if (!det->volume && !(det->volume = calloc(1, sizeof *det->volume))) return FLOE_ERR_NOMEM;
+    floe_volume_state *v = det->volume;
+    run_reader r, d;
+    floe_status st = open_table(x, det->tables[T_OUT], &r);
+    if (st == FLOE_OK) st = open_table(x, det->tables[T_DNS], &d);
+    for (size_t i = 0; i < r.n && st == FLOE_OK;) {
+        const size_t j = run_end(&r, i, 2);
+        if (!reserve((void **)&v->groups, &v->groups_cap, v->ngroups, j - i, sizeof *v->groups))
+            return FLOE_ERR_NOMEM;
+        volume_group *g = &v->groups[v->ngroups];
+        uint64_t bytes = 0;
+        for (size_t k = i; k < j; k++) {
+            volume_group_of(x, &r, &r.groups[k], &d, &g[k - i]);
+            bytes = floe_counter_add(bytes, g[k - i].m.bytes);
+        }
+        const long h = host_index(&v->hosts, &g[0].src);
+        if (h < 0) return FLOE_ERR_NOMEM;
         const double b = (double)bytes;
-        hosts.hosts[h].n++;
-        hosts.hosts[h].sum += b;
-        hosts.hosts[h].sumsq += b * b;
-        samples[ns] = (volume_sample){bytes, (uint32_t)i, (uint32_t)h};
+        v->hosts.hosts[h].n++;
+        v->hosts.hosts[h].sum += b;
+        v->hosts.hosts[h].sumsq += b * b;
+        if (bytes >= x->c->volume_bytes) {
+            if (!reserve((void **)&v->samples, &v->samples_cap, v->nsamples, 1, sizeof *v->samples))
+                return FLOE_ERR_NOMEM;
+            v->samples[v->nsamples++] = (volume_sample){bytes, (uint32_t)h, v->ngroups, j - i};
+            v->ngroups += j - i;
+        } else {
+            for (size_t k = 0; k < j - i && st == FLOE_OK; k++)
+                st = dos_finding(x, &g[k]);
+        }
         i = j;
     }
-    samples[ns].first = (uint32_t)r.n; /* the end of the last sample */
-    for (size_t s = 0; s < ns && st == FLOE_OK; s++) {
-        const size_t first = samples[s].first, end = samples[s + 1].first;
+    for (size_t s = 0; x->final && s < v->nsamples && st == FLOE_OK; s++) {
+        const volume_sample *sample = &v->samples[s];
+        const volume_group *g = &v->groups[sample->first];
         double z = 0;
-        if (volume_unusual(x, &hosts.hosts[samples[s].host], samples[s].bytes, &z)) {
-            floe_key_value k[FLOE_KEY_MAX_PARTS];
-            floe_agg_key_decode(out, &r.groups[first], k);
-            st = volume_finding(x, out, &r, first, end, k, z);
+        if (volume_unusual(x, &v->hosts.hosts[sample->host], sample->bytes, &z)) {
+            st = volume_finding(x, g, sample->n, z);
             continue;
         }
-        for (size_t g = first; g < end && st == FLOE_OK; g++)
-            st = dos_finding(x, out, &r.groups[g], dns, &d);
+        for (size_t k = 0; k < sample->n && st == FLOE_OK; k++)
+            st = dos_finding(x, &g[k]);
     }
-    free(samples);
-    host_map_free(&hosts);
     if (st == FLOE_OK && x->out->oom) st = FLOE_ERR_NOMEM;
     return st;
 }
-
-/* One record of a (host, remote host, port): its start, end and source port. */
-static inline bool less_by_sport_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
-    if (x->sport != y->sport) return x->sport < y->sport;
-    if (x->start != y->start) return x->start < y->start;
-    return x->end < y->end;
-}
-
-static inline bool less_by_start(const floe_beacon_entry *x, const floe_beacon_entry *y) {
-    if (x->start != y->start) return x->start < y->start;
-    return x->sport < y->sport;
-}
-
-/* Ties are harmless: equal by (sport, start, end) means equal, and of entries equal by
- * (start, sport) only the starts are read after. */
-FLOE_SORT_DEFINE(sort_by_sport_start, floe_beacon_entry, less_by_sport_start)
-FLOE_SORT_DEFINE(sort_by_start, floe_beacon_entry, less_by_start)
-
-/* Connections among a pair's records: the same record seen twice counts once, and a record
- * that continues the one before it on the same source port (starting within a minute of that
- * one's end, as a long connection's records do at each aggregation interval) is not a new
- * connection. Leaves the connections' records first in e, by start, and returns how many. */
-static size_t connections_of(floe_beacon_entry *e, size_t n) {
-    sort_by_sport_start(e, n);
-    size_t kept = 0;
-    int64_t chain_end = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool same_port = i > 0 && e[i].sport == e[i - 1].sport && e[i].sport >= 0;
-        bool continues = same_port && e[i].start <= chain_end + 60;
-        chain_end = continues && chain_end > e[i].end ? chain_end : e[i].end;
-        if (!continues) e[kept++] = e[i];
-    }
-    sort_by_start(e, kept);
-    return kept;
-}
-
-/* Beaconing for one (host, port, proto, remote host), T_PORTS group g: its connection starts
- * (from the writers' beacon sets) at near-constant gaps. */
+/* Beaconing for one (host, port, proto, remote host), T_PORTS group g: its connections
+ * (floe_beacon.h, folded into the run's history) at near-constant gaps. */
 static floe_status beacon_of(ctx *x, const floe_detect *d, const floe_agg_group *g,
-                             const floe_beacon_key *key, floe_beacon_entry **scratch,
-                             size_t *scratch_cap) {
-    size_t n = 0;
-    bool saturated = false;
-    floe_status st = floe_beacon_gather(d->beacon_sets, d->nbeacon_sets, key, scratch, scratch_cap,
-                                        &n, &saturated);
-    if (st != FLOE_OK || saturated || n < x->c->beacon_connections) return st;
-    floe_beacon_entry *e = *scratch;
-    const size_t nconn = connections_of(e, n);
-    if (nconn < x->c->beacon_connections) return FLOE_OK;
-    double sum = 0, sumsq = 0;
-    for (size_t i = 1; i < nconn; i++) {
-        double gap = (double)(e[i].start - e[i - 1].start);
-        sum += gap;
-        sumsq += gap * gap;
-    }
-    const double ngaps = (double)(nconn - 1), mean = sum / ngaps;
-    const double var = sumsq / ngaps - mean * mean;
+                             const floe_beacon_key *key) {
+    floe_beacon_stats s;
+    if (!floe_beacon_stats_of(d->beacon_history, key, &s) || s.saturated ||
+        s.records < x->c->beacon_connections || s.connections < x->c->beacon_connections)
+        return FLOE_OK;
+    const double ngaps = (double)(s.connections - 1), mean = s.gap_sum / ngaps;
+    const double var = s.gap_sumsq / ngaps - mean * mean;
     const double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
     if (cv > x->c->beacon_max_cv || mean < (double)x->c->beacon_min_period) return FLOE_OK;
-    floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, e[0].start, 0);
+    floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, s.first_start, 0);
     if (!f) return FLOE_ERR_NOMEM;
-    f->window_end = e[nconn - 1].start + 1;
+    f->window_end = s.last_start + 1;
     f->actor = key->src;
     list_add(f->targets, &f->ntargets_listed, &key->dst);
     f->port = key->port;
@@ -618,7 +634,7 @@ static floe_status beacon_of(ctx *x, const floe_detect *d, const floe_agg_group 
     f->distinct_hosts = 1;
     f->distinct_ports = 1;
     add_measures(f, g->m);
-    f->flows = nconn; /* connections, as the threshold counts them */
+    f->flows = s.connections; /* connections, as the threshold counts them */
     return FLOE_OK;
 }
 
@@ -651,10 +667,8 @@ static floe_status emit_outbound(ctx *x, floe_finding *f, floe_finding_type type
  *  - Beaconing, per group (beacon_of). */
 static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d) {
     run_reader r;
-    floe_status st = open_table(agg, &r);
+    floe_status st = open_table(x, agg, &r);
     if (st != FLOE_OK) return st;
-    floe_beacon_entry *scratch = NULL;
-    size_t scratch_cap = 0;
     const int64_t w = x->c->scan_window;
     for (size_t h = 0; h < r.n && st == FLOE_OK;) {
         const size_t hend = run_end(&r, h, 1); /* [h, hend): one host */
@@ -701,7 +715,7 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d)
                     add_measures(&spam, m);
                 }
                 const floe_beacon_key key = {pv[0].v.addr, gv[3].v.addr, port, proto};
-                st = beacon_of(x, d, &r.groups[g], &key, &scratch, &scratch_cap);
+                st = beacon_of(x, d, &r.groups[g], &key);
             }
             if (st == FLOE_OK && unusual)
                 st = emit_outbound(x, &npu, FLOE_FIND_PORT_UNUSUAL, ws, &pv[0].v.addr, port, proto,
@@ -713,14 +727,13 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d)
         }
         h = hend;
     }
-    free(scratch);
     return st;
 }
 
 /* BitcoinTool and MaliciousIPCaller: any flow, one finding per (window, actor, target). */
 static floe_status find_any_flow(ctx *x, floe_agg *agg, floe_finding_type type) {
     run_reader r;
-    floe_status st = open_table(agg, &r);
+    floe_status st = open_table(x, agg, &r);
     if (st != FLOE_OK) return st;
     for (size_t i = 0; i < r.n;) {
         size_t j = run_end(&r, i, 2);
@@ -870,25 +883,38 @@ unsigned floe_detect_part_count(void) {
     return FLOE_DETECT_PARTS;
 }
 
-/* Parts share nothing but read-only state, and each appends to its own list. They are
- * numbered by cost on the benchmark set, largest first, for callers that hand them out in
- * order: scans and sweeps (sorting the probe log), the connection detectors, volume; the rest
- * is small. Parts find different types, so their order never decides the findings' order. */
-floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
-    if (part >= FLOE_DETECT_PARTS) return FLOE_ERR_INVALID;
+/* Draws part `part`'s findings of the windows ended by horizon (INT64_MAX: the end of the run,
+ * every window and the window-less detectors); before the end, also frees the evidence of the
+ * windows drawn, and folds Beaconing's entries before the horizon (floe_detect_close).
+ * Parts share only read-only state: each has its own list, tables, and (the probe log, the
+ * beacon sets, the volume state) the rest. They are numbered by cost on the benchmark set,
+ * largest first, for callers that hand them out in order: scans and sweeps (sorting the probe
+ * log), the connection detectors, volume; the rest is small. Parts find different types, so
+ * their order never decides the findings' order. */
+static floe_status draw_part(floe_detect *d, unsigned part, int64_t horizon) {
     floe_finding_list *list = &d->found[part];
     if (list->done) return FLOE_OK;
-    ctx x = {d->config, list};
+    ctx x = {d->config, list, horizon, horizon == INT64_MAX};
     floe_status st = FLOE_OK;
+    enum { NO_TABLE = T_COUNT };
+    int drop[4] = {NO_TABLE, NO_TABLE, NO_TABLE, NO_TABLE}; /* the part's windowed tables */
     switch (part) {
     case 0:
         st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
+        drop[0] = T_ANSWER;
         break;
     case 1:
-        st = find_connections(&x, d->tables[T_PORTS], d);
+        /* Over the whole run: these have no windows to close, only Beaconing's entries to
+         * fold as time passes. */
+        st = x.final
+                 ? floe_beacon_fold(d->beacon_history, d->beacon_sets, d->nbeacon_sets, INT64_MAX)
+                 : floe_beacon_fold(d->beacon_history, d->closing_sets, d->nclosing_sets, horizon);
+        if (x.final && st == FLOE_OK) st = find_connections(&x, d->tables[T_PORTS], d);
         break;
     case 2:
-        st = find_volume(&x, d->tables[T_OUT], d->tables[T_DNS]);
+        st = find_volume(&x, d);
+        drop[0] = T_OUT;
+        drop[1] = T_DNS;
         break;
     default:
         st = find_probes(&x, d->tables[T_PROBE]);
@@ -896,10 +922,26 @@ floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
         if (st == FLOE_OK) st = find_any_flow(&x, d->tables[T_MINE], FLOE_FIND_BITCOIN);
         if (st == FLOE_OK && d->config->intel)
             st = find_any_flow(&x, d->tables[T_INTEL], FLOE_FIND_MALICIOUS_IP);
+        drop[0] = T_PROBE;
+        drop[1] = T_BRUTE;
+        drop[2] = T_MINE;
+        drop[3] = T_INTEL;
     }
     if (st == FLOE_OK && list->oom) st = FLOE_ERR_NOMEM;
-    list->done = st == FLOE_OK;
+    for (int i = 0; i < 4 && st == FLOE_OK && !x.final && drop[i] != NO_TABLE; i++)
+        st = floe_agg_drop_closed(d->tables[drop[i]], horizon);
+    list->done = st == FLOE_OK && x.final;
     return st;
+}
+
+floe_status floe_detect_find_part(floe_detect *d, unsigned part) {
+    if (part >= FLOE_DETECT_PARTS) return FLOE_ERR_INVALID;
+    return draw_part(d, part, INT64_MAX);
+}
+
+floe_status floe_detect_close_part(floe_detect *d, unsigned part) {
+    if (part >= FLOE_DETECT_PARTS) return FLOE_ERR_INVALID;
+    return draw_part(d, part, d->closing_horizon);
 }
 
 floe_status floe_detect_findings(floe_detect *d, floe_finding **out, size_t *count) {

@@ -71,13 +71,23 @@ typedef struct floe_finding_list {
 
 #define FLOE_DETECT_PARTS 4
 
+/* TrafficVolumeUnusual's state across windows (floe_detect_find.c). */
+typedef struct floe_volume_state floe_volume_state;
+void floe_volume_state_free(floe_volume_state *state);
+
 struct floe_detect {
     const floe_detect_config *config;
     floe_agg *tables[T_COUNT];
     floe_beacon_set **beacon_sets; /* the writers' sets, handed over by floe_detect_writer_finish */
     size_t nbeacon_sets;
+    floe_beacon_set *beacon_history; /* the connections of the entries folded so far */
+    /* The close under way (floe_detect_close_begin): its horizon and the writers' sets. */
+    int64_t closing_horizon;
+    floe_beacon_set **closing_sets;
+    size_t nclosing_sets;
     floe_probe_log probes; /* the writers' logs, appended by floe_detect_writer_finish */
     floe_finding_list found[FLOE_DETECT_PARTS];
+    floe_volume_state *volume; /* NULL until the volume part first runs */
 };
 
 #endif

@@ -37,6 +37,16 @@
  * workers. Both sides announce that they sleep before re-checking the ring, so a wake-up is
  * never lost (see wait_for / wake). Waits time out after progress_ms so progress keeps coming.
  *
+ * Closing the detectors' windows. With detectors whose lateness is not none and an S3 key time
+ * on every input, the inputs are read in key-time order, and a file whose hour moves the
+ * detectors' horizon on (floe_detect_horizon) is not opened until every file before it is done:
+ * the reader stops giving out files, waits until every lane has handed back all its chunks
+ * (the workers are then idle between files, so nothing adds to the detectors), closes the
+ * windows the new horizon ends (floe_detect_close, on the reader's thread), and goes on. A
+ * drain costs at most one file's tail on the other lanes, once an hour of data. What closed is
+ * decided by the files' names, never by timing; records too old for their file's hour are
+ * left out by the detectors' writers and counted as late in the totals.
+ *
  * Errors and shutdown. A problem with one file (open, read, decode, bad lines) is recorded in
  * the totals of whoever met it and the run goes on. A fatal error in a worker (out of memory)
  * sets `failed`; the reader then starts no new file, lets the reads in flight land, and every
@@ -46,6 +56,7 @@
 #include "floe_pipeline.h"
 
 #include "floe_s3key.h"
+#include "floe_sort.h"
 
 #include <ck_ring.h>
 #include <errno.h>
@@ -175,6 +186,17 @@ typedef struct floe_pipeline {
     atomic_int failed;    /* first fatal floe_status of a worker, or FLOE_OK */
     uint64_t fields_used; /* bit f: the key or a distinct count reads field f */
     double start;
+
+    /* Closing the detectors' windows as the files' times pass (see "Closing windows" above):
+     * inputs are in key-time order, and no file of a new hour is opened until every file
+     * before it is done. */
+    bool closing;
+    floe_input *by_time;  /* the inputs in key-time order, when closing */
+    int64_t *key_time;    /* by input */
+    int64_t open_horizon; /* floe_detect_horizon of the files opened so far */
+    bool at_barrier;      /* the next file starts a new hour: wait for the lanes to drain */
+    uint32_t closes;      /* windows closed so many times */
+    double close_seconds; /* spent in floe_detect_close */
 } floe_pipeline;
 
 static double now_seconds(void) {
@@ -268,15 +290,22 @@ static floe_status process_chunk(lane *l, const chunk *c) {
         l->key_region = (floe_slice){key.region.len ? path + key.region.off : NULL, key.region.len};
         l->key_account =
             (floe_slice){key.account.len ? path + key.account.off : NULL, key.account.len};
+        if (l->detect) floe_detect_writer_begin_file(l->detect, p->closing, key.time);
         status = floe_stream_begin(l->stream, path, c->file, &l->totals, c->data, c->len);
     }
     if (status != FLOE_OK) return status;
     if (c->flags & CHUNK_CUT) {
         /* A shrunken file's last chunk still carries the bytes read before the end. */
         if (c->len > 0) status = floe_stream_feed(l->stream, c->data, c->len, false);
-        return status == FLOE_OK ? floe_stream_cut(l->stream, c->err) : status;
+        if (status == FLOE_OK) status = floe_stream_cut(l->stream, c->err);
+    } else {
+        status = floe_stream_feed(l->stream, c->data, c->len, (c->flags & CHUNK_LAST) != 0);
     }
-    return floe_stream_feed(l->stream, c->data, c->len, (c->flags & CHUNK_LAST) != 0);
+    if (status == FLOE_OK && l->detect && (c->flags & (CHUNK_LAST | CHUNK_CUT)) &&
+        floe_detect_writer_late(l->detect) > 0)
+        status = floe_totals_note_late(&l->totals, p->inputs[c->file].path, c->file,
+                                       floe_detect_writer_late(l->detect));
+    return status;
 }
 
 static void *worker_main(void *arg) {
@@ -374,6 +403,15 @@ static floe_status fail_unstarted(floe_pipeline *p, uint32_t index, int err, boo
  * FLOE_ERR_NOMEM. Inputs that cannot be opened are recorded and skipped. */
 static floe_status open_next(floe_pipeline *p, lane *l) {
     while (p->next_file < p->ninputs) {
+        if (p->closing) {
+            /* A new hour waits until every file before it is done (run_reader closes the
+             * windows the hour ends). */
+            int64_t horizon = floe_detect_horizon(p->options.detect, p->key_time[p->next_file]);
+            if (horizon > p->open_horizon) {
+                p->at_barrier = true;
+                break;
+            }
+        }
         uint32_t index = (uint32_t)p->next_file++;
         file_state *f = &p->files[index];
         const char *path = p->inputs[index].path;
@@ -560,6 +598,104 @@ static void report_progress(floe_pipeline *p, double *last) {
     p->options.on_progress(p->options.progress_ctx, &progress);
 }
 
+/* ---- the reducer's threads (also closing the detectors' windows) -------------------------- */
+
+/* The reducer's work when the caller wants the table in order, in two phases, each spread over
+ * the threads (job t of n):
+ *   sort:   sort partitions t, t + n, ... of the table;
+ *   slices: merge key range t of the sorted partitions into the final order.
+ * Jobs share nothing: partitions are disjoint, and so are key ranges. With detectors, a third
+ * phase once their tables are in order:
+ *   find:   the findings' parts, each thread taking the next one left (each part has its own
+ *           list);
+ * and, during the run, at each new hour of key times (close_windows):
+ *   close:  the parts of closing the windows that hour ends, handed out the same way. */
+typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES, REDUCE_FIND, REDUCE_CLOSE } reduce_phase;
+
+typedef struct reduce_job {
+    floe_agg *agg;
+    floe_detect *detect;    /* REDUCE_FIND, REDUCE_CLOSE: draw the parts of its findings, */
+    atomic_uint *next_part; /* taking the next one not taken until none is left */
+    reduce_phase phase;
+    unsigned index, count;
+    floe_status status;
+    pthread_t thread;
+    bool started;
+} reduce_job;
+
+static void reduce_work(reduce_job *job) {
+    if (job->phase == REDUCE_FIND || job->phase == REDUCE_CLOSE) {
+        /* Parts differ in cost (scans and sweeps are the largest), so each thread takes the next
+         * free one; which thread drew a part does not show in the findings. Relaxed is enough:
+         * the counter only hands out numbers, and pthread_join orders the rest. */
+        while (job->status == FLOE_OK) {
+            unsigned part = atomic_fetch_add_explicit(job->next_part, 1, memory_order_relaxed);
+            if (part >= floe_detect_part_count()) break;
+            job->status = job->phase == REDUCE_FIND ? floe_detect_find_part(job->detect, part)
+                                                    : floe_detect_close_part(job->detect, part);
+        }
+        return;
+    }
+    if (job->phase == REDUCE_SLICES) {
+        floe_agg_merge_slice(job->agg, job->index);
+        return;
+    }
+    for (unsigned part = job->index; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
+         part += job->count)
+        job->status = floe_agg_sort_partition(job->agg, part);
+}
+
+static void *reduce_thread(void *arg) {
+    pthread_setname_np(pthread_self(), "floe-reduce");
+    reduce_work(arg);
+    return NULL;
+}
+
+/* Runs the n jobs of a phase at once: job 0 on this thread, the others on threads of their own
+ * (or here, when a thread cannot start). Returns the first failure. */
+static floe_status run_reduce_phase(floe_agg *agg, floe_detect *detect, reduce_phase phase,
+                                    unsigned n) {
+    reduce_job jobs[FLOE_AGG_PARTITIONS];
+    atomic_uint next_part = 0;
+    for (unsigned t = 0; t < n; t++) {
+        jobs[t] = (reduce_job){agg, detect, &next_part, phase, t, n, FLOE_OK, 0, false};
+        if (t > 0)
+            jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
+    }
+    for (unsigned t = 0; t < n; t++)
+        if (!jobs[t].started) reduce_work(&jobs[t]);
+    floe_status status = FLOE_OK;
+    for (unsigned t = 0; t < n; t++) {
+        if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
+        if (status == FLOE_OK) status = jobs[t].status;
+    }
+    return status;
+}
+
+/* At a new hour of key times, once every file before it is done and no worker is adding:
+ * closes the detectors' windows that hour ends. */
+static floe_status close_windows(floe_pipeline *p) {
+    if (floe_reader_pending(p->reader) > 0) return FLOE_OK;
+    for (unsigned i = 0; i < p->nlanes; i++)
+        if (!lane_idle(&p->lanes[i]) || p->lanes[i].held > 0) return FLOE_OK;
+    floe_detect_writer *writers[1024];
+    for (unsigned i = 0; i < p->nlanes; i++)
+        writers[i] = p->lanes[i].detect;
+    const int64_t horizon = floe_detect_horizon(p->options.detect, p->key_time[p->next_file]);
+    const double start = now_seconds();
+    /* On as many threads as the reducer would use: the workers are idle. */
+    floe_status status = floe_detect_close_begin(p->options.detect, writers, p->nlanes, horizon);
+    if (status == FLOE_OK) {
+        unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
+        status = run_reduce_phase(NULL, p->options.detect, REDUCE_CLOSE, nthreads);
+    }
+    p->close_seconds += now_seconds() - start;
+    p->closes++;
+    p->open_horizon = horizon;
+    p->at_barrier = false;
+    return status;
+}
+
 static floe_status run_reader(floe_pipeline *p) {
     floe_status fatal = FLOE_OK;
     floe_read_done done[64];
@@ -581,6 +717,10 @@ static floe_status run_reader(floe_pipeline *p) {
         for (unsigned i = 0; i < p->nlanes; i++) {
             floe_status status = pass_on(p, &p->lanes[i], &progressed);
             if (fatal == FLOE_OK) fatal = status;
+        }
+        if (p->at_barrier && fatal == FLOE_OK && atomic_load(&p->failed) == FLOE_OK) {
+            fatal = close_windows(p);
+            progressed |= !p->at_barrier;
         }
         /* Once no lane can get more work, each gets DONE after its last chunk. */
         bool stop_feeding =
@@ -701,75 +841,6 @@ static floe_status pool_init(floe_pipeline *p) {
     return FLOE_OK;
 }
 
-/* The reducer's work when the caller wants the table in order, in two phases, each spread over
- * the threads (job t of n):
- *   sort:   sort partitions t, t + n, ... of the table;
- *   slices: merge key range t of the sorted partitions into the final order.
- * Jobs share nothing: partitions are disjoint, and so are key ranges. With detectors, a third
- * phase once their tables are in order:
- *   find:   the findings' parts, each thread taking the next one left (each part has its own
- *           list). */
-typedef enum reduce_phase { REDUCE_SORT, REDUCE_SLICES, REDUCE_FIND } reduce_phase;
-
-typedef struct reduce_job {
-    floe_agg *agg;
-    floe_detect *detect;    /* REDUCE_FIND: draw the parts of its findings, */
-    atomic_uint *next_part; /* taking the next one not taken until none is left */
-    reduce_phase phase;
-    unsigned index, count;
-    floe_status status;
-    pthread_t thread;
-    bool started;
-} reduce_job;
-
-static void reduce_work(reduce_job *job) {
-    if (job->phase == REDUCE_FIND) {
-        /* Parts differ in cost (scans and sweeps are the largest), so each thread takes the next
-         * free one; which thread drew a part does not show in the findings. Relaxed is enough:
-         * the counter only hands out numbers, and pthread_join orders the rest. */
-        while (job->status == FLOE_OK) {
-            unsigned part = atomic_fetch_add_explicit(job->next_part, 1, memory_order_relaxed);
-            if (part >= floe_detect_part_count()) break;
-            job->status = floe_detect_find_part(job->detect, part);
-        }
-        return;
-    }
-    if (job->phase == REDUCE_SLICES) {
-        floe_agg_merge_slice(job->agg, job->index);
-        return;
-    }
-    for (unsigned part = job->index; part < FLOE_AGG_PARTITIONS && job->status == FLOE_OK;
-         part += job->count)
-        job->status = floe_agg_sort_partition(job->agg, part);
-}
-
-static void *reduce_thread(void *arg) {
-    pthread_setname_np(pthread_self(), "floe-reduce");
-    reduce_work(arg);
-    return NULL;
-}
-
-/* Runs the n jobs of a phase at once: job 0 on this thread, the others on threads of their own
- * (or here, when a thread cannot start). Returns the first failure. */
-static floe_status run_reduce_phase(floe_agg *agg, floe_detect *detect, reduce_phase phase,
-                                    unsigned n) {
-    reduce_job jobs[FLOE_AGG_PARTITIONS];
-    atomic_uint next_part = 0;
-    for (unsigned t = 0; t < n; t++) {
-        jobs[t] = (reduce_job){agg, detect, &next_part, phase, t, n, FLOE_OK, 0, false};
-        if (t > 0)
-            jobs[t].started = pthread_create(&jobs[t].thread, NULL, reduce_thread, &jobs[t]) == 0;
-    }
-    for (unsigned t = 0; t < n; t++)
-        if (!jobs[t].started) reduce_work(&jobs[t]);
-    floe_status status = FLOE_OK;
-    for (unsigned t = 0; t < n; t++) {
-        if (jobs[t].started) pthread_join(jobs[t].thread, NULL);
-        if (status == FLOE_OK) status = jobs[t].status;
-    }
-    return status;
-}
-
 /* Puts a table in its canonical order on nthreads threads (floe_agg_sorted is then free). */
 static floe_status sort_table(floe_agg *agg, unsigned nthreads) {
     floe_status status = run_reduce_phase(agg, NULL, REDUCE_SORT, nthreads);
@@ -815,6 +886,56 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
     return p->options.sort_result ? sort_table(out->aggs[0], nthreads) : FLOE_OK;
 }
 
+typedef struct timed_input {
+    floe_input input;
+    int64_t time;
+    size_t index;
+} timed_input;
+
+static inline bool timed_less(const timed_input *a, const timed_input *b) {
+    if (a->time != b->time) return a->time < b->time;
+    return a->index < b->index;
+}
+
+FLOE_SORT_DEFINE(sort_timed, timed_input, timed_less)
+
+/* With detectors that close windows (a lateness other than none), and S3 key times on every
+ * input, the inputs are read in key-time order (ties in the given order) and p->closing is set.
+ * Otherwise nothing changes: every window stays open to the end. */
+static floe_status order_by_time(floe_pipeline *p) {
+    if (p->options.detect == NULL || p->ninputs == 0 ||
+        floe_detect_horizon(p->options.detect, 0) == INT64_MIN)
+        return FLOE_OK;
+    timed_input *t = malloc(p->ninputs * sizeof(*t));
+    if (t == NULL) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < p->ninputs; i++) {
+        floe_s3key key;
+        const char *path = p->inputs[i].path;
+        floe_s3key_parse(path, strlen(path), &key);
+        if (!key.has_time) {
+            free(t);
+            return FLOE_OK;
+        }
+        t[i] = (timed_input){p->inputs[i], key.time, i};
+    }
+    sort_timed(t, p->ninputs);
+    p->by_time = malloc(p->ninputs * sizeof(*p->by_time));
+    p->key_time = malloc(p->ninputs * sizeof(*p->key_time));
+    if (p->by_time == NULL || p->key_time == NULL) {
+        free(t);
+        return FLOE_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < p->ninputs; i++) {
+        p->by_time[i] = t[i].input;
+        p->key_time[i] = t[i].time;
+    }
+    free(t);
+    p->inputs = p->by_time;
+    p->closing = true;
+    p->open_horizon = floe_detect_horizon(p->options.detect, p->key_time[0]);
+    return FLOE_OK;
+}
+
 static unsigned online_cpus(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (unsigned)n : 1;
@@ -853,10 +974,10 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
             p->fields_used |= UINT64_C(1) << key->distinct[i];
     }
 
-    floe_status status = FLOE_OK;
-    p->files = calloc(ninputs > 0 ? ninputs : 1, sizeof(file_state));
+    floe_status status = order_by_time(p);
+    if (status == FLOE_OK) p->files = calloc(ninputs > 0 ? ninputs : 1, sizeof(file_state));
     p->lanes = calloc(p->nlanes, sizeof(lane));
-    if (p->files == NULL || p->lanes == NULL) status = FLOE_ERR_NOMEM;
+    if (status == FLOE_OK && (p->files == NULL || p->lanes == NULL)) status = FLOE_ERR_NOMEM;
     for (size_t i = 0; status == FLOE_OK && i < ninputs; i++)
         p->files[i].fd = -1;
     if (status == FLOE_OK) status = lanes_init(p);
@@ -894,6 +1015,9 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     double merge_start = now_seconds();
     floe_status reduced = reduce(p, out, status == FLOE_OK);
     out->merge_seconds = now_seconds() - merge_start;
+    out->detect_closing = p->closing;
+    out->detect_closes = p->closes;
+    out->detect_close_seconds = p->close_seconds;
     if (status == FLOE_OK) status = reduced;
 
     floe_reader_free(p->reader);
@@ -901,6 +1025,8 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
     free(p->chunks);
     free(p->pool);
     free(p->files);
+    free(p->by_time);
+    free(p->key_time);
     floe_totals_free(&p->reader_totals);
     out->seconds = now_seconds() - p->start;
     return status;

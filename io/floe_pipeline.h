@@ -46,8 +46,8 @@ typedef struct floe_pipeline_options {
     /* Aggregation keys: one table each, filled in the same pass over the input (the report
      * adds its own tables beside the user's). nkeys 0: totals only. */
     const floe_key_spec *keys;
-    unsigned nkeys;          /* <= FLOE_PIPELINE_MAX_KEYS */
-    floe_filter filter;      /* applied before aggregation */
+    unsigned nkeys;     /* <= FLOE_PIPELINE_MAX_KEYS */
+    floe_filter filter; /* applied before aggregation */
     /* Detectors fed every record (before the filter), through one writer per worker; the
      * caller owns it and draws the findings after the run. NULL: none. */
     floe_detect *detect;
@@ -74,6 +74,11 @@ typedef struct floe_pipeline_result {
     bool fixed_buffers;                     /* io_uring read into registered buffers */
     double seconds;                         /* wall time of the run */
     double merge_seconds; /* of which the reducer: totals merged, the table sorted */
+    /* With detectors: whether their windows were closed as the files' hours passed (every input
+     * has an S3 key time and the lateness is not none), and how many times. */
+    bool detect_closing;
+    uint32_t detect_closes;
+    double detect_close_seconds; /* spent closing them, the workers idle meanwhile */
 } floe_pipeline_result;
 
 /* Runs inputs[0..ninputs) to the end. Problems with single files are recorded in the totals

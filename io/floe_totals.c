@@ -47,6 +47,9 @@ void floe_totals_free(floe_totals *totals) {
     free(totals->unknown);
     free(totals->decode_failures);
     free(totals->file_failures);
+    for (size_t i = 0; i < totals->nlate_files; i++)
+        free(totals->late_files[i].file);
+    free(totals->late_files);
     memset(totals, 0, sizeof(*totals));
 }
 
@@ -164,6 +167,19 @@ floe_status floe_totals_note_decode_failure(floe_totals *totals, const char *pat
     return FLOE_OK;
 }
 
+floe_status floe_totals_note_late(floe_totals *totals, const char *path, uint32_t file_index,
+                                  uint64_t records) {
+    totals->late_records += records;
+    if (totals->nlate_files >= totals->keep_bad_lines) return FLOE_OK;
+    if (list_reserve((void **)&totals->late_files, totals->nlate_files,
+                     sizeof(*totals->late_files)) != FLOE_OK)
+        return FLOE_ERR_NOMEM;
+    char *copy = strdup(path);
+    if (copy == NULL) return FLOE_ERR_NOMEM;
+    totals->late_files[totals->nlate_files++] = (floe_late_file){copy, file_index, records};
+    return FLOE_OK;
+}
+
 void floe_totals_add_parse_stats(floe_totals *totals, const floe_parse_stats *stats) {
     totals->lines += stats->lines;
     totals->records += stats->records;
@@ -199,6 +215,11 @@ static int compare_decode_failure(const void *a, const void *b) {
 
 static int compare_file_failure(const void *a, const void *b) {
     const floe_file_failure *x = a, *y = b;
+    return compare_place(x->file_index, 0, y->file_index, 0);
+}
+
+static int compare_late_file(const void *a, const void *b) {
+    const floe_late_file *x = a, *y = b;
     return compare_place(x->file_index, 0, y->file_index, 0);
 }
 
@@ -252,6 +273,7 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
     }
     for (int s = 0; s < 4; s++)
         into->by_log_status[s] += from->by_log_status[s];
+    into->late_records += from->late_records;
 
     /* Counters are merged; if a list cannot grow, the places moved so far stay in `into` and
      * the rest are freed with `from`. */
@@ -265,7 +287,9 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
                   sizeof(floe_decode_failure)) != FLOE_OK ||
         move_list((void **)&into->file_failures, &into->nfile_failures,
                   (void **)&from->file_failures, &from->nfile_failures,
-                  sizeof(floe_file_failure)) != FLOE_OK)
+                  sizeof(floe_file_failure)) != FLOE_OK ||
+        move_list((void **)&into->late_files, &into->nlate_files, (void **)&from->late_files,
+                  &from->nlate_files, sizeof(floe_late_file)) != FLOE_OK)
         status = FLOE_ERR_NOMEM;
 
     sort_list(into->bad_places, into->nbad_places, sizeof(floe_bad_place), compare_bad);
@@ -293,6 +317,9 @@ floe_status floe_totals_merge(floe_totals *into, floe_totals *from) {
               compare_decode_failure);
     sort_list(into->file_failures, into->nfile_failures, sizeof(floe_file_failure),
               compare_file_failure);
+    sort_list(into->late_files, into->nlate_files, sizeof(floe_late_file), compare_late_file);
+    while (into->nlate_files > into->keep_bad_lines)
+        free(into->late_files[--into->nlate_files].file);
     uint32_t keep = from->keep_bad_lines;
     floe_totals_free(from);
     floe_totals_init(from, keep);

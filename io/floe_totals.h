@@ -89,6 +89,15 @@ typedef struct floe_file_failure {
     bool opened; /* false: open() failed; true: a read() failed part way */
 } floe_file_failure;
 
+/* A file some of whose records the detectors left out as late (floe_detect.h, "lateness"):
+ * they started more than the lateness before the hour of the file's S3 key time, so their
+ * windows may already have been closed. They are still counted everywhere else. */
+typedef struct floe_late_file {
+    char *file; /* owned */
+    uint32_t file_index;
+    uint64_t records;
+} floe_late_file;
+
 typedef struct floe_totals {
     uint64_t files;                            /* files tried (failures included) */
     uint64_t files_by_codec[FLOE_CODEC_COUNT]; /* files opened, by detected codec */
@@ -118,6 +127,9 @@ typedef struct floe_totals {
     size_t ndecode_failures;
     floe_file_failure *file_failures;
     size_t nfile_failures;
+    uint64_t late_records;      /* left out of the detectors, late (floe_late_file) */
+    floe_late_file *late_files; /* the first keep_bad_lines such files, in input order */
+    size_t nlate_files;
 } floe_totals;
 
 void floe_totals_init(floe_totals *totals, uint32_t keep_bad_lines);
@@ -140,6 +152,9 @@ floe_status floe_totals_note_decode_failure(floe_totals *totals, const char *pat
 floe_status floe_totals_note_file_failure(floe_totals *totals, const char *path,
                                           uint32_t file_index, int err, bool opened);
 
+/* `records` of one file were late for the detectors. */
+floe_status floe_totals_note_late(floe_totals *totals, const char *path, uint32_t file_index,
+                                  uint64_t records);
 /* Adds `from` into `into` and empties `from` (its places move). Places end sorted by file
  * index and line; bad lines are cut to into->keep_bad_lines, unknown names kept once each
  * (their first place). Returns FLOE_OK or FLOE_ERR_NOMEM. */

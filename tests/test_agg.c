@@ -520,6 +520,112 @@ static void test_sorted_order_follows_later_changes(void **state) {
     floe_batch_free(&batch);
 }
 
+/* Closing windows: floe_agg_sorted_closed gives the groups whose window ended by the horizon
+ * in order (and floe_agg_sorted the whole order after it); floe_agg_drop_closed drops exactly
+ * those, keeps the rest (measures and distinct sketches, byte for byte) and window 0 (no
+ * start time), frees the dropped ones' memory, and the table's writers go on adding, even to
+ * windows it dropped (they start again from nothing). */
+static void test_drop_closed_keeps_open_windows_and_writers(void **state) {
+    (void)state;
+    const int rows = 60000;
+    char *flows = random_flows(rows, 777, 20000, 40);
+    /* And rows without a start time: window 0, kept whatever the horizon. */
+    size_t len = strlen(flows);
+    flows = realloc(flows, len + 64 * 48 + 1);
+    assert_non_null(flows);
+    for (int i = 0; i < 64; i++)
+        len += (size_t)sprintf(flows + len, "10.9.0.%d %d 1 60 - - ACCEPT\n", i % 7, 20 + i);
+    floe_batch batch;
+    parse_into(flows, &batch);
+    floe_key_spec spec;
+    assert_int_equal(floe_key_spec_parse("srcaddr/24", 10, 600, &spec), FLOE_OK);
+    assert_int_equal(floe_key_spec_parse_distinct("dstport", 7, &spec), FLOE_OK);
+    /* The starts span 1700000000 + [0, 3600): windows from 1699999800, every 600 s. */
+    const int64_t horizon = 1700001600; /* closes the windows starting up to 1700001000 */
+    const int64_t *start = batch.values[FLOE_F_START];
+    uint32_t *kept = malloc(batch.count * sizeof *kept);
+    assert_non_null(kept);
+    uint32_t nkept = 0, nclosed_rows = 0;
+    for (uint32_t r = 0; r < batch.count; r++) {
+        bool no_start = floe_batch_is_null(&batch, FLOE_F_START, r);
+        int64_t w = no_start ? 0 : start[r] - start[r] % 600;
+        if (no_start || w + 600 > horizon)
+            kept[nkept++] = r;
+        else
+            nclosed_rows++;
+    }
+    assert_true(nclosed_rows > 10000 && nkept > 10000);
+
+    floe_agg *agg = floe_agg_new(&spec);
+    assert_non_null(agg);
+    floe_agg_writer *w = floe_agg_writer_new(agg);
+    assert_non_null(w);
+    assert_int_equal(floe_agg_writer_add_rows(w, &batch, NULL, batch.count), FLOE_OK);
+    size_t before = floe_agg_memory(agg), n_all = floe_agg_count(agg);
+    /* The closed groups alone, sorted: the run of them in the whole order. */
+    size_t n_closed, n_full;
+    const floe_agg_group *closed, *full;
+    assert_int_equal(floe_agg_sorted_closed(agg, horizon, &closed, &n_closed), FLOE_OK);
+    floe_agg_group *closed_copy = malloc(n_closed * sizeof *closed_copy);
+    assert_non_null(closed_copy);
+    memcpy(closed_copy, closed, n_closed * sizeof *closed_copy);
+    full = sorted(agg, &n_full); /* not the partial order just built */
+    assert_int_equal(n_full, n_all);
+    size_t first = 0;
+    while (first < n_full &&
+           !(full[first].window_start > 0 && full[first].window_start + 600 <= horizon))
+        first++;
+    assert_true(n_closed > 100);
+    assert_true(first + n_closed < n_full);
+    for (size_t i = 0; i < n_closed; i++) {
+        assert_same_group(&closed_copy[i], &full[first + i]);
+        assert_true(closed_copy[i].window_start + 600 <= horizon);
+    }
+    assert_true(full[first + n_closed].window_start + 600 > horizon);
+    free(closed_copy);
+    assert_int_equal(floe_agg_drop_closed(agg, horizon), FLOE_OK);
+    /* What is left equals a table of the kept rows only. */
+    floe_agg *want = floe_agg_new(&spec);
+    assert_int_equal(floe_agg_add_rows(want, &batch, kept, nkept), FLOE_OK);
+    size_t n_got, n_want;
+    const floe_agg_group *got = sorted(agg, &n_got), *wg = sorted(want, &n_want);
+    assert_int_equal(n_got, n_want);
+    assert_true(n_got < n_all);
+    assert_int_equal(got[0].window_start, 0);
+    for (size_t i = 0; i < n_got; i++) {
+        assert_same_group(&got[i], &wg[i]);
+        uint8_t x[FLOE_DISTINCT_SERIALIZED_MAX], y[FLOE_DISTINCT_SERIALIZED_MAX];
+        size_t nx = floe_distinct_serialize(&got[i].distinct[0], x);
+        assert_int_equal(nx, floe_distinct_serialize(&wg[i].distinct[0], y));
+        assert_memory_equal(x, y, nx);
+    }
+    assert_true(floe_agg_memory(agg) < before);
+    /* A horizon before every window drops nothing; the writer still adds, into dropped windows
+     * too: the table then equals the kept rows plus all rows again. */
+    assert_int_equal(floe_agg_drop_closed(agg, 1600000000), FLOE_OK);
+    assert_int_equal(floe_agg_count(agg), n_want);
+    assert_int_equal(floe_agg_writer_add_rows(w, &batch, NULL, batch.count), FLOE_OK);
+    assert_int_equal(floe_agg_add_rows(want, &batch, NULL, batch.count), FLOE_OK);
+    got = sorted(agg, &n_got);
+    wg = sorted(want, &n_want);
+    assert_int_equal(n_got, n_want);
+    assert_int_equal(n_got, n_all);
+    for (size_t i = 0; i < n_got; i++)
+        assert_same_group(&got[i], &wg[i]);
+    /* A table without windows keeps everything. */
+    floe_agg *flat = agg_of("srcaddr", 0, &batch);
+    size_t n_flat = floe_agg_count(flat);
+    assert_int_equal(floe_agg_drop_closed(flat, INT64_MAX - 1), FLOE_OK);
+    assert_int_equal(floe_agg_count(flat), n_flat);
+    floe_agg_free(flat);
+    floe_agg_writer_free(w);
+    floe_agg_free(agg);
+    floe_agg_free(want);
+    floe_batch_free(&batch);
+    free(kept);
+    free(flows);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_by_window_and_key_with_every_measure),
@@ -533,6 +639,7 @@ int main(void) {
         cmocka_unit_test(test_distinct_counts_per_group_survive_merges),
         cmocka_unit_test(test_writers_on_several_threads_build_the_same_table),
         cmocka_unit_test(test_sorted_order_follows_later_changes),
+        cmocka_unit_test(test_drop_closed_keeps_open_windows_and_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
 #    (tests/detect_score.mjs);
 #  - the look-alikes are close calls: without the "answered" rule (portsweep.max_answered = 1000)
 #    the heavy-DNS host (1-minute interval: the poller too) is reported as a PortSweep;
-#  - the findings do not depend on the thread count or the I/O path (identical JSON Lines);
+#  - the findings do not depend on the thread count or the I/O path (identical JSON Lines), nor
+#    on whether windows close as the files' hours pass or at the end; records that started long
+#    before their file's hour are late: counted, named, left out (--strict: exit 1);
 #  - the findings Parquet table, read by DuckDB, holds the rows and values of the JSON Lines;
 #  - the report's findings section lists them;
 #  - an allow-listed actor raises nothing, and everything else stays;
@@ -64,6 +66,40 @@ for t in "-t 1" "--threads 2 --io pread" "-t 4 --read-size 65536"; do
     cmp -s "$work/t.jsonl" "$work/s11.jsonl" || fail "findings with '$t' differ"
 done
 pass "findings identical with 1, 2 and 4 threads, io_uring and pread"
+
+# Windows closed as the files' hours pass (the default, lateness 1h; 20m closes sooner) give the
+# findings of keeping every window to the end.
+for lateness in none 20m; do
+    "$floe" analyze -q --detect --intel "$dir/intel.txt" --set "lateness = $lateness" \
+        --findings "$work/l.jsonl" "$tree" >/dev/null
+    cmp -s "$work/l.jsonl" "$work/s11.jsonl" || fail "findings with lateness $lateness differ"
+done
+pass "findings identical whether windows close as the files' hours pass or at the end"
+
+# A copy of an early file under a name three hours later: every record of it started hours
+# before that file's hour, so all are late: counted, the file named, the findings unchanged,
+# --strict exit 1. With lateness none nothing is late.
+mkdir "$work/late"
+cp -al "$tree" "$work/late/AWSLogs"
+early=$(find "$work/late/AWSLogs" -name '*T0005Z*' | sort | sed -n 1p)
+[ -n "$early" ] || fail "no file of 00:05 to copy"
+moved=${early/T0005Z/T0305Z}
+cp "$early" "$moved"
+want=$(zcat "$moved" | tail -n +2 | grep -vc ' NODATA\| SKIPDATA' || true)
+"$floe" analyze --detect --intel "$dir/intel.txt" --findings "$work/late.jsonl" -o "$work/late.csv" \
+    "$work/late/AWSLogs" >/dev/null 2>"$work/late.err"
+grep -qxF "late          $want record(s) left out of the detectors: they started more than the lateness before their file's hour" \
+    "$work/late.err" || fail "the late records are not counted as $want: $(grep -A2 '^late' "$work/late.err")"
+grep -qxF "  $moved: $want late" "$work/late.err" || fail "the late file is not named"
+cmp -s "$work/late.jsonl" "$work/s11.jsonl" || fail "late records changed the findings"
+set +e
+"$floe" analyze -q --strict --detect "$work/late/AWSLogs" -o "$work/late.csv" >/dev/null 2>&1
+strict=$?
+set -e
+[ $strict = 1 ] || fail "--strict with late records: exit $strict, not 1"
+"$floe" analyze --detect --set lateness=none -o "$work/late.csv" "$work/late/AWSLogs" >/dev/null 2>"$work/late.err"
+grep -q '^late' "$work/late.err" && fail "records late with lateness none"
+pass "$want late records of a misnamed file counted and named, findings unchanged, --strict exit 1"
 
 "$floe" analyze -q --detect --intel "$dir/intel.txt" --findings "$work/f.parquet" --report "$tree" >"$work/report.txt"
 "$here/parquet_readers.sh" "$node_dir" >/dev/null

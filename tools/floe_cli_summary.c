@@ -45,7 +45,7 @@ static const char *file_failure_text(const floe_file_failure *f) {
 }
 
 uint64_t floe_cli_skipped_count(const floe_totals *t, const floe_walk_result *walk) {
-    return t->bad_lines + t->ndecode_failures + t->nfile_failures + walk->nerrors;
+    return t->bad_lines + t->ndecode_failures + t->nfile_failures + walk->nerrors + t->late_records;
 }
 
 /* ---- text ----------------------------------------------------------------------------------- */
@@ -106,6 +106,17 @@ void floe_cli_summary_text(FILE *out, const floe_totals *t, const floe_walk_resu
     if (t->cut_lines > 0)
         fprintf(out, "cut lines     %" PRIu64 " unfinished line(s) dropped at decode/read errors\n",
                 t->cut_lines);
+    if (t->late_records > 0) {
+        fprintf(out,
+                "late          %" PRIu64 " record(s) left out of the detectors: they started more "
+                "than the lateness before their file's hour\n",
+                t->late_records);
+        for (size_t i = 0; i < t->nlate_files; i++)
+            fprintf(out, "  %s: %" PRIu64 " late\n", t->late_files[i].file,
+                    t->late_files[i].records);
+        if (t->nlate_files == t->keep_bad_lines)
+            fprintf(out, "  (the first %zu files with late records are named)\n", t->nlate_files);
+    }
     for (size_t i = 0; i < t->nunknown; i++)
         fprintf(out, "notice        unknown field '%s' skipped (first seen %s:%" PRIu64 ")\n",
                 t->unknown[i].name, t->unknown[i].file, t->unknown[i].line_no);
@@ -325,6 +336,16 @@ void floe_cli_summary_json(FILE *out, const floe_totals *t, const floe_walk_resu
         fputs(", \"error\": ", out);
         json_string(out, file_failure_text(&t->file_failures[i]));
         fprintf(out, "}%s\n", n + 1 < unreadable ? "," : "");
+    }
+    fputs("  ],\n", out);
+    json_u64(out, 2, "late_records", t->late_records, false);
+    json_key(out, 2, "late_files");
+    fputs("[\n", out);
+    for (size_t i = 0; i < t->nlate_files; i++) {
+        fputs("    {\"file\": ", out);
+        json_string(out, t->late_files[i].file);
+        fprintf(out, ", \"records\": %" PRIu64 "}%s\n", t->late_files[i].records,
+                i + 1 < t->nlate_files ? "," : "");
     }
     fputs("  ],\n", out);
     json_u64(out, 2, "skipped_hidden", walk->skipped_hidden, false);
