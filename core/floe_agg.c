@@ -611,42 +611,22 @@ static bool window_closed(int64_t window_start, int64_t window_seconds, int64_t 
     return window_start > 0 && window_seconds > 0 && window_start <= horizon - window_seconds;
 }
 
+typedef struct open_window {
+    int64_t horizon, len;
+} open_window;
+
+static bool window_open(const floe_agg_record *rec, void *ctx) {
+    const open_window *w = ctx;
+    return !window_closed((int64_t)get_be64(rec->key), w->len, w->horizon);
+}
+
 floe_status floe_agg_drop_closed(floe_agg *agg, int64_t horizon) {
-    const int64_t len = agg->spec.window_seconds;
-    const size_t nd = agg->spec.ndistinct;
     drop_sorted(agg);
+    open_window w = {horizon, agg->spec.window_seconds};
+    if (w.len <= 0) return FLOE_OK;
     for (unsigned p = 0; p < FLOE_AGG_PARTITIONS; p++) {
-        floe_agg_table *old = &agg->tables[p];
-        size_t closed = 0;
-        uint64_t cursor = 0;
-        for (const floe_agg_record *rec; (rec = floe_agg_table_next(old, &cursor, NULL)) != NULL;)
-            closed += window_closed((int64_t)get_be64(rec->key), len, horizon);
-        if (closed == 0) continue;
-        floe_agg_table kept;
-        if (floe_agg_table_init(&kept, agg->spec.ndistinct) != FLOE_OK) return FLOE_ERR_NOMEM;
-        floe_status status = floe_agg_table_reserve(&kept, old->count - closed);
-        cursor = 0;
-        for (const floe_agg_record *rec;
-             status == FLOE_OK && (rec = floe_agg_table_next(old, &cursor, NULL)) != NULL;) {
-            if (window_closed((int64_t)get_be64(rec->key), len, horizon)) continue;
-            floe_agg_record *copy = floe_agg_table_find_or_add(
-                &kept, rec->key, rec->key_len, floe_agg_hash_key(rec->key, rec->key_len));
-            if (copy == NULL) {
-                status = FLOE_ERR_NOMEM;
-                break;
-            }
-            copy->m = rec->m;
-            floe_distinct *into = floe_agg_table_sketches(&kept, copy);
-            const floe_distinct *from = floe_agg_table_sketches(old, rec);
-            for (size_t d = 0; d < nd && status == FLOE_OK; d++)
-                status = floe_distinct_merge(&into[d], &from[d]);
-        }
-        if (status != FLOE_OK) {
-            floe_agg_table_free(&kept);
-            return status;
-        }
-        floe_agg_table_free(old);
-        *old = kept;
+        floe_status status = floe_agg_table_compact(&agg->tables[p], window_open, &w);
+        if (status != FLOE_OK) return status;
         drop_items(agg, p);
         agg->gen[p]++;
     }

@@ -122,9 +122,10 @@ void floe_agg_merge_finish(floe_agg *agg);
 /* Drops the groups whose window has ended by `horizon` (window_start + window_seconds <= horizon),
  * for a caller that has read them and will see no more of their records (the detectors close
  * windows as the files' times pass). Groups of window 0 (records without a start time) stay,
- * as does everything of a table without windows. The kept groups are copied into fresh
- * partitions, so the dropped ones' memory is freed; pointers to groups become invalid. One
- * thread, with no writer adding meanwhile (writers stay valid). */
+ * as does everything of a table without windows. The kept groups are packed in place, and the
+ * memory the dropped ones held is kept for the groups to come (a table that closes windows as
+ * new ones fill stops growing); pointers to groups become invalid. One thread, with no writer
+ * adding meanwhile (writers stay valid). */
 floe_status floe_agg_drop_closed(floe_agg *agg, int64_t horizon);
 /* floe_agg_sorted for the groups floe_agg_drop_closed(horizon) would drop only, sorting none of
  * the others: the canonical order's run of them. Valid until the table next changes. */

@@ -53,7 +53,7 @@ void floe_agg_table_free(floe_agg_table *t) {
         floe_distinct_free(&t->sketches[i]);
     free(t->sketches);
     floe_mem_free(t->slots, t->capacity * sizeof(*t->slots));
-    for (size_t b = 0; b < t->nblocks; b++)
+    for (size_t b = 0; b < t->nblocks + t->nspare; b++)
         floe_mem_free(t->blocks[b], block_size(b));
     free(t->blocks);
     memset(t, 0, sizeof(*t));
@@ -61,7 +61,7 @@ void floe_agg_table_free(floe_agg_table *t) {
 
 size_t floe_agg_table_memory(const floe_agg_table *t) {
     size_t bytes = t->capacity * sizeof(*t->slots);
-    for (size_t b = 0; b < t->nblocks; b++)
+    for (size_t b = 0; b < t->nblocks + t->nspare; b++)
         bytes += block_size(b);
     bytes += t->sketches_cap * t->ndistinct * sizeof(floe_distinct);
     for (size_t i = 0; i < t->count * t->ndistinct; i++)
@@ -114,11 +114,9 @@ floe_agg_record *floe_agg_table_next(const floe_agg_table *t, uint64_t *cursor, 
     }
 }
 
-/* Grows the slot array to `capacity` and re-inserts every record, reading the arena in
- * order. */
-static floe_status rehash(floe_agg_table *t, size_t capacity) {
-    uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
-    if (slots == NULL) return FLOE_ERR_NOMEM;
+/* Puts every record's reference (reading the arena in order) into slots, an empty array of
+ * `capacity`. */
+static void insert_all(const floe_agg_table *t, uint64_t *slots, size_t capacity) {
     uint64_t cursor = 0, ref;
     for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, &ref)) != NULL;) {
         uint64_t hash = floe_agg_hash_key(rec->key, rec->key_len);
@@ -127,6 +125,13 @@ static floe_status rehash(floe_agg_table *t, size_t capacity) {
             at = (at + 1) & (capacity - 1);
         slots[at] = slot_tag(hash) | ref;
     }
+}
+
+/* Grows the slot array to `capacity` and re-inserts every record. */
+static floe_status rehash(floe_agg_table *t, size_t capacity) {
+    uint64_t *slots = floe_mem_alloc(capacity * sizeof(*slots));
+    if (slots == NULL) return FLOE_ERR_NOMEM;
+    insert_all(t, slots, capacity);
     floe_mem_free(t->slots, t->capacity * sizeof(*t->slots));
     set_slots(t, slots, capacity);
     return FLOE_OK;
@@ -146,9 +151,24 @@ floe_status floe_agg_table_reserve(floe_agg_table *t, size_t groups) {
     return rehash(t, capacity);
 }
 
+/* Marks the end of block b's records at offset `used` for floe_agg_table_next, which reads a
+ * key_len of 0 (or no room for a record) as the end of a block that is not the last. New blocks
+ * are zeroed; a reused one may hold old records past that point. */
+static void mark_block_end(floe_agg_table *t, size_t b, size_t used) {
+    if (used + sizeof(floe_agg_record) <= block_size(b))
+        ((floe_agg_record *)(t->blocks[b] + used))->key_len = 0;
+}
+
 /* Room for a record of key_len bytes at the end of the arena; NULL when out of memory. */
 static floe_agg_record *new_record(floe_agg_table *t, uint32_t key_len, uint64_t *ref) {
     size_t size = record_size(key_len);
+    if (t->nblocks > 0 && t->nspare > 0 && t->block_used + size > block_size(t->nblocks - 1)) {
+        /* A block kept by floe_agg_table_compact (never block 0, so a big one). */
+        mark_block_end(t, t->nblocks - 1, t->block_used);
+        t->nblocks++;
+        t->nspare--;
+        t->block_used = 0;
+    }
     if (t->nblocks == 0 || t->block_used + size > block_size(t->nblocks - 1)) {
         if (t->nblocks == MAX_BLOCKS) return NULL;
         if (t->nblocks == t->blocks_cap) {
@@ -251,4 +271,45 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
     t->slots[at] = tag | ref;
     t->count++;
     return rec;
+}
+
+floe_status floe_agg_table_compact(floe_agg_table *t, bool (*keep)(const floe_agg_record *, void *),
+                                   void *ctx) {
+    const size_t nd = t->ndistinct;
+    size_t wb = 0, wo = 0; /* where the next kept record goes */
+    uint32_t kept = 0;
+    uint64_t cursor = 0;
+    /* The write position never passes the read position (records keep their order, and a
+     * record that does not fit the rest of a block goes to the next, at or before its own), so
+     * moving one never overwrites a record not read yet. */
+    for (floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL;) {
+        const uint32_t id = rec->id;
+        if (!keep(rec, ctx)) {
+            for (size_t d = 0; d < nd; d++)
+                floe_distinct_free(&t->sketches[(size_t)id * nd + d]);
+            continue;
+        }
+        const size_t size = record_size(rec->key_len);
+        if (wo + size > block_size(wb)) {
+            mark_block_end(t, wb, wo);
+            wb++;
+            wo = 0;
+        }
+        floe_agg_record *to = (floe_agg_record *)(t->blocks[wb] + wo);
+        if (to != rec) memmove(to, rec, size);
+        to->id = kept;
+        for (size_t d = 0; d < nd; d++)
+            t->sketches[(size_t)kept * nd + d] = t->sketches[(size_t)id * nd + d];
+        wo += size;
+        kept++;
+    }
+    if (t->nblocks > 0) {
+        t->nspare += t->nblocks - (wb + 1);
+        t->nblocks = wb + 1;
+        t->block_used = wo;
+    }
+    t->count = kept;
+    memset(t->slots, 0, t->capacity * sizeof(*t->slots));
+    insert_all(t, t->slots, t->capacity);
+    return FLOE_OK;
 }

@@ -38,6 +38,7 @@ typedef struct floe_agg_table {
     size_t count;
     uint8_t **blocks; /* the record arena */
     size_t nblocks;
+    size_t nspare; /* emptied blocks kept for reuse, at blocks[nblocks, nblocks + nspare) */
     size_t blocks_cap;
     size_t block_used; /* bytes used in the last block */
     unsigned ndistinct;
@@ -99,6 +100,14 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
 /* Makes room for `groups` groups in all without another growth (one rehash now rather than
  * several while they arrive). FLOE_OK or FLOE_ERR_NOMEM. */
 floe_status floe_agg_table_reserve(floe_agg_table *t, size_t groups);
+
+/* Keeps the records for which keep(record, ctx) is true, in creation order, packed at the
+ * start of the arena (their ids renumbered, their sketches moved with them; the others'
+ * sketches freed), and rebuilds the slots. The blocks it empties are kept for the records to
+ * come: a table that closes old windows as new ones fill stays in the memory it already has.
+ * Records move: references into the table become invalid. */
+floe_status floe_agg_table_compact(floe_agg_table *t, bool (*keep)(const floe_agg_record *, void *),
+                                   void *ctx);
 
 /* Walks the records in creation order: start with *cursor = 0; NULL after the last. *ref (when
  * not NULL) gets the record's reference, as slots hold it. */

@@ -16,8 +16,9 @@ typedef struct pair {
     floe_beacon_key key;
     bool saturated;
     uint32_t n, cap;
-    floe_beacon_entry *entries; /* a set's entries; a history's entries being folded */
+    floe_beacon_entry *entries; /* a set's entries */
     uint32_t history;           /* a set's: index + 1 of its pair in the history, once folded */
+    size_t at;                  /* a history's: where its entries go in the fold's scratch */
     /* History only. */
     floe_beacon_stats stats;
     uint32_t nchains, chains_cap;
@@ -30,6 +31,12 @@ struct floe_beacon_set {
     size_t npairs, pairs_cap;
     uint32_t *slots; /* pair index + 1; 0 is empty; a power of two */
     size_t nslots;
+    /* A history's scratch for floe_beacon_fold, kept from one fold to the next: the entries
+     * being folded, pair by pair (a pair's n entries from its `at`), and new open chains. */
+    floe_beacon_entry *folding;
+    size_t folding_cap;
+    open_chain *chains;
+    uint32_t chains_cap;
 };
 
 /* Records continuing a connection start within this many seconds of its end. */
@@ -68,11 +75,14 @@ void floe_beacon_set_free(floe_beacon_set *s) {
     }
     free(s->pairs);
     free(s->slots);
+    free(s->folding);
+    free(s->chains);
     free(s);
 }
 
 size_t floe_beacon_memory(const floe_beacon_set *s) {
-    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots;
+    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots +
+                   s->folding_cap * sizeof *s->folding + s->chains_cap * sizeof *s->chains;
     for (size_t i = 0; i < s->npairs; i++)
         bytes += s->pairs[i].cap * sizeof(floe_beacon_entry) +
                  s->pairs[i].chains_cap * sizeof(open_chain);
@@ -201,27 +211,27 @@ static inline bool less_by_start(const floe_beacon_entry *x, const floe_beacon_e
 FLOE_SORT_DEFINE(sort_by_sport_start, floe_beacon_entry, less_by_sport_start)
 FLOE_SORT_DEFINE(sort_by_start, floe_beacon_entry, less_by_start)
 
-static bool push_chain(open_chain **chains, uint32_t *n, uint32_t *cap, open_chain c) {
-    if (*n == *cap) {
-        uint32_t grown_cap = *cap ? *cap * 2 : 4;
-        open_chain *grown = realloc(*chains, grown_cap * sizeof *grown);
+/* Appends c to the history's scratch of new open chains (n of them so far). */
+static bool push_chain(floe_beacon_set *h, uint32_t *n, open_chain c) {
+    if (*n == h->chains_cap) {
+        uint32_t cap = h->chains_cap ? h->chains_cap * 2 : 64;
+        open_chain *grown = realloc(h->chains, cap * sizeof *grown);
         if (!grown) return false;
-        *chains = grown;
-        *cap = grown_cap;
+        h->chains = grown;
+        h->chains_cap = cap;
     }
-    (*chains)[(*n)++] = c;
+    h->chains[(*n)++] = c;
     return true;
 }
 
-/* Folds a history pair's entries (all starting before horizon, after every entry folded
- * before) into its statistics: the connections among them, continuing the open chains, in
- * start order. The open chains left are those a record at or after the horizon could continue. */
-static floe_status fold_pair(pair *p, int64_t horizon) {
-    floe_beacon_entry *e = p->entries;
-    const size_t n = p->n;
+/* Folds history pair p's entries e[0, n) (all starting before horizon, after every entry
+ * folded before) into its statistics: the connections among them, continuing the open chains,
+ * in start order. The open chains left are those a record at or after the horizon could
+ * continue. */
+static floe_status fold_pair(floe_beacon_set *h, pair *p, floe_beacon_entry *e, size_t n,
+                             int64_t horizon) {
     sort_by_sport_start(e, n);
-    open_chain *chains = NULL; /* the new open chains, by source port */
-    uint32_t nchains = 0, chains_cap = 0;
+    uint32_t nchains = 0; /* the new open chains, by source port, in h->chains */
     size_t heads = 0, c = 0;
     int64_t chain_end = 0;
     bool ok = true;
@@ -232,10 +242,9 @@ static floe_status fold_pair(pair *p, int64_t horizon) {
             /* A new source port: the last one's chain stays open; so do the carried chains of
              * ports this fold has no entry of. */
             if (i > 0 && e[i - 1].sport >= 0)
-                ok &= push_chain(&chains, &nchains, &chains_cap,
-                                 (open_chain){chain_end, e[i - 1].sport});
+                ok &= push_chain(h, &nchains, (open_chain){chain_end, e[i - 1].sport});
             while (ok && c < p->nchains && p->chains[c].sport < sport)
-                ok &= push_chain(&chains, &nchains, &chains_cap, p->chains[c++]);
+                ok &= push_chain(h, &nchains, p->chains[c++]);
             const bool carried = c < p->nchains && p->chains[c].sport == sport;
             continues = carried && sport >= 0 && e[i].start <= p->chains[c].end + CONTINUE_WITHIN;
             if (carried) chain_end = p->chains[c++].end;
@@ -246,22 +255,23 @@ static floe_status fold_pair(pair *p, int64_t horizon) {
         if (!continues) e[heads++] = e[i];
     }
     if (ok && n > 0 && e[n - 1].sport >= 0)
-        ok &= push_chain(&chains, &nchains, &chains_cap, (open_chain){chain_end, e[n - 1].sport});
+        ok &= push_chain(h, &nchains, (open_chain){chain_end, e[n - 1].sport});
     while (ok && c < p->nchains)
-        ok &= push_chain(&chains, &nchains, &chains_cap, p->chains[c++]);
-    if (!ok) {
-        free(chains);
-        return FLOE_ERR_NOMEM;
-    }
-    /* Chains no record from the horizon on can continue are closed. */
+        ok &= push_chain(h, &nchains, p->chains[c++]);
+    if (!ok) return FLOE_ERR_NOMEM;
+    /* The pair keeps the chains a record from the horizon on can still continue. */
     uint32_t kept = 0;
     for (uint32_t k = 0; k < nchains; k++)
-        if (horizon == INT64_MAX || chains[k].end + CONTINUE_WITHIN >= horizon)
-            chains[kept++] = chains[k];
-    free(p->chains);
-    p->chains = chains;
+        if (horizon == INT64_MAX || h->chains[k].end + CONTINUE_WITHIN >= horizon)
+            h->chains[kept++] = h->chains[k];
+    if (kept > p->chains_cap) {
+        open_chain *grown = realloc(p->chains, kept * sizeof *grown);
+        if (!grown) return FLOE_ERR_NOMEM;
+        p->chains = grown;
+        p->chains_cap = kept;
+    }
+    if (kept) memcpy(p->chains, h->chains, kept * sizeof *p->chains);
     p->nchains = kept;
-    p->chains_cap = chains_cap;
     sort_by_start(e, heads);
     floe_beacon_stats *s = &p->stats;
     for (size_t i = 0; i < heads; i++) {
@@ -275,53 +285,77 @@ static floe_status fold_pair(pair *p, int64_t horizon) {
         s->last_start = e[i].start;
         s->connections++;
     }
-    drop_entries(p);
     return FLOE_OK;
 }
 
-/* Moves set pair q's entries starting before horizon to history pair h, keeping the rest. */
-static floe_status move_entries(floe_beacon_set *history, pair *h, pair *q, int64_t horizon) {
-    if (q->saturated || h->saturated) {
-        if (!h->saturated) saturate(h);
-        if (!q->saturated) saturate(q);
-        return FLOE_OK;
-    }
-    uint32_t kept = 0, moved = 0;
-    for (uint32_t i = 0; i < q->n; i++) {
-        if (q->entries[i].start >= horizon) {
-            q->entries[kept++] = q->entries[i];
-            continue;
-        }
-        moved++;
-        floe_status st = append(history, h, &q->entries[i], 1);
-        if (st != FLOE_OK) return st;
-    }
-    q->n = kept;
-    if (kept == 0) drop_entries(q);
-    h->stats.records += moved;
-    if (h->stats.records > history->max_per_pair) saturate(h);
-    if (h->saturated) saturate(q);
-    return FLOE_OK;
+/* The history pair of set pair q (found once, then remembered); NULL when out of memory. */
+static pair *history_pair(floe_beacon_set *history, pair *q) {
+    /* A set is folded into one history, so its pair's place there can be kept. */
+    pair *h = q->history ? &history->pairs[q->history - 1] : pair_of(history, &q->key);
+    if (h) q->history = (uint32_t)(h - history->pairs) + 1;
+    return h;
 }
 
+/* In three passes over the sets' pairs, with no allocation once the scratch has grown: count
+ * each history pair's entries before the horizon (and saturate the pairs that pass the cap),
+ * copy them pair by pair into the history's scratch, then fold each pair's run. */
 floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *sets, size_t nsets,
                              int64_t horizon) {
+    for (size_t i = 0; i < history->npairs; i++)
+        history->pairs[i].n = 0;
     for (size_t s = 0; s < nsets; s++) {
         for (size_t i = 0; i < sets[s]->npairs; i++) {
             pair *q = &sets[s]->pairs[i];
             if (q->n == 0 && !q->saturated) continue;
-            /* A set is folded into one history, so its pair's place there can be kept. */
-            pair *h = q->history ? &history->pairs[q->history - 1] : pair_of(history, &q->key);
+            pair *h = history_pair(history, q);
             if (!h) return FLOE_ERR_NOMEM;
-            q->history = (uint32_t)(h - history->pairs) + 1;
-            floe_status st = move_entries(history, h, q, horizon);
-            if (st != FLOE_OK) return st;
+            if (q->saturated && !h->saturated) saturate(h);
+            if (h->saturated) continue;
+            uint32_t before = 0;
+            for (uint32_t k = 0; k < q->n; k++)
+                before += q->entries[k].start < horizon;
+            h->n += before;
+            h->stats.records += before;
+            if (h->stats.records > history->max_per_pair) saturate(h);
+        }
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < history->npairs; i++) {
+        pair *h = &history->pairs[i];
+        h->at = total;
+        total += h->saturated ? 0 : h->n;
+        h->n = 0; /* counts again as the entries are placed */
+    }
+    if (total > history->folding_cap) {
+        floe_beacon_entry *grown = realloc(history->folding, total * sizeof *grown);
+        if (!grown) return FLOE_ERR_NOMEM;
+        history->folding = grown;
+        history->folding_cap = total;
+    }
+    for (size_t s = 0; s < nsets; s++) {
+        for (size_t i = 0; i < sets[s]->npairs; i++) {
+            pair *q = &sets[s]->pairs[i];
+            if (q->n == 0 && !q->saturated) continue;
+            pair *h = &history->pairs[q->history - 1];
+            if (h->saturated) {
+                if (!q->saturated) saturate(q); /* it stops keeping entries */
+                continue;
+            }
+            uint32_t kept = 0;
+            for (uint32_t k = 0; k < q->n; k++) {
+                if (q->entries[k].start < horizon)
+                    history->folding[h->at + h->n++] = q->entries[k];
+                else
+                    q->entries[kept++] = q->entries[k];
+            }
+            q->n = kept; /* its capacity stays, for the next hour's entries */
         }
     }
     for (size_t i = 0; i < history->npairs; i++) {
         pair *h = &history->pairs[i];
         if (h->n == 0 || h->saturated) continue;
-        floe_status st = fold_pair(h, horizon);
+        floe_status st = fold_pair(history, h, &history->folding[h->at], h->n, horizon);
+        h->n = 0;
         if (st != FLOE_OK) return st;
     }
     return FLOE_OK;

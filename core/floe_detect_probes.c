@@ -59,18 +59,21 @@ floe_probe *floe_probe_log_append(floe_probe_log *log) {
 floe_status floe_probe_log_take(floe_probe_log *into, floe_probe_log *from) {
     if (from->n == 0) return FLOE_OK;
     if (into->n == 0) {
-        floe_probe_log_free(into);
-        const size_t fold_from = into->fold_from;
-        *into = *from;
-        into->fold_from = fold_from;
+        /* The arrays change hands: no copy, and `from` keeps memory for what comes next. */
+        floe_probe *items = into->items;
+        const size_t cap = into->cap;
+        into->items = from->items;
+        into->cap = from->cap;
+        into->n = from->n;
+        from->items = items;
+        from->cap = cap;
     } else {
         floe_status st = reserve(into, from->n);
         if (st != FLOE_OK) return st;
         memcpy(into->items + into->n, from->items, from->n * sizeof *from->items);
         into->n += from->n;
-        floe_mem_free(from->items, from->cap * sizeof *from->items);
     }
-    *from = (floe_probe_log){.fold_from = from->fold_from};
+    from->n = 0;
     return FLOE_OK;
 }
 

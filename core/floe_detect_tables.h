@@ -35,7 +35,8 @@ typedef struct floe_probe_log {
 /* Room for one more probe at the end (after folding the log, when full and large); NULL when
  * out of memory. */
 floe_probe *floe_probe_log_append(floe_probe_log *log);
-/* Moves everything of `from` to the end of `into`, leaving `from` empty. */
+/* Moves everything of `from` to the end of `into`, leaving `from` empty (with memory for the
+ * probes to come: a writer's log is taken at every close of windows). */
 floe_status floe_probe_log_take(floe_probe_log *into, floe_probe_log *from);
 /* Sorts the log (floe_probe_cmp's order, IPv4 probes first) and folds equal probes into one. */
 floe_status floe_probe_log_fold(floe_probe_log *log);
