@@ -17,6 +17,7 @@ typedef struct pair {
     bool saturated;
     uint32_t n, cap;
     floe_beacon_entry *entries; /* a set's entries */
+    floe_agg_measures traffic;  /* a set's, since its last fold */
     uint32_t history;           /* a set's: index + 1 of its pair in the history, once folded */
     size_t at;                  /* a history's: where its entries go in the fold's scratch */
     /* History only. */
@@ -108,6 +109,22 @@ static floe_status grow_slots(floe_beacon_set *s) {
     return FLOE_OK;
 }
 
+static void traffic_empty(floe_agg_measures *m) {
+    memset(m, 0, sizeof *m);
+    m->first_seen = INT64_MAX;
+    m->last_seen = INT64_MIN;
+}
+
+static void traffic_add(floe_agg_measures *into, const floe_agg_measures *m) {
+    into->flows += m->flows;
+    into->packets = floe_counter_add(into->packets, m->packets);
+    into->bytes = floe_counter_add(into->bytes, m->bytes);
+    into->accepted += m->accepted;
+    into->rejected += m->rejected;
+    if (m->first_seen < into->first_seen) into->first_seen = m->first_seen;
+    if (m->last_seen > into->last_seen) into->last_seen = m->last_seen;
+}
+
 static const pair *find_pair(const floe_beacon_set *s, const floe_beacon_key *key) {
     size_t i = slot_of(s, key);
     return s->slots[i] ? &s->pairs[s->slots[i] - 1] : NULL;
@@ -132,6 +149,8 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     pair *p = &s->pairs[s->npairs++];
     memset(p, 0, sizeof *p);
     p->key = *key;
+    traffic_empty(&p->traffic);
+    traffic_empty(&p->stats.traffic);
     s->slots[i] = (uint32_t)s->npairs;
     return p;
 }
@@ -172,9 +191,11 @@ static floe_status append(floe_beacon_set *s, pair *p, const floe_beacon_entry *
 }
 
 floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
-                            const floe_beacon_entry *entry) {
+                            const floe_agg_measures *traffic, const floe_beacon_entry *entry) {
     pair *p = pair_of(s, key);
-    return p ? append(s, p, entry, 1) : FLOE_ERR_NOMEM;
+    if (!p) return FLOE_ERR_NOMEM;
+    traffic_add(&p->traffic, traffic);
+    return entry ? append(s, p, entry, 1) : FLOE_OK;
 }
 
 const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_beacon_key *key,
@@ -183,6 +204,16 @@ const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_b
     *n = p ? p->n : 0;
     *saturated = p && p->saturated;
     return p ? p->entries : NULL;
+}
+
+size_t floe_beacon_count(const floe_beacon_set *history) {
+    return history->npairs;
+}
+
+void floe_beacon_pair_at(const floe_beacon_set *history, size_t i, floe_beacon_key *key,
+                         floe_beacon_stats *stats) {
+    *key = history->pairs[i].key;
+    *stats = history->pairs[i].stats;
 }
 
 bool floe_beacon_stats_of(const floe_beacon_set *history, const floe_beacon_key *key,
@@ -306,9 +337,11 @@ floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *s
     for (size_t s = 0; s < nsets; s++) {
         for (size_t i = 0; i < sets[s]->npairs; i++) {
             pair *q = &sets[s]->pairs[i];
-            if (q->n == 0 && !q->saturated) continue;
+            if (q->n == 0 && !q->saturated && q->traffic.flows == 0) continue;
             pair *h = history_pair(history, q);
             if (!h) return FLOE_ERR_NOMEM;
+            traffic_add(&h->stats.traffic, &q->traffic);
+            traffic_empty(&q->traffic);
             if (q->saturated && !h->saturated) saturate(h);
             if (h->saturated) continue;
             uint32_t before = 0;

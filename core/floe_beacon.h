@@ -1,9 +1,11 @@
-/* floe_beacon.h: connection starts per (host, remote host, port, proto), for the Beaconing
- * detector, which needs the gaps between a pair's connections to see how regular they are.
+/* floe_beacon.h: an internal host's requests to one external (host, port, proto), a "pair":
+ * their traffic (for NetworkPortUnusual and Spambot, which look at a host's pairs over the run)
+ * and their connection starts, for the Beaconing detector, which needs the gaps between a
+ * pair's connections to see how regular they are.
  *
- * A set per thread takes one entry per request record (start, end, source port): 24 bytes,
- * against a table group of a hundred or more. A history, one per run, folds the sets' entries
- * into each pair's connection statistics (floe_beacon_stats) as time passes: at a horizon,
+ * A set per thread takes each request record: its traffic into the pair's sums, and an entry
+ * (start, end, source port: 24 bytes) when it has a start. A history, one per run, folds the sets'
+ * entries into each pair's connection statistics (floe_beacon_stats) as time passes: at a horizon,
  * every entry starting before it moves out of the sets, is merged into connections and leaves
  * only counts and sums behind, so the memory follows the pairs, not the records or the span.
  *
@@ -16,9 +18,9 @@
  * of everything, to the bit (the sums are taken in start order either way).
  *
  * Saturation. A pair with more than `max_per_pair` records in all (over every set and fold) is
- * saturated: no longer tracked, its entries dropped (a pair that busy is no beacon by
- * configuration). Whether a pair saturates depends only on how many records it has in all,
- * never on which thread saw them. */
+ * saturated: its entries are dropped and no longer kept (a pair that busy is no beacon by
+ * configuration); its traffic still adds up. Whether a pair saturates depends only on how many
+ * records it has in all, never on which thread saw them. */
 #ifndef FLOE_BEACON_H
 #define FLOE_BEACON_H
 
@@ -27,6 +29,7 @@
 #include <stdint.h>
 
 #include "floe_addr.h"
+#include "floe_agg.h"
 #include "floe_status.h"
 
 typedef struct floe_beacon_key {
@@ -42,8 +45,9 @@ typedef struct floe_beacon_entry {
 
 /* A pair's records and connections so far. */
 typedef struct floe_beacon_stats {
+    floe_agg_measures traffic; /* every record's (first_seen: the smallest start) */
     bool saturated;
-    uint64_t records;
+    uint64_t records; /* with a start (entries) */
     uint64_t connections;
     int64_t first_start, last_start; /* of the connections (when there are any) */
     double gap_sum, gap_sumsq;       /* over consecutive connections' start gaps, in order */
@@ -55,9 +59,10 @@ typedef struct floe_beacon_set floe_beacon_set;
 floe_beacon_set *floe_beacon_set_new(uint32_t max_per_pair); /* NULL when out of memory */
 void floe_beacon_set_free(floe_beacon_set *set);
 
-/* Adds one record's entry to its pair. */
+/* Adds one record to its pair: its traffic (flows 1, its packets, bytes, accepted or rejected,
+ * first and last seen), and its entry when it has a start (entry not NULL). */
 floe_status floe_beacon_add(floe_beacon_set *set, const floe_beacon_key *key,
-                            const floe_beacon_entry *entry);
+                            const floe_agg_measures *traffic, const floe_beacon_entry *entry);
 
 /* A pair's entries not folded yet (in no particular order; NULL with *n 0 when the pair is
  * unknown or saturated), and whether it saturated. */
@@ -73,9 +78,14 @@ const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *set, const floe
 floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *sets, size_t nsets,
                              int64_t horizon);
 
-/* A pair's statistics in a history; false when it never had an entry. */
+/* A pair's statistics in a history; false when it never had a record. */
 bool floe_beacon_stats_of(const floe_beacon_set *history, const floe_beacon_key *key,
                           floe_beacon_stats *out);
+
+/* A history's pairs, in no particular order: how many, and pair i's key and statistics. */
+size_t floe_beacon_count(const floe_beacon_set *history);
+void floe_beacon_pair_at(const floe_beacon_set *history, size_t i, floe_beacon_key *key,
+                         floe_beacon_stats *stats);
 
 /* Bytes the set holds (entries, pairs and their slots). */
 size_t floe_beacon_memory(const floe_beacon_set *set);

@@ -87,7 +87,6 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
     key_of(&k[T_BRUTE], w, (floe_field[]){S, D, DP}, 3, NONE);
     key_of(&k[T_OUT], w, (floe_field[]){S, D, P}, 3, NONE);
     key_of(&k[T_DNS], w, (floe_field[]){S, D}, 2, NONE);
-    key_of(&k[T_PORTS], 0, (floe_field[]){S, DP, P, D}, 4, NONE);
     key_of(&k[T_MINE], w, (floe_field[]){S, D, DP, P}, 4, NONE);
     key_of(&k[T_INTEL], w, (floe_field[]){S, D, DP, P}, 4, NONE);
     if (!(d->beacon_history = floe_beacon_set_new(config->beacon_max_connections))) {
@@ -236,6 +235,34 @@ static inline bool short_exchange(uint8_t proto, uint64_t packets, uint64_t byte
     return bytes <= packets * (floe_addr_is_v4(src) ? 60 : 80);
 }
 
+/* An outbound request to its (host, remote host, port, proto) pair: NetworkPortUnusual's,
+ * Spambot's and Beaconing's evidence (floe_beacon.h). */
+static floe_status add_pair(floe_detect_writer *w, const floe_batch *b, uint32_t r,
+                            const floe_addr *src, const floe_addr *dst, uint16_t port,
+                            uint8_t proto, uint8_t action) {
+    const uint64_t *bytes = floe_batch_u64_or_null(b, FLOE_F_BYTES);
+    const uint64_t *packets = floe_batch_u64_or_null(b, FLOE_F_PACKETS);
+    const int64_t *starts = floe_batch_time_or_null(b, FLOE_F_START);
+    const int64_t *ends = floe_batch_time_or_null(b, FLOE_F_END);
+    const uint16_t *sport = floe_batch_u16_or_null(b, FLOE_F_SRCPORT);
+    const bool has_start = starts && !floe_batch_is_null(b, FLOE_F_START, r);
+    const bool has_end = ends && !floe_batch_is_null(b, FLOE_F_END, r);
+    const floe_agg_measures traffic = {
+        1,
+        packets && !floe_batch_is_null(b, FLOE_F_PACKETS, r) ? packets[r] : 0,
+        bytes && !floe_batch_is_null(b, FLOE_F_BYTES, r) ? bytes[r] : 0,
+        action == FLOE_ACTION_ACCEPT,
+        action == FLOE_ACTION_REJECT,
+        has_start ? starts[r] : INT64_MAX,
+        has_end ? ends[r] : INT64_MIN};
+    const floe_beacon_key key = {*src, *dst, port, proto};
+    if (!has_start) return floe_beacon_add(w->beacons, &key, &traffic, NULL);
+    /* Beaconing's entry; a format without an end column: the record ends where it starts. */
+    const floe_beacon_entry entry = {starts[r], ends ? ends[r] : starts[r],
+                                     sport ? (int32_t)sport[r] : -1};
+    return floe_beacon_add(w->beacons, &key, &traffic, &entry);
+}
+
 floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     const floe_detect_config *c = w->detect->config;
     const uint32_t n = b->count;
@@ -320,12 +347,8 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     (!bytes || bytes[r] < c->brute_max_bytes))
                     w->rows[T_BRUTE][cnt[T_BRUTE]++] = r;
                 if (outbound) {
-                    w->rows[T_PORTS][cnt[T_PORTS]++] = r;
-                    if (starts && !floe_batch_is_null(b, FLOE_F_START, r)) {
-                        const floe_beacon_key key = {src[r], dst[r], dp, pr};
-                        const floe_beacon_entry entry = {starts[r], ends ? ends[r] : starts[r],
-                                                         sport ? (int32_t)sp : -1};
-                        floe_status st = floe_beacon_add(w->beacons, &key, &entry);
+                    if (dport && !floe_batch_is_null(b, FLOE_F_DSTPORT, r)) {
+                        floe_status st = add_pair(w, b, r, &src[r], &dst[r], dp, pr, act);
                         if (st != FLOE_OK) return st;
                     }
                     if (pr == 17 && dp == 53) w->rows[T_DNS][cnt[T_DNS]++] = r;

@@ -609,21 +609,19 @@ static floe_status find_volume(ctx *x, floe_detect *det) {
     if (st == FLOE_OK && x->out->oom) st = FLOE_ERR_NOMEM;
     return st;
 }
-/* Beaconing for one (host, port, proto, remote host), T_PORTS group g: its connections
- * (floe_beacon.h, folded into the run's history) at near-constant gaps. */
-static floe_status beacon_of(ctx *x, const floe_detect *d, const floe_agg_group *g,
-                             const floe_beacon_key *key) {
-    floe_beacon_stats s;
-    if (!floe_beacon_stats_of(d->beacon_history, key, &s) || s.saturated ||
-        s.records < x->c->beacon_connections || s.connections < x->c->beacon_connections)
+/* Beaconing for one (host, remote host, port, proto) pair: its connections (floe_beacon.h) at
+ * near-constant gaps. */
+static floe_status beacon_of(ctx *x, const floe_beacon_key *key, const floe_beacon_stats *s) {
+    if (s->saturated || s->records < x->c->beacon_connections ||
+        s->connections < x->c->beacon_connections)
         return FLOE_OK;
-    const double ngaps = (double)(s.connections - 1), mean = s.gap_sum / ngaps;
-    const double var = s.gap_sumsq / ngaps - mean * mean;
+    const double ngaps = (double)(s->connections - 1), mean = s->gap_sum / ngaps;
+    const double var = s->gap_sumsq / ngaps - mean * mean;
     const double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : INFINITY;
     if (cv > x->c->beacon_max_cv || mean < (double)x->c->beacon_min_period) return FLOE_OK;
-    floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, s.first_start, 0);
+    floe_finding *f = new_finding(x->out, FLOE_FIND_BEACONING, s->first_start, 0);
     if (!f) return FLOE_ERR_NOMEM;
-    f->window_end = s.last_start + 1;
+    f->window_end = s->last_start + 1;
     f->actor = key->src;
     list_add(f->targets, &f->ntargets_listed, &key->dst);
     f->port = key->port;
@@ -633,8 +631,8 @@ static floe_status beacon_of(ctx *x, const floe_detect *d, const floe_agg_group 
     f->score = cv;
     f->distinct_hosts = 1;
     f->distinct_ports = 1;
-    add_measures(f, g->m);
-    f->flows = s.connections; /* connections, as the threshold counts them */
+    add_measures(f, &s->traffic);
+    f->flows = s->connections; /* connections, as the threshold counts them */
     return FLOE_OK;
 }
 
@@ -659,36 +657,56 @@ static floe_status emit_outbound(ctx *x, floe_finding *f, floe_finding_type type
     return FLOE_OK;
 }
 
-/* From T_PORTS, one window, a group per (host, port, proto, remote host) over the run:
+typedef struct pair_ref {
+    floe_beacon_key key;
+    floe_beacon_stats stats;
+} pair_ref;
+
+/* By host, port, protocol, remote host. */
+static inline bool pair_less(const pair_ref *a, const pair_ref *b) {
+    int c = floe_addr_cmp(&a->key.src, &b->key.src);
+    if (c) return c < 0;
+    if (a->key.port != b->key.port) return a->key.port < b->key.port;
+    if (a->key.proto != b->key.proto) return a->key.proto < b->key.proto;
+    return floe_addr_cmp(&a->key.dst, &b->key.dst) < 0;
+}
+
+FLOE_SORT_DEFINE(sort_pairs, pair_ref, pair_less)
+
+/* From the run's (host, remote host, port, proto) pairs (floe_beacon.h), taken host by host
+ * and port by port:
  *  - NetworkPortUnusual: a (host, port, proto) first used at least port_baseline after the
  *    host's first outbound request;
  *  - Spambot: TCP/25 to spam_hosts distinct hosts first contacted within scan_window of the
  *    host's first use of port 25 (a host with earlier port-25 history is a mail server);
- *  - Beaconing, per group (beacon_of). */
-static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d) {
-    run_reader r;
-    floe_status st = open_table(x, agg, &r);
-    if (st != FLOE_OK) return st;
+ *  - Beaconing, per pair (beacon_of). */
+static floe_status find_connections(ctx *x, const floe_detect *d) {
+    const size_t n = floe_beacon_count(d->beacon_history);
+    pair_ref *pairs = malloc((n ? n : 1) * sizeof *pairs);
+    if (!pairs) return FLOE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        floe_beacon_pair_at(d->beacon_history, i, &pairs[i].key, &pairs[i].stats);
+    sort_pairs(pairs, n);
+    floe_status st = FLOE_OK;
     const int64_t w = x->c->scan_window;
-    for (size_t h = 0; h < r.n && st == FLOE_OK;) {
-        const size_t hend = run_end(&r, h, 1); /* [h, hend): one host */
+    for (size_t h = 0; h < n && st == FLOE_OK;) {
+        size_t hend = h + 1; /* [h, hend): one host */
+        while (hend < n && floe_addr_cmp(&pairs[hend].key.src, &pairs[h].key.src) == 0)
+            hend++;
         int64_t host_first = INT64_MAX;
         for (size_t g = h; g < hend; g++)
-            if (r.groups[g].m->first_seen < host_first) host_first = r.groups[g].m->first_seen;
+            if (pairs[g].stats.traffic.first_seen < host_first)
+                host_first = pairs[g].stats.traffic.first_seen;
         for (size_t p = h; p < hend && st == FLOE_OK;) {
-            const size_t pend = run_end(&r, p, 3); /* [p, pend): one (port, proto) */
+            const uint16_t port = pairs[p].key.port;
+            const uint8_t proto = pairs[p].key.proto;
+            size_t pend = p + 1; /* [p, pend): one (port, proto) */
+            while (pend < hend && pairs[pend].key.port == port && pairs[pend].key.proto == proto)
+                pend++;
             int64_t port_first = INT64_MAX;
             for (size_t g = p; g < pend; g++)
-                if (r.groups[g].m->first_seen < port_first) port_first = r.groups[g].m->first_seen;
-            floe_key_value pv[FLOE_KEY_MAX_PARTS];
-            memset(pv, 0, sizeof pv);
-            floe_agg_key_decode(agg, &r.groups[p], pv);
-            if (pv[0].null || pv[1].null || pv[2].null) {
-                p = pend;
-                continue;
-            }
-            const uint16_t port = pv[1].v.u16;
-            const uint8_t proto = pv[2].v.u8;
+                if (pairs[g].stats.traffic.first_seen < port_first)
+                    port_first = pairs[g].stats.traffic.first_seen;
             const int64_t ws = floe_detect_window_of(port_first, w);
             floe_finding npu, spam; /* filled as the remote hosts go by */
             memset(&npu, 0, sizeof npu);
@@ -699,34 +717,31 @@ static floe_status find_connections(ctx *x, floe_agg *agg, const floe_detect *d)
             const bool smtp = port == 25 && proto == 6;
             uint64_t new_hosts = 0;
             for (size_t g = p; g < pend && st == FLOE_OK; g++) {
-                floe_key_value gv[FLOE_KEY_MAX_PARTS];
-                memset(gv, 0, sizeof gv);
-                floe_agg_key_decode(agg, &r.groups[g], gv);
-                if (gv[3].null) continue;
-                const floe_agg_measures *m = r.groups[g].m;
+                const floe_addr *remote = &pairs[g].key.dst;
+                const floe_agg_measures *m = &pairs[g].stats.traffic;
                 if (unusual) {
-                    list_add(npu.targets, &npu.ntargets_listed, &gv[3].v.addr);
+                    list_add(npu.targets, &npu.ntargets_listed, remote);
                     npu.distinct_hosts++;
                     add_measures(&npu, m);
                 }
                 if (smtp && m->first_seen < port_first + w) {
-                    list_add(spam.targets, &spam.ntargets_listed, &gv[3].v.addr);
+                    list_add(spam.targets, &spam.ntargets_listed, remote);
                     new_hosts++;
                     add_measures(&spam, m);
                 }
-                const floe_beacon_key key = {pv[0].v.addr, gv[3].v.addr, port, proto};
-                st = beacon_of(x, d, &r.groups[g], &key);
+                st = beacon_of(x, &pairs[g].key, &pairs[g].stats);
             }
+            const floe_addr *host = &pairs[h].key.src;
             if (st == FLOE_OK && unusual)
-                st = emit_outbound(x, &npu, FLOE_FIND_PORT_UNUSUAL, ws, &pv[0].v.addr, port, proto,
+                st = emit_outbound(x, &npu, FLOE_FIND_PORT_UNUSUAL, ws, host, port, proto,
                                    npu.distinct_hosts);
             if (st == FLOE_OK && smtp && new_hosts >= x->c->spam_hosts)
-                st =
-                    emit_outbound(x, &spam, FLOE_FIND_SPAMBOT, ws, &pv[0].v.addr, 25, 6, new_hosts);
+                st = emit_outbound(x, &spam, FLOE_FIND_SPAMBOT, ws, host, 25, 6, new_hosts);
             p = pend;
         }
         h = hend;
     }
+    free(pairs);
     return st;
 }
 
@@ -909,7 +924,7 @@ static floe_status draw_part(floe_detect *d, unsigned part, int64_t horizon) {
         st = x.final
                  ? floe_beacon_fold(d->beacon_history, d->beacon_sets, d->nbeacon_sets, INT64_MAX)
                  : floe_beacon_fold(d->beacon_history, d->closing_sets, d->nclosing_sets, horizon);
-        if (x.final && st == FLOE_OK) st = find_connections(&x, d->tables[T_PORTS], d);
+        if (x.final && st == FLOE_OK) st = find_connections(&x, d);
         break;
     case 2:
         st = find_volume(&x, d);

@@ -55,8 +55,6 @@ enum floe_detect_table {
     T_BRUTE,  /* (src, dst, dstport); small TCP requests to 22, 3389, 5985, 5986 */
     T_OUT,    /* (src, dst, proto); everything internal -> external */
     T_DNS,    /* (src, dst); UDP/53 requests internal -> external */
-    T_PORTS,  /* (src, dstport, proto, dst), one window; requests internal -> external (their
-                 starts, for Beaconing, are in floe_detect.beacon_sets) */
     T_MINE,   /* (src, dst, dstport, proto); accepted requests to mining ports or hosts */
     T_INTEL,  /* (src, dst, dstport, proto); requests to or from a threat-list address */
     T_COUNT
@@ -79,7 +77,10 @@ void floe_volume_state_free(floe_volume_state *state);
 struct floe_detect {
     const floe_detect_config *config;
     floe_agg *tables[T_COUNT];
-    floe_beacon_set **beacon_sets; /* the writers' sets, handed over by floe_detect_writer_finish */
+    /* Outbound requests by (host, remote host, port, proto), the evidence of NetworkPortUnusual,
+     * Spambot and Beaconing: the writers' sets, handed over by floe_detect_writer_finish, and
+     * what has been folded out of them. */
+    floe_beacon_set **beacon_sets;
     size_t nbeacon_sets;
     floe_beacon_set *beacon_history; /* the connections of the entries folded so far */
     /* The close under way (floe_detect_close_begin): its horizon and the writers' sets. */

@@ -2,7 +2,8 @@
  * and folded into a history at any horizons, in any order of the sets, give the statistics of
  * one set folded once, bit for bit, and those of a direct count (records of one connection
  * merged, gaps between connections' starts); a connection whose records straddle a horizon
- * counts once; a pair saturates exactly when its records in all pass the cap. */
+ * counts once; a pair saturates exactly when its records in all pass the cap. A pair's traffic
+ * adds up over all its records, with a start or without, saturated or not. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,39 @@ static floe_beacon_key key_of(uint32_t i) {
     k.port = (uint16_t)(443 + i % 3);
     k.proto = 6;
     return k;
+}
+
+/* A record's traffic, made up from its entry (and without a start, as a record can be). */
+static floe_agg_measures traffic_of(const floe_beacon_entry *e, bool has_start) {
+    return (floe_agg_measures){1,
+                               (uint64_t)(e->end - e->start) % 7 + 1,
+                               (uint64_t)e->end % 1000,
+                               e->sport % 2 == 0,
+                               e->sport % 2 != 0,
+                               has_start ? e->start : INT64_MAX,
+                               has_start ? e->end : INT64_MIN};
+}
+
+static floe_status add(floe_beacon_set *set, const floe_beacon_key *k, const floe_beacon_entry *e) {
+    const floe_agg_measures t = traffic_of(e, true);
+    return floe_beacon_add(set, k, &t, e);
+}
+
+/* A record without a start: traffic only (the entry gives its made-up numbers). */
+static floe_status add_startless(floe_beacon_set *set, const floe_beacon_key *k,
+                                 const floe_beacon_entry *e) {
+    const floe_agg_measures t = traffic_of(e, false);
+    return floe_beacon_add(set, k, &t, NULL);
+}
+
+static void traffic_add(floe_agg_measures *into, const floe_agg_measures *m) {
+    into->flows += m->flows;
+    into->packets += m->packets;
+    into->bytes += m->bytes;
+    into->accepted += m->accepted;
+    into->rejected += m->rejected;
+    if (m->first_seen < into->first_seen) into->first_seen = m->first_seen;
+    if (m->last_seen > into->last_seen) into->last_seen = m->last_seen;
 }
 
 static int by_sport_start(const void *a, const void *b) {
@@ -65,6 +99,7 @@ static floe_beacon_stats direct(floe_beacon_entry *e, size_t n) {
 }
 
 static void assert_same_stats(const floe_beacon_stats *a, const floe_beacon_stats *b) {
+    assert_memory_equal(&a->traffic, &b->traffic, sizeof a->traffic);
     assert_int_equal(a->saturated, b->saturated);
     if (a->saturated) return;
     assert_int_equal(a->records, b->records);
@@ -80,7 +115,7 @@ enum { RECORDS = 40000, PARTS = 4, CAP = 600, PAIRS = 1050, SPAN = 40000 };
 /* Records of ~1000 pairs over SPAN seconds, in start order as files bring them: long
  * connections whose records repeat every 600 s on one source port (they straddle horizons),
  * short ones, duplicates, and records without a source port. Pair 0 passes the cap. */
-static void make_records(floe_beacon_key *keys, floe_beacon_entry *entries) {
+static void make_records(floe_beacon_key *keys, floe_beacon_entry *entries, bool *startless) {
     uint64_t x = 12345;
     for (uint32_t i = 0; i < RECORDS; i++) {
         x = x * 6364136223846793005u + 1442695040888963407u;
@@ -90,9 +125,11 @@ static void make_records(floe_beacon_key *keys, floe_beacon_entry *entries) {
         int32_t sport = (x >> 60) == 0 ? -1 : (int32_t)(40000 + (x >> 8) % 6);
         keys[i] = key_of(pair);
         entries[i] = (floe_beacon_entry){start, end, sport};
+        startless[i] = (x >> 24) % 13 == 0;
         if ((x >> 12) % 9 == 0 && i + 1 < RECORDS) { /* the same record again */
             keys[i + 1] = keys[i];
             entries[i + 1] = entries[i];
+            startless[i + 1] = startless[i];
             i++;
         }
     }
@@ -102,14 +139,16 @@ static void test_folds_at_any_horizons_equal_one_fold_and_a_direct_count(void **
     (void)state;
     floe_beacon_key *keys = malloc(RECORDS * sizeof *keys);
     floe_beacon_entry *entries = malloc(RECORDS * sizeof *entries);
+    bool *startless = malloc(RECORDS * sizeof *startless);
     assert_non_null(keys);
     assert_non_null(entries);
-    make_records(keys, entries);
+    assert_non_null(startless);
+    make_records(keys, entries, startless);
 
     /* One set folded once at the end. */
     floe_beacon_set *one = floe_beacon_set_new(CAP), *one_history = floe_beacon_set_new(CAP);
     for (uint32_t i = 0; i < RECORDS; i++)
-        assert_int_equal(floe_beacon_add(one, &keys[i], &entries[i]), FLOE_OK);
+        assert_int_equal((startless[i] ? add_startless : add)(one, &keys[i], &entries[i]), FLOE_OK);
     assert_int_equal(floe_beacon_fold(one_history, &one, 1, INT64_MAX), FLOE_OK);
 
     /* Four sets (records dealt by a hash), folded at horizons every 1000 s, the sets in
@@ -141,7 +180,8 @@ static void test_folds_at_any_horizons_equal_one_fold_and_a_direct_count(void **
             next_fold += 1000;
         }
         uint64_t h = (uint64_t)entries[i].start * 2654435761u + i;
-        assert_int_equal(floe_beacon_add(part[h % PARTS], &keys[i], &entries[i]), FLOE_OK);
+        assert_int_equal(
+            (startless[i] ? add_startless : add)(part[h % PARTS], &keys[i], &entries[i]), FLOE_OK);
     }
     assert_int_equal(floe_beacon_fold(history, part, PARTS, INT64_MAX), FLOE_OK);
     assert_true(folds > 30);
@@ -158,10 +198,16 @@ static void test_folds_at_any_horizons_equal_one_fold_and_a_direct_count(void **
         if (!known) continue;
         assert_same_stats(&a, &b);
         size_t n = 0;
-        for (uint32_t i = 0; i < RECORDS; i++)
-            if (memcmp(&keys[i], &key, sizeof key) == 0) mine[n++] = entries[i];
+        floe_agg_measures traffic = {0, 0, 0, 0, 0, INT64_MAX, INT64_MIN};
+        for (uint32_t i = 0; i < RECORDS; i++) {
+            if (memcmp(&keys[i], &key, sizeof key) != 0) continue;
+            const floe_agg_measures t = traffic_of(&entries[i], !startless[i]);
+            traffic_add(&traffic, &t);
+            if (!startless[i]) mine[n++] = entries[i];
+        }
         floe_beacon_stats want = direct(mine, n);
         want.saturated = n > CAP;
+        want.traffic = traffic;
         assert_same_stats(&a, &want);
         saturated += a.saturated;
         checked++;
@@ -177,6 +223,7 @@ static void test_folds_at_any_horizons_equal_one_fold_and_a_direct_count(void **
     free(mine);
     free(keys);
     free(entries);
+    free(startless);
     floe_beacon_set_free(one);
     floe_beacon_set_free(one_history);
     floe_beacon_set_free(history);
@@ -192,12 +239,12 @@ static void test_a_connection_straddling_horizons_counts_once(void **state) {
     floe_beacon_key k = key_of(3);
     for (int i = 0; i < 10; i++) {
         floe_beacon_entry e = {1000 + 600 * i, 1000 + 600 * i + 590, 50000};
-        assert_int_equal(floe_beacon_add(set, &k, &e), FLOE_OK);
+        assert_int_equal(add(set, &k, &e), FLOE_OK);
         assert_int_equal(floe_beacon_fold(history, &set, 1, 1000 + 600 * i + 1), FLOE_OK);
     }
     /* And a new connection on the same port after a gap of more than a minute. */
     floe_beacon_entry late = {1000 + 600 * 10 + 100, 1000 + 600 * 10 + 110, 50000};
-    assert_int_equal(floe_beacon_add(set, &k, &late), FLOE_OK);
+    assert_int_equal(add(set, &k, &late), FLOE_OK);
     assert_int_equal(floe_beacon_fold(history, &set, 1, INT64_MAX), FLOE_OK);
     floe_beacon_stats s;
     assert_true(floe_beacon_stats_of(history, &k, &s));
@@ -218,10 +265,10 @@ static void test_saturation_depends_on_the_total_only(void **state) {
     floe_beacon_key k = key_of(1);
     for (int i = 0; i < 3; i++) {
         floe_beacon_entry e = {i, i, i};
-        assert_int_equal(floe_beacon_add(p[0], &k, &e), FLOE_OK);
+        assert_int_equal(add(p[0], &k, &e), FLOE_OK);
         e.start += 100;
-        assert_int_equal(floe_beacon_add(p[1], &k, &e), FLOE_OK);
-        if (i < 2) assert_int_equal(floe_beacon_add(p[2], &k, &e), FLOE_OK);
+        assert_int_equal(add(p[1], &k, &e), FLOE_OK);
+        if (i < 2) assert_int_equal(add(p[2], &k, &e), FLOE_OK);
     }
     size_t n;
     bool sat;
@@ -237,7 +284,7 @@ static void test_saturation_depends_on_the_total_only(void **state) {
     assert_true(sat); /* marked in the set that tipped it: it stops keeping its entries */
     floe_beacon_set *two[2] = {p[2], floe_beacon_set_new(5)};
     for (int i = 0; i < 3; i++)
-        assert_int_equal(floe_beacon_add(two[1], &k, &(floe_beacon_entry){i, i, i}), FLOE_OK);
+        assert_int_equal(add(two[1], &k, &(floe_beacon_entry){i, i, i}), FLOE_OK);
     assert_int_equal(floe_beacon_fold(h2, two, 2, 50), FLOE_OK);
     assert_int_equal(floe_beacon_fold(h2, two, 2, INT64_MAX), FLOE_OK);
     assert_true(floe_beacon_stats_of(h2, &k, &s));
