@@ -169,8 +169,8 @@ floe_detect_writer *floe_detect_writer_new(floe_detect *detect);
 void floe_detect_writer_free(floe_detect_writer *writer);
 /* Adds every row of the batch (detectors see all records, whatever the table's filters). */
 floe_status floe_detect_writer_add(floe_detect_writer *writer, const floe_batch *batch);
-/* Hands what the writer keeps to itself (its probe log and the connection starts Beaconing
- * needs, cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
+/* Hands what the writer keeps to itself (its probe log and its outbound pairs, floe_beacon.h,
+ * cheaper per thread than in a shared table) to its floe_detect. Call for every writer once
  * its rows are in, one writer at a time, before floe_detect_findings. */
 floe_status floe_detect_writer_finish(floe_detect_writer *writer);
 
@@ -188,10 +188,10 @@ floe_status floe_detect_writer_finish(floe_detect_writer *writer);
  * closed yet or not, so what is late depends on the files alone, never on thread timing.
  *
  * What stays to the end: records without a start time (window 0); the window-less evidence of
- * NetworkPortUnusual, Spambot and Beaconing (one group per host, port and peer, and a bounded
- * list of starts per pair); TrafficVolumeUnusual's per-host count, sum and sum of squares, and
- * the samples large enough to be findings, whose z-scores need the whole run's baseline. With
- * lateness -1 ("none") nothing is late and every window stays open to the end. */
+ * NetworkPortUnusual, Spambot and Beaconing (per outbound pair: its traffic and connection
+ * statistics, with the starts not folded yet); TrafficVolumeUnusual's per-host count, sum and sum
+ * of squares, and the samples large enough to be findings, whose z-scores need the whole run's
+ * baseline. With lateness -1 ("none") nothing is late and every window stays open to the end. */
 
 /* The horizon for a file named for key_time: its hour (key time rounded down) minus the
  * lateness; INT64_MIN when the lateness is none. */
