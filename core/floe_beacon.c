@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "floe_distinct.h"
+#include "floe_mem.h"
 #include "floe_sort.h"
 
 /* A source port's last connection, while a later record may still continue it. */
@@ -12,15 +13,22 @@ typedef struct open_chain {
     int32_t sport;
 } open_chain;
 
+/* A set's entry in its log: the record's entry and its pair (the entry's padding holds it). */
+typedef struct logged {
+    int64_t start, end;
+    int32_t sport;
+    uint32_t pair;
+} logged;
+
 typedef struct pair {
     floe_beacon_key key;
     bool saturated;
-    uint32_t n, cap;
-    floe_beacon_entry *entries; /* a set's entries */
-    floe_agg_measures traffic;  /* a set's, since its last fold */
-    uint32_t history;           /* a set's: index + 1 of its pair in the history, once folded */
-    size_t at;                  /* a history's: where its entries go in the fold's scratch */
-    /* History only. */
+    uint32_t n; /* a set's: its entries in the log; a history's: entries in this fold */
+    /* A set's. */
+    uint32_t history;          /* index + 1 of its pair in the history, once folded */
+    floe_agg_measures traffic; /* since the last fold */
+    /* A history's. */
+    size_t at; /* where this fold's entries go in the scratch */
     floe_beacon_stats stats;
     uint32_t nchains, chains_cap;
     open_chain *chains; /* by source port */
@@ -28,13 +36,17 @@ typedef struct pair {
 
 struct floe_beacon_set {
     uint32_t max_per_pair;
-    pair *pairs;
+    pair *pairs; /* floe_mem, pairs_cap of them */
     size_t npairs, pairs_cap;
     uint32_t *slots; /* pair index + 1; 0 is empty; a power of two */
     size_t nslots;
+    /* A set's entries, in arrival order, all pairs in one log: appending is a store, not a
+     * per-pair array to grow, and the log stays in the memory it has once a fold empties it. */
+    logged *log; /* floe_mem, log_cap of them */
+    size_t nlog, log_cap;
     /* A history's scratch for floe_beacon_fold, kept from one fold to the next: the entries
-     * being folded, pair by pair (a pair's n entries from its `at`), and new open chains. */
-    floe_beacon_entry *folding;
+     * being folded, pair by pair, and new open chains. */
+    floe_beacon_entry *folding; /* floe_mem */
     size_t folding_cap;
     open_chain *chains;
     uint32_t chains_cap;
@@ -70,23 +82,22 @@ floe_beacon_set *floe_beacon_set_new(uint32_t max_per_pair) {
 
 void floe_beacon_set_free(floe_beacon_set *s) {
     if (!s) return;
-    for (size_t i = 0; i < s->npairs; i++) {
-        free(s->pairs[i].entries);
+    for (size_t i = 0; i < s->npairs; i++)
         free(s->pairs[i].chains);
-    }
-    free(s->pairs);
+    floe_mem_free(s->pairs, s->pairs_cap * sizeof *s->pairs);
+    floe_mem_free(s->log, s->log_cap * sizeof *s->log);
+    floe_mem_free(s->folding, s->folding_cap * sizeof *s->folding);
     free(s->slots);
-    free(s->folding);
     free(s->chains);
     free(s);
 }
 
 size_t floe_beacon_memory(const floe_beacon_set *s) {
     size_t bytes = s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots +
-                   s->folding_cap * sizeof *s->folding + s->chains_cap * sizeof *s->chains;
+                   s->log_cap * sizeof *s->log + s->folding_cap * sizeof *s->folding +
+                   s->chains_cap * sizeof *s->chains;
     for (size_t i = 0; i < s->npairs; i++)
-        bytes += s->pairs[i].cap * sizeof(floe_beacon_entry) +
-                 s->pairs[i].chains_cap * sizeof(open_chain);
+        bytes += s->pairs[i].chains_cap * sizeof(open_chain);
     return bytes;
 }
 
@@ -139,13 +150,9 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
         if (grow_slots(s) != FLOE_OK) return NULL;
         i = slot_of(s, key);
     }
-    if (s->npairs == s->pairs_cap) {
-        size_t cap = s->pairs_cap ? s->pairs_cap * 2 : 256;
-        pair *grown = realloc(s->pairs, cap * sizeof *grown);
-        if (!grown) return NULL;
-        s->pairs = grown;
-        s->pairs_cap = cap;
-    }
+    pair *pairs = floe_mem_reserve(s->pairs, &s->pairs_cap, s->npairs + 1, sizeof *pairs, 256);
+    if (!pairs) return NULL;
+    s->pairs = pairs;
     pair *p = &s->pairs[s->npairs++];
     memset(p, 0, sizeof *p);
     p->key = *key;
@@ -155,39 +162,14 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     return p;
 }
 
-static void drop_entries(pair *p) {
-    free(p->entries);
-    p->entries = NULL;
-    p->n = p->cap = 0;
-}
-
+/* Too busy to be a beacon: its entries are no longer kept (those in a set's log are skipped). */
 static void saturate(pair *p) {
-    drop_entries(p);
     free(p->chains);
     p->chains = NULL;
     p->nchains = p->chains_cap = 0;
+    p->n = 0;
     p->saturated = true;
     p->stats.saturated = true;
-}
-
-static floe_status append(floe_beacon_set *s, pair *p, const floe_beacon_entry *e, size_t n) {
-    if (p->saturated) return FLOE_OK;
-    if ((uint64_t)p->n + n > s->max_per_pair) {
-        saturate(p);
-        return FLOE_OK;
-    }
-    if (p->n + n > p->cap) {
-        size_t cap = p->cap ? p->cap : 4;
-        while (cap < p->n + n)
-            cap *= 2;
-        floe_beacon_entry *grown = realloc(p->entries, cap * sizeof *grown);
-        if (!grown) return FLOE_ERR_NOMEM;
-        p->entries = grown;
-        p->cap = (uint32_t)cap;
-    }
-    memcpy(p->entries + p->n, e, n * sizeof *e);
-    p->n += (uint32_t)n;
-    return FLOE_OK;
 }
 
 floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
@@ -195,15 +177,33 @@ floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
     pair *p = pair_of(s, key);
     if (!p) return FLOE_ERR_NOMEM;
     traffic_add(&p->traffic, traffic);
-    return entry ? append(s, p, entry, 1) : FLOE_OK;
+    if (!entry || p->saturated) return FLOE_OK;
+    if (p->n + 1 > s->max_per_pair) {
+        saturate(p);
+        return FLOE_OK;
+    }
+    logged *log = floe_mem_reserve(s->log, &s->log_cap, s->nlog + 1, sizeof *log, 4096);
+    if (!log) return FLOE_ERR_NOMEM;
+    s->log = log;
+    s->log[s->nlog++] = (logged){entry->start, entry->end, entry->sport, (uint32_t)(p - s->pairs)};
+    p->n++;
+    return FLOE_OK;
 }
 
-const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *s, const floe_beacon_key *key,
-                                          size_t *n, bool *saturated) {
+size_t floe_beacon_waiting(const floe_beacon_set *s, int64_t *earliest) {
+    size_t n = 0;
+    *earliest = INT64_MAX;
+    for (size_t i = 0; i < s->nlog; i++) {
+        if (s->pairs[s->log[i].pair].saturated) continue;
+        n++;
+        if (s->log[i].start < *earliest) *earliest = s->log[i].start;
+    }
+    return n;
+}
+
+bool floe_beacon_saturated(const floe_beacon_set *s, const floe_beacon_key *key) {
     const pair *p = find_pair(s, key);
-    *n = p ? p->n : 0;
-    *saturated = p && p->saturated;
-    return p ? p->entries : NULL;
+    return p && p->saturated;
 }
 
 size_t floe_beacon_count(const floe_beacon_set *history) {
@@ -327,9 +327,10 @@ static pair *history_pair(floe_beacon_set *history, pair *q) {
     return h;
 }
 
-/* In three passes over the sets' pairs, with no allocation once the scratch has grown: count
- * each history pair's entries before the horizon (and saturate the pairs that pass the cap),
- * copy them pair by pair into the history's scratch, then fold each pair's run. */
+/* In passes with no allocation once the scratch has grown: each set's pairs hand their traffic
+ * and saturation to the history's; the logs' entries before the horizon are counted by history
+ * pair (a pair past the cap saturates), then copied pair by pair into the scratch (the logs
+ * keep the rest, in place); then each pair's run is folded. */
 floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *sets, size_t nsets,
                              int64_t horizon) {
     for (size_t i = 0; i < history->npairs; i++)
@@ -343,46 +344,46 @@ floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *s
             traffic_add(&h->stats.traffic, &q->traffic);
             traffic_empty(&q->traffic);
             if (q->saturated && !h->saturated) saturate(h);
-            if (h->saturated) continue;
-            uint32_t before = 0;
-            for (uint32_t k = 0; k < q->n; k++)
-                before += q->entries[k].start < horizon;
-            h->n += before;
-            h->stats.records += before;
-            if (h->stats.records > history->max_per_pair) saturate(h);
+        }
+    }
+    for (size_t s = 0; s < nsets; s++) {
+        const floe_beacon_set *set = sets[s];
+        for (size_t i = 0; i < set->nlog; i++) {
+            const pair *q = &set->pairs[set->log[i].pair];
+            pair *h = &history->pairs[q->history - 1];
+            if (!q->saturated && !h->saturated && set->log[i].start < horizon) h->n++;
         }
     }
     size_t total = 0;
     for (size_t i = 0; i < history->npairs; i++) {
         pair *h = &history->pairs[i];
+        h->stats.records += h->n;
+        if (!h->saturated && h->stats.records > history->max_per_pair) saturate(h);
         h->at = total;
-        total += h->saturated ? 0 : h->n;
+        total += h->n;
         h->n = 0; /* counts again as the entries are placed */
     }
-    if (total > history->folding_cap) {
-        floe_beacon_entry *grown = realloc(history->folding, total * sizeof *grown);
-        if (!grown) return FLOE_ERR_NOMEM;
-        history->folding = grown;
-        history->folding_cap = total;
-    }
+    floe_beacon_entry *folding =
+        floe_mem_reserve(history->folding, &history->folding_cap, total, sizeof *folding, 4096);
+    if (total > 0 && !folding) return FLOE_ERR_NOMEM;
+    if (folding) history->folding = folding;
     for (size_t s = 0; s < nsets; s++) {
-        for (size_t i = 0; i < sets[s]->npairs; i++) {
-            pair *q = &sets[s]->pairs[i];
-            if (q->n == 0 && !q->saturated) continue;
+        floe_beacon_set *set = sets[s];
+        size_t kept = 0;
+        for (size_t i = 0; i < set->nlog; i++) {
+            const logged l = set->log[i];
+            pair *q = &set->pairs[l.pair];
             pair *h = &history->pairs[q->history - 1];
-            if (h->saturated) {
-                if (!q->saturated) saturate(q); /* it stops keeping entries */
-                continue;
+            if (h->saturated && !q->saturated) saturate(q); /* it stops keeping entries */
+            if (q->saturated) continue;
+            if (l.start < horizon) {
+                history->folding[h->at + h->n++] = (floe_beacon_entry){l.start, l.end, l.sport};
+                q->n--;
+            } else {
+                set->log[kept++] = l;
             }
-            uint32_t kept = 0;
-            for (uint32_t k = 0; k < q->n; k++) {
-                if (q->entries[k].start < horizon)
-                    history->folding[h->at + h->n++] = q->entries[k];
-                else
-                    q->entries[kept++] = q->entries[k];
-            }
-            q->n = kept; /* its capacity stays, for the next hour's entries */
         }
+        set->nlog = kept;
     }
     for (size_t i = 0; i < history->npairs; i++) {
         pair *h = &history->pairs[i];

@@ -64,17 +64,18 @@ void floe_beacon_set_free(floe_beacon_set *set);
 floe_status floe_beacon_add(floe_beacon_set *set, const floe_beacon_key *key,
                             const floe_agg_measures *traffic, const floe_beacon_entry *entry);
 
-/* A pair's entries not folded yet (in no particular order; NULL with *n 0 when the pair is
- * unknown or saturated), and whether it saturated. */
-const floe_beacon_entry *floe_beacon_find(const floe_beacon_set *set, const floe_beacon_key *key,
-                                          size_t *n, bool *saturated);
+/* Entries a set holds, not folded yet (a saturated pair's not counted), and the earliest start
+ * among them (INT64_MAX when none). */
+size_t floe_beacon_waiting(const floe_beacon_set *set, int64_t *earliest);
+/* Whether the set has marked the pair saturated. */
+bool floe_beacon_saturated(const floe_beacon_set *set, const floe_beacon_key *key);
 
 /* Moves every entry of the sets that starts before horizon into the history (a set of the same
  * max_per_pair, used for nothing else), as connection statistics; INT64_MAX moves them all.
  * A set is folded into one history only (it remembers where its pairs are there).
  * Horizons only grow: after a fold at H, no set may take an entry starting before H. The sets
- * stay usable; a pair that saturates is marked saturated in them too (in a set folded before
- * the one that tipped it, at its next fold), so they stop keeping its entries. */
+ * stay usable; a pair that saturates is marked saturated in the sets that hold entries of it,
+ * so they stop keeping them. */
 floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *sets, size_t nsets,
                              int64_t horizon);
 

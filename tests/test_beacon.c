@@ -166,16 +166,11 @@ static void test_folds_at_any_horizons_equal_one_fold_and_a_direct_count(void **
             int64_t horizon = next_fold - 700;
             assert_int_equal(floe_beacon_fold(history, folds % 2 ? reversed : part, PARTS, horizon),
                              FLOE_OK);
-            for (int p = 0; p < PARTS; p++)
-                for (uint32_t k = 0; k < PAIRS; k++) {
-                    size_t n;
-                    bool sat;
-                    floe_beacon_key key = key_of(k);
-                    const floe_beacon_entry *e = floe_beacon_find(part[p], &key, &n, &sat);
-                    for (size_t j = 0; j < n; j++)
-                        assert_true(e[j].start >= horizon);
-                    waiting += n;
-                }
+            for (int p = 0; p < PARTS; p++) {
+                int64_t earliest;
+                waiting += floe_beacon_waiting(part[p], &earliest);
+                assert_true(earliest >= horizon);
+            }
             folds++;
             next_fold += 1000;
         }
@@ -270,18 +265,21 @@ static void test_saturation_depends_on_the_total_only(void **state) {
         assert_int_equal(add(p[1], &k, &e), FLOE_OK);
         if (i < 2) assert_int_equal(add(p[2], &k, &e), FLOE_OK);
     }
-    size_t n;
-    bool sat;
-    floe_beacon_find(p[0], &k, &n, &sat);
-    assert_false(sat);
-    assert_int_equal(n, 3);
+    int64_t earliest;
+    assert_false(floe_beacon_saturated(p[0], &k));
+    assert_int_equal(floe_beacon_waiting(p[0], &earliest), 3);
+    assert_int_equal(earliest, 0);
     floe_beacon_set *h1 = floe_beacon_set_new(5), *h2 = floe_beacon_set_new(5);
     floe_beacon_stats s;
     assert_int_equal(floe_beacon_fold(h1, p, 2, INT64_MAX), FLOE_OK);
     assert_true(floe_beacon_stats_of(h1, &k, &s));
     assert_true(s.saturated);
-    floe_beacon_find(p[1], &k, &n, &sat);
-    assert_true(sat); /* marked in the set that tipped it: it stops keeping its entries */
+    /* Marked in the sets that held its entries: they stop keeping them. */
+    assert_true(floe_beacon_saturated(p[0], &k));
+    assert_true(floe_beacon_saturated(p[1], &k));
+    assert_int_equal(floe_beacon_waiting(p[1], &earliest), 0);
+    assert_int_equal(add(p[1], &k, &(floe_beacon_entry){7, 7, 7}), FLOE_OK);
+    assert_int_equal(floe_beacon_waiting(p[1], &earliest), 0);
     floe_beacon_set *two[2] = {p[2], floe_beacon_set_new(5)};
     for (int i = 0; i < 3; i++)
         assert_int_equal(add(two[1], &k, &(floe_beacon_entry){i, i, i}), FLOE_OK);
