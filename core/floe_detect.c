@@ -46,6 +46,37 @@ const char *floe_direction_name(floe_direction d) {
 
 /* ---- the evidence tables ---- */
 
+/* The last two addresses looked up in one address set, and the answers. A file holds one
+ * interface's records in a stretch, and that interface's address is the source or the
+ * destination of nearly every one of them, its peer often of two in a row (a request and its
+ * reply): two remembered lookups answer most of a stretch's. */
+typedef struct set_memo {
+    floe_addr addr[2];
+    bool in[2];
+    uint8_t filled; /* entries used */
+    uint8_t next;   /* the one a miss replaces: the older */
+} set_memo;
+
+static inline bool same_addr(const floe_addr *a, const floe_addr *b) {
+    uint64_t x[2], y[2];
+    memcpy(x, a->bytes, 16);
+    memcpy(y, b->bytes, 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+static inline bool in_set(const floe_cidr_set *set, set_memo *m, const floe_addr *a) {
+    for (unsigned i = 0; i < m->filled; i++)
+        if (same_addr(&m->addr[i], a)) return m->in[i];
+    const unsigned i = m->next;
+    m->addr[i] = *a;
+    m->in[i] = floe_cidr_set_contains(set, a);
+    m->next = (uint8_t)(i ^ 1);
+    if (m->filled < 2) m->filled++;
+    return m->in[i];
+}
+
+enum { MEMO_INTERNAL, MEMO_INTEL, MEMO_ALLOW_ACTORS, MEMO_ALLOW_TARGETS, MEMO_MINING, MEMO_COUNT };
+
 struct floe_detect_writer {
     floe_detect *detect;
     floe_probe_log probes;    /* this thread's, until floe_detect_writer_finish */
@@ -53,8 +84,9 @@ struct floe_detect_writer {
     floe_agg_writer *writers[T_COUNT];
     uint32_t *rows[T_COUNT];
     uint32_t capacity;
-    int64_t late_before; /* records of the current file starting before this are late */
-    uint64_t late;       /* ... and this many were */
+    set_memo memo[MEMO_COUNT]; /* by address set */
+    int64_t late_before;       /* records of the current file starting before this are late */
+    uint64_t late;             /* ... and this many were */
 };
 
 static bool port_in(const uint8_t *bits, unsigned port) {
@@ -298,14 +330,14 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
         }
         const uint16_t sp = sport ? sport[r] : 0, dp = dport ? dport[r] : 0;
         const uint8_t pr = proto ? proto[r] : 0, act = action ? action[r] : 0;
-        const bool src_in = floe_cidr_set_contains(c->internal, &src[r]);
-        const bool dst_in = floe_cidr_set_contains(c->internal, &dst[r]);
+        const bool src_in = in_set(c->internal, &w->memo[MEMO_INTERNAL], &src[r]);
+        const bool dst_in = in_set(c->internal, &w->memo[MEMO_INTERNAL], &dst[r]);
         const bool ported = pr == 6 || pr == 17;
         const bool reply = ported && is_reply(sp, dp, flags, r, b);
         /* The actor of a request is its source; of a reply, its destination. */
         const floe_addr *actor = reply ? &dst[r] : &src[r], *target = reply ? &src[r] : &dst[r];
-        if ((c->allow_actors && floe_cidr_set_contains(c->allow_actors, actor)) ||
-            (c->allow_targets && floe_cidr_set_contains(c->allow_targets, target)))
+        if ((c->allow_actors && in_set(c->allow_actors, &w->memo[MEMO_ALLOW_ACTORS], actor)) ||
+            (c->allow_targets && in_set(c->allow_targets, &w->memo[MEMO_ALLOW_TARGETS], target)))
             continue;
         const bool outbound = src_in && !dst_in;
         if (outbound) w->rows[T_OUT][cnt[T_OUT]++] = r;
@@ -354,13 +386,15 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     if (pr == 17 && dp == 53) w->rows[T_DNS][cnt[T_DNS]++] = r;
                     if (act == FLOE_ACTION_ACCEPT &&
                         (port_in(c->mining_ports, dp) ||
-                         (c->mining_hosts && floe_cidr_set_contains(c->mining_hosts, &dst[r]))))
+                         (c->mining_hosts &&
+                          in_set(c->mining_hosts, &w->memo[MEMO_MINING], &dst[r]))))
                         w->rows[T_MINE][cnt[T_MINE]++] = r;
                 }
             }
             const bool any_side = c->intel_has_internal;
-            if (c->intel && (((any_side || !src_in) && floe_cidr_set_contains(c->intel, &src[r])) ||
-                             ((any_side || !dst_in) && floe_cidr_set_contains(c->intel, &dst[r]))))
+            set_memo *memo = &w->memo[MEMO_INTEL];
+            if (c->intel && (((any_side || !src_in) && in_set(c->intel, memo, &src[r])) ||
+                             ((any_side || !dst_in) && in_set(c->intel, memo, &dst[r]))))
                 w->rows[T_INTEL][cnt[T_INTEL]++] = r;
         }
     }

@@ -46,7 +46,9 @@ int floe_probe_cmp(const floe_probe *x, const floe_probe *y);
 
 /* The start of the window of length w holding second t (floe_agg's windows, for w > 0). */
 static inline int64_t floe_detect_window_of(int64_t t, int64_t w) {
-    return w > 0 ? t - ((t % w) + w) % w : 0;
+    if (w <= 0) return 0;
+    const int64_t into = t % w; /* one division; negative for t < 0 */
+    return t - (into < 0 ? into + w : into);
 }
 
 enum floe_detect_table {
