@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "floe_distinct.h"
 #include "floe_mem.h"
 #include "floe_sort.h"
 
@@ -20,8 +19,8 @@ typedef struct logged {
     uint32_t pair;
 } logged;
 
+/* A pair's state; its key is in the set's keys[] at the same index. */
 typedef struct pair {
-    floe_beacon_key key;
     bool saturated;
     uint32_t n; /* a set's: its entries in the log; a history's: entries in this fold */
     /* A set's. */
@@ -36,8 +35,11 @@ typedef struct pair {
 
 struct floe_beacon_set {
     uint32_t max_per_pair;
-    pair *pairs; /* floe_mem, pairs_cap of them */
-    size_t npairs, pairs_cap;
+    /* The pairs' keys apart from the rest, densely: a lookup's probes read only these (about
+     * half a megabyte for twelve thousand pairs, which stays in cache), then its pair. */
+    floe_beacon_key *keys; /* floe_mem, keys_cap of them */
+    pair *pairs;           /* floe_mem, pairs_cap of them */
+    size_t npairs, pairs_cap, keys_cap;
     uint32_t *slots; /* pair index + 1; 0 is empty; a power of two */
     size_t nslots;
     /* A set's entries, in arrival order, all pairs in one log: appending is a store, not a
@@ -55,17 +57,31 @@ struct floe_beacon_set {
 /* Records continuing a connection start within this many seconds of its end. */
 #define CONTINUE_WITHIN 60
 
-static uint64_t key_hash(const floe_beacon_key *k) {
-    uint64_t h = floe_distinct_hash_bytes(k->src.bytes, 16);
-    h = floe_distinct_mul_fold(h ^ floe_distinct_hash_bytes(k->dst.bytes, 16),
-                               UINT64_C(0x9e3779b97f4a7c15));
-    return floe_distinct_hash_u64(h ^ ((uint64_t)k->port << 8 | k->proto));
+/* A key's words: the two addresses as four, the port and protocol as a fifth. */
+static inline void key_words(const floe_beacon_key *k, uint64_t w[5]) {
+    memcpy(&w[0], k->src.bytes, 16);
+    memcpy(&w[2], k->dst.bytes, 16);
+    w[4] = (uint64_t)k->port << 8 | k->proto;
 }
 
-static bool key_equal(const floe_beacon_key *a, const floe_beacon_key *b) {
-    return a->port == b->port && a->proto == b->proto &&
-           memcmp(a->src.bytes, b->src.bytes, 16) == 0 &&
-           memcmp(a->dst.bytes, b->dst.bytes, 16) == 0;
+/* Multiply-xor over the words, then a final mix: every request looks its pair up, so this is
+ * kept to a few multiplications. */
+static uint64_t key_hash(const floe_beacon_key *k) {
+    uint64_t w[5];
+    key_words(k, w);
+    uint64_t h = (w[0] ^ UINT64_C(0x9e3779b97f4a7c15)) * UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= (w[1] + h) * UINT64_C(0x94d049bb133111eb);
+    h ^= (w[2] + (h >> 29)) * UINT64_C(0xbf58476d1ce4e5b9);
+    h ^= (w[3] + (h >> 31)) * UINT64_C(0x94d049bb133111eb);
+    h ^= (w[4] + (h >> 27)) * UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 32);
+}
+
+static inline bool key_equal(const floe_beacon_key *a, const floe_beacon_key *b) {
+    uint64_t x[5], y[5];
+    key_words(a, x);
+    key_words(b, y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
 floe_beacon_set *floe_beacon_set_new(uint32_t max_per_pair) {
@@ -85,6 +101,7 @@ void floe_beacon_set_free(floe_beacon_set *s) {
     for (size_t i = 0; i < s->npairs; i++)
         free(s->pairs[i].chains);
     floe_mem_free(s->pairs, s->pairs_cap * sizeof *s->pairs);
+    floe_mem_free(s->keys, s->keys_cap * sizeof *s->keys);
     floe_mem_free(s->log, s->log_cap * sizeof *s->log);
     floe_mem_free(s->folding, s->folding_cap * sizeof *s->folding);
     free(s->slots);
@@ -93,9 +110,9 @@ void floe_beacon_set_free(floe_beacon_set *s) {
 }
 
 size_t floe_beacon_memory(const floe_beacon_set *s) {
-    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->nslots * sizeof *s->slots +
-                   s->log_cap * sizeof *s->log + s->folding_cap * sizeof *s->folding +
-                   s->chains_cap * sizeof *s->chains;
+    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->keys_cap * sizeof *s->keys +
+                   s->nslots * sizeof *s->slots + s->log_cap * sizeof *s->log +
+                   s->folding_cap * sizeof *s->folding + s->chains_cap * sizeof *s->chains;
     for (size_t i = 0; i < s->npairs; i++)
         bytes += s->pairs[i].chains_cap * sizeof(open_chain);
     return bytes;
@@ -103,7 +120,7 @@ size_t floe_beacon_memory(const floe_beacon_set *s) {
 
 static size_t slot_of(const floe_beacon_set *s, const floe_beacon_key *k) {
     size_t mask = s->nslots - 1, i = (size_t)key_hash(k) & mask;
-    while (s->slots[i] && !key_equal(&s->pairs[s->slots[i] - 1].key, k))
+    while (s->slots[i] && !key_equal(&s->keys[s->slots[i] - 1], k))
         i = (i + 1) & mask;
     return i;
 }
@@ -116,7 +133,7 @@ static floe_status grow_slots(floe_beacon_set *s) {
     s->slots = slots;
     s->nslots = nslots;
     for (size_t p = 0; p < s->npairs; p++)
-        s->slots[slot_of(s, &s->pairs[p].key)] = (uint32_t)(p + 1);
+        s->slots[slot_of(s, &s->keys[p])] = (uint32_t)(p + 1);
     return FLOE_OK;
 }
 
@@ -153,9 +170,13 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     pair *pairs = floe_mem_reserve(s->pairs, &s->pairs_cap, s->npairs + 1, sizeof *pairs, 256);
     if (!pairs) return NULL;
     s->pairs = pairs;
+    floe_beacon_key *keys =
+        floe_mem_reserve(s->keys, &s->keys_cap, s->npairs + 1, sizeof *keys, 256);
+    if (!keys) return NULL;
+    s->keys = keys;
+    s->keys[s->npairs] = *key;
     pair *p = &s->pairs[s->npairs++];
     memset(p, 0, sizeof *p);
-    p->key = *key;
     traffic_empty(&p->traffic);
     traffic_empty(&p->stats.traffic);
     s->slots[i] = (uint32_t)s->npairs;
@@ -212,7 +233,7 @@ size_t floe_beacon_count(const floe_beacon_set *history) {
 
 void floe_beacon_pair_at(const floe_beacon_set *history, size_t i, floe_beacon_key *key,
                          floe_beacon_stats *stats) {
-    *key = history->pairs[i].key;
+    *key = history->keys[i];
     *stats = history->pairs[i].stats;
 }
 
@@ -319,10 +340,11 @@ static floe_status fold_pair(floe_beacon_set *h, pair *p, floe_beacon_entry *e, 
     return FLOE_OK;
 }
 
-/* The history pair of set pair q (found once, then remembered); NULL when out of memory. */
-static pair *history_pair(floe_beacon_set *history, pair *q) {
+/* The history pair of set pair q, whose key is `key` (found once, then remembered); NULL when
+ * out of memory. */
+static pair *history_pair(floe_beacon_set *history, pair *q, const floe_beacon_key *key) {
     /* A set is folded into one history, so its pair's place there can be kept. */
-    pair *h = q->history ? &history->pairs[q->history - 1] : pair_of(history, &q->key);
+    pair *h = q->history ? &history->pairs[q->history - 1] : pair_of(history, key);
     if (h) q->history = (uint32_t)(h - history->pairs) + 1;
     return h;
 }
@@ -339,7 +361,7 @@ floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *s
         for (size_t i = 0; i < sets[s]->npairs; i++) {
             pair *q = &sets[s]->pairs[i];
             if (q->n == 0 && !q->saturated && q->traffic.flows == 0) continue;
-            pair *h = history_pair(history, q);
+            pair *h = history_pair(history, q, &sets[s]->keys[i]);
             if (!h) return FLOE_ERR_NOMEM;
             traffic_add(&h->stats.traffic, &q->traffic);
             traffic_empty(&q->traffic);
