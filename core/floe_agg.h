@@ -66,6 +66,11 @@ typedef struct floe_agg_measures {
     int64_t last_seen;  /* largest end; INT64_MIN when no record had one */
 } floe_agg_measures;
 
+/* Measures of no record (first_seen INT64_MAX, last_seen INT64_MIN), and adding one set of
+ * measures to another (counts summed, saturating; first and last seen widened). */
+void floe_agg_measures_empty(floe_agg_measures *m);
+void floe_agg_measures_add(floe_agg_measures *into, const floe_agg_measures *from);
+
 /* One group: its window, its key (encoded; read it with floe_agg_key_value) and measures,
  * pointing into the table: valid while the table lives (groups never move). */
 typedef struct floe_agg_group {

@@ -199,7 +199,7 @@ static floe_agg_record *new_record(floe_agg_table *t, uint32_t key_len, uint64_t
     return rec;
 }
 
-static void measures_empty(floe_agg_measures *m) {
+void floe_agg_measures_empty(floe_agg_measures *m) {
     memset(m, 0, sizeof(*m));
     m->first_seen = INT64_MAX;
     m->last_seen = INT64_MIN;
@@ -261,7 +261,7 @@ floe_agg_record *floe_agg_table_find_or_add(floe_agg_table *t, const uint8_t *ke
     if (rec == NULL) return NULL;
     for (size_t d = 0; d < nd; d++)
         floe_distinct_init(&t->sketches[t->count * nd + d]);
-    measures_empty(&rec->m);
+    floe_agg_measures_empty(&rec->m);
     rec->id = (uint32_t)t->count;
     rec->key_len = key_len;
     memcpy(rec->key, key, key_len);

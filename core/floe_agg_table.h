@@ -118,6 +118,4 @@ static inline floe_distinct *floe_agg_table_sketches(const floe_agg_table *t,
     return t->ndistinct > 0 ? &t->sketches[(size_t)rec->id * t->ndistinct] : NULL;
 }
 
-void floe_agg_measures_add(floe_agg_measures *into, const floe_agg_measures *from);
-
 #endif

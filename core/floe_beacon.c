@@ -137,22 +137,6 @@ static floe_status grow_slots(floe_beacon_set *s) {
     return FLOE_OK;
 }
 
-static void traffic_empty(floe_agg_measures *m) {
-    memset(m, 0, sizeof *m);
-    m->first_seen = INT64_MAX;
-    m->last_seen = INT64_MIN;
-}
-
-static void traffic_add(floe_agg_measures *into, const floe_agg_measures *m) {
-    into->flows += m->flows;
-    into->packets = floe_counter_add(into->packets, m->packets);
-    into->bytes = floe_counter_add(into->bytes, m->bytes);
-    into->accepted += m->accepted;
-    into->rejected += m->rejected;
-    if (m->first_seen < into->first_seen) into->first_seen = m->first_seen;
-    if (m->last_seen > into->last_seen) into->last_seen = m->last_seen;
-}
-
 static const pair *find_pair(const floe_beacon_set *s, const floe_beacon_key *key) {
     size_t i = slot_of(s, key);
     return s->slots[i] ? &s->pairs[s->slots[i] - 1] : NULL;
@@ -177,8 +161,8 @@ static pair *pair_of(floe_beacon_set *s, const floe_beacon_key *key) {
     s->keys[s->npairs] = *key;
     pair *p = &s->pairs[s->npairs++];
     memset(p, 0, sizeof *p);
-    traffic_empty(&p->traffic);
-    traffic_empty(&p->stats.traffic);
+    floe_agg_measures_empty(&p->traffic);
+    floe_agg_measures_empty(&p->stats.traffic);
     s->slots[i] = (uint32_t)s->npairs;
     return p;
 }
@@ -197,7 +181,7 @@ floe_status floe_beacon_add(floe_beacon_set *s, const floe_beacon_key *key,
                             const floe_agg_measures *traffic, const floe_beacon_entry *entry) {
     pair *p = pair_of(s, key);
     if (!p) return FLOE_ERR_NOMEM;
-    traffic_add(&p->traffic, traffic);
+    floe_agg_measures_add(&p->traffic, traffic);
     if (!entry || p->saturated) return FLOE_OK;
     if (p->n + 1 > s->max_per_pair) {
         saturate(p);
@@ -363,8 +347,8 @@ floe_status floe_beacon_fold(floe_beacon_set *history, floe_beacon_set *const *s
             if (q->n == 0 && !q->saturated && q->traffic.flows == 0) continue;
             pair *h = history_pair(history, q, &sets[s]->keys[i]);
             if (!h) return FLOE_ERR_NOMEM;
-            traffic_add(&h->stats.traffic, &q->traffic);
-            traffic_empty(&q->traffic);
+            floe_agg_measures_add(&h->stats.traffic, &q->traffic);
+            floe_agg_measures_empty(&q->traffic);
             if (q->saturated && !h->saturated) saturate(h);
         }
     }

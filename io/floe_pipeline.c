@@ -42,8 +42,9 @@
  * detectors' horizon on (floe_detect_horizon) is not opened until every file before it is done:
  * the reader stops giving out files, waits until every lane has handed back all its chunks
  * (the workers are then idle between files, so nothing adds to the detectors), closes the
- * windows the new horizon ends (floe_detect_close, on the reader's thread), and goes on. A
- * drain costs at most one file's tail on the other lanes, once an hour of data. What closed is
+ * windows the new horizon ends (floe_detect_close_begin, then the parts on the reducer's
+ * threads: close_windows), and goes on. A drain costs at most one file's tail on the other
+ * lanes, once an hour of data. What closed is
  * decided by the files' names, never by timing; records too old for their file's hour are
  * left out by the detectors' writers and counted as late in the totals.
  *
@@ -196,7 +197,7 @@ typedef struct floe_pipeline {
     int64_t open_horizon; /* floe_detect_horizon of the files opened so far */
     bool at_barrier;      /* the next file starts a new hour: wait for the lanes to drain */
     uint32_t closes;      /* windows closed so many times */
-    double close_seconds; /* spent in floe_detect_close */
+    double close_seconds; /* spent closing them */
 } floe_pipeline;
 
 static double now_seconds(void) {
