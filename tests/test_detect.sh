@@ -8,7 +8,8 @@
 #  - the look-alikes are close calls: without the "answered" rule (portsweep.max_answered = 1000)
 #    the heavy-DNS host (1-minute interval: the poller too) is reported as a PortSweep;
 #  - the findings do not depend on the thread count or the I/O path (identical JSON Lines), nor
-#    on whether windows close as the files' hours pass or at the end; records that started long
+#    on whether windows close as the files' hours pass or at the end (an input without an S3
+#    key time keeps them all; the summary and --stats say which); records that started long
 #    before their file's hour are late: counted, named, left out (--strict: exit 1);
 #  - the findings Parquet table, read by DuckDB, holds the rows and values of the JSON Lines;
 #  - the report's findings section lists them;
@@ -100,6 +101,26 @@ set -e
 "$floe" analyze --detect --set lateness=none -o "$work/late.csv" "$work/late/AWSLogs" >/dev/null 2>"$work/late.err"
 grep -q '^late' "$work/late.err" && fail "records late with lateness none"
 pass "$want late records of a misnamed file counted and named, findings unchanged, --strict exit 1"
+
+# The summary says whether windows closed; --stats counts the late records. An input without
+# an S3 key time (here the same tree plus a header-only file outside any AWSLogs layout) keeps
+# every window to the end, with the same findings.
+"$floe" analyze --detect --intel "$dir/intel.txt" -o "$work/late.csv" --stats "$work/late.json" \
+    "$work/late/AWSLogs" >/dev/null 2>"$work/late.err"
+grep -q "^detectors     windows closed [1-9][0-9]* times as the files' hours passed" "$work/late.err" ||
+    fail "the summary does not say windows closed: $(grep '^detectors' "$work/late.err")"
+[ "$(jq .late_records "$work/late.json")" = "$want" ] || fail "--stats late_records is not $want"
+[ "$(jq -r '.late_files[0].file' "$work/late.json")" = "$moved" ] || fail "--stats does not name the late file"
+mkdir "$work/keyless"
+cp -al "$tree" "$work/keyless/AWSLogs"
+gzip -dc "$early" >"$work/early.txt"
+sed -n 1p "$work/early.txt" | gzip >"$work/keyless/extra.log.gz"
+"$floe" analyze --detect --intel "$dir/intel.txt" --findings "$work/keyless.jsonl" -o "$work/late.csv" \
+    "$work/keyless" >/dev/null 2>"$work/late.err"
+grep -q "^detectors     every window kept to the end (not every input has an S3 key time)" "$work/late.err" ||
+    fail "an input without a key time: $(grep '^detectors' "$work/late.err")"
+cmp -s "$work/keyless.jsonl" "$work/s11.jsonl" || fail "findings differ when every window is kept to the end"
+pass "the summary says whether windows closed; an input without a key time keeps them all, same findings"
 
 "$floe" analyze -q --detect --intel "$dir/intel.txt" --findings "$work/f.parquet" --report "$tree" >"$work/report.txt"
 "$here/parquet_readers.sh" "$node_dir" >/dev/null
