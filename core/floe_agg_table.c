@@ -309,6 +309,7 @@ floe_status floe_agg_table_compact(floe_agg_table *t, bool (*keep)(const floe_ag
         t->block_used = wo;
     }
     t->count = kept;
+    if (t->capacity == 0) return FLOE_OK; /* no slots yet (their first allocation failed) */
     memset(t->slots, 0, t->capacity * sizeof(*t->slots));
     insert_all(t, t->slots, t->capacity);
     return FLOE_OK;
