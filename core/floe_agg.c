@@ -607,7 +607,7 @@ floe_status floe_agg_merge(floe_agg *into, const floe_agg *from) {
 /* ---- closing windows -------------------------------------------------------------------------
  */
 
-static bool window_closed(int64_t window_start, int64_t window_seconds, int64_t horizon) {
+bool floe_agg_window_closed(int64_t window_start, int64_t window_seconds, int64_t horizon) {
     return window_start > 0 && window_seconds > 0 && window_start <= horizon - window_seconds;
 }
 
@@ -617,7 +617,7 @@ typedef struct open_window {
 
 static bool window_open(const floe_agg_record *rec, void *ctx) {
     const open_window *w = ctx;
-    return !window_closed((int64_t)get_be64(rec->key), w->len, w->horizon);
+    return !floe_agg_window_closed((int64_t)get_be64(rec->key), w->len, w->horizon);
 }
 
 floe_status floe_agg_drop_closed(floe_agg *agg, int64_t horizon) {
@@ -653,8 +653,8 @@ static floe_status sort_records(floe_agg *agg, unsigned partition, int64_t close
     size_t n = 0;
     uint64_t cursor = 0;
     for (const floe_agg_record *rec; (rec = floe_agg_table_next(t, &cursor, NULL)) != NULL;) {
-        if (closed_by != INT64_MIN &&
-            !window_closed((int64_t)get_be64(rec->key), agg->spec.window_seconds, closed_by))
+        if (closed_by != INT64_MIN && !floe_agg_window_closed((int64_t)get_be64(rec->key),
+                                                              agg->spec.window_seconds, closed_by))
             continue;
         floe_agg_sort_prefix(rec->key, rec->key_len, items[n].k);
         items[n++].rec = rec;

@@ -124,6 +124,11 @@ floe_status floe_agg_merge_prepare(floe_agg *agg, unsigned slices);
 void floe_agg_merge_slice(floe_agg *agg, unsigned slice);
 void floe_agg_merge_finish(floe_agg *agg);
 
+/* Whether the window of length window_seconds starting at window_start has ended by horizon:
+ * what floe_agg_drop_closed drops (never window 0, the records without a start time, nor a
+ * table without windows). */
+bool floe_agg_window_closed(int64_t window_start, int64_t window_seconds, int64_t horizon);
+
 /* Drops the groups whose window has ended by `horizon` (window_start + window_seconds <= horizon),
  * for a caller that has read them and will see no more of their records (the detectors close
  * windows as the files' times pass). Groups of window 0 (records without a start time) stay,

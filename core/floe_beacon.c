@@ -109,15 +109,6 @@ void floe_beacon_set_free(floe_beacon_set *s) {
     free(s);
 }
 
-size_t floe_beacon_memory(const floe_beacon_set *s) {
-    size_t bytes = s->pairs_cap * sizeof *s->pairs + s->keys_cap * sizeof *s->keys +
-                   s->nslots * sizeof *s->slots + s->log_cap * sizeof *s->log +
-                   s->folding_cap * sizeof *s->folding + s->chains_cap * sizeof *s->chains;
-    for (size_t i = 0; i < s->npairs; i++)
-        bytes += s->pairs[i].chains_cap * sizeof(open_chain);
-    return bytes;
-}
-
 static size_t slot_of(const floe_beacon_set *s, const floe_beacon_key *k) {
     size_t mask = s->nslots - 1, i = (size_t)key_hash(k) & mask;
     while (s->slots[i] && !key_equal(&s->keys[s->slots[i] - 1], k))

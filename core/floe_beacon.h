@@ -88,7 +88,4 @@ size_t floe_beacon_count(const floe_beacon_set *history);
 void floe_beacon_pair_at(const floe_beacon_set *history, size_t i, floe_beacon_key *key,
                          floe_beacon_stats *stats);
 
-/* Bytes the set holds (entries, pairs and their slots). */
-size_t floe_beacon_memory(const floe_beacon_set *set);
-
 #endif

@@ -239,14 +239,6 @@ floe_status floe_detect_close_begin(floe_detect *d, floe_detect_writer *const *w
     return FLOE_OK;
 }
 
-floe_status floe_detect_close(floe_detect *d, floe_detect_writer *const *writers, size_t nwriters,
-                              int64_t horizon) {
-    floe_status st = floe_detect_close_begin(d, writers, nwriters, horizon);
-    for (unsigned part = 0; part < FLOE_DETECT_PARTS && st == FLOE_OK; part++)
-        st = floe_detect_close_part(d, part);
-    return st;
-}
-
 static bool is_reply(uint16_t sport, uint16_t dport, const uint8_t *flags, uint32_t r,
                      const floe_batch *b) {
     if (flags && !floe_batch_is_null(b, FLOE_F_TCP_FLAGS, r)) {
@@ -269,14 +261,19 @@ static inline bool short_exchange(uint8_t proto, uint64_t packets, uint64_t byte
 
 /* An outbound request to its (host, remote host, port, proto) pair: NetworkPortUnusual's,
  * Spambot's and Beaconing's evidence (floe_beacon.h). */
-static floe_status add_pair(floe_detect_writer *w, const floe_batch *b, uint32_t r,
-                            const floe_addr *src, const floe_addr *dst, uint16_t port,
+/* The columns add_pair reads, fetched once a batch. */
+typedef struct pair_columns {
+    const uint64_t *bytes, *packets;
+    const int64_t *starts, *ends;
+    const uint16_t *sport;
+} pair_columns;
+
+static floe_status add_pair(floe_detect_writer *w, const floe_batch *b, const pair_columns *col,
+                            uint32_t r, const floe_addr *src, const floe_addr *dst, uint16_t port,
                             uint8_t proto, uint8_t action) {
-    const uint64_t *bytes = floe_batch_u64_or_null(b, FLOE_F_BYTES);
-    const uint64_t *packets = floe_batch_u64_or_null(b, FLOE_F_PACKETS);
-    const int64_t *starts = floe_batch_time_or_null(b, FLOE_F_START);
-    const int64_t *ends = floe_batch_time_or_null(b, FLOE_F_END);
-    const uint16_t *sport = floe_batch_u16_or_null(b, FLOE_F_SRCPORT);
+    const uint64_t *bytes = col->bytes, *packets = col->packets;
+    const int64_t *starts = col->starts, *ends = col->ends;
+    const uint16_t *sport = col->sport;
     const bool has_start = starts && !floe_batch_is_null(b, FLOE_F_START, r);
     const bool has_end = ends && !floe_batch_is_null(b, FLOE_F_END, r);
     const floe_agg_measures traffic = {
@@ -319,6 +316,7 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
     const uint64_t *packets = floe_batch_u64_or_null(b, FLOE_F_PACKETS);
     const int64_t *starts = floe_batch_time_or_null(b, FLOE_F_START);
     const int64_t *ends = floe_batch_time_or_null(b, FLOE_F_END);
+    const pair_columns pair_cols = {bytes, packets, starts, ends, sport};
     const uint64_t addr_nulls = UINT64_C(1) << FLOE_F_SRCADDR | UINT64_C(1) << FLOE_F_DSTADDR;
     const bool may_be_late = starts && w->late_before != INT64_MIN;
     uint32_t cnt[T_COUNT] = {0};
@@ -380,7 +378,8 @@ floe_status floe_detect_writer_add(floe_detect_writer *w, const floe_batch *b) {
                     w->rows[T_BRUTE][cnt[T_BRUTE]++] = r;
                 if (outbound) {
                     if (dport && !floe_batch_is_null(b, FLOE_F_DSTPORT, r)) {
-                        floe_status st = add_pair(w, b, r, &src[r], &dst[r], dp, pr, act);
+                        floe_status st =
+                            add_pair(w, b, &pair_cols, r, &src[r], &dst[r], dp, pr, act);
                         if (st != FLOE_OK) return st;
                     }
                     if (pr == 17 && dp == 53) w->rows[T_DNS][cnt[T_DNS]++] = r;

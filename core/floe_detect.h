@@ -205,13 +205,11 @@ uint64_t floe_detect_writer_late(const floe_detect_writer *writer);
 
 /* Closes every window that ended by horizon: takes the writers' probe logs and folds their
  * Beaconing entries, draws those windows' findings (kept for floe_detect_findings) and frees
- * their evidence. One thread, with no writer adding meanwhile; the writers stay valid. */
-floe_status floe_detect_close(floe_detect *detect, floe_detect_writer *const *writers,
-                              size_t nwriters, int64_t horizon);
-/* floe_detect_close in steps, for a caller with threads: begin (one thread), then
- * floe_detect_close_part for every part below floe_detect_part_count(), each once, calls for
- * different parts at once if wanted; no writer may add until the last part is done.
- * begin fails with FLOE_ERR_INVALID for a horizon of INT64_MIN or INT64_MAX. */
+ * their evidence. In steps, so a caller can use its threads: begin (one thread), then
+ * floe_detect_close_part for every part below floe_detect_part_count(), each once (calls for
+ * different parts may run at once). No writer may add from begin until the last part is done;
+ * the writers stay valid. begin fails with FLOE_ERR_INVALID for a horizon of INT64_MIN or
+ * INT64_MAX. */
 floe_status floe_detect_close_begin(floe_detect *detect, floe_detect_writer *const *writers,
                                     size_t nwriters, int64_t horizon);
 floe_status floe_detect_close_part(floe_detect *detect, unsigned part);

@@ -10,6 +10,7 @@
 #include "floe_distinct.h"
 #include "floe_detect.h"
 #include "floe_detect_tables.h"
+#include "floe_mem.h"
 #include "floe_sort.h"
 
 static floe_finding *new_finding(floe_finding_list *l, floe_finding_type type, int64_t window_start,
@@ -61,7 +62,7 @@ static void add_measures(floe_finding *f, const floe_agg_measures *m) {
 typedef struct ctx {
     const floe_detect_config *c;
     floe_finding_list *out;
-    int64_t horizon; /* windows that ended by it are drawn (floe_detect_close) */
+    int64_t horizon; /* windows that ended by it are drawn (floe_detect_close_begin) */
     bool final;      /* the end of the run: every window is */
 } ctx;
 
@@ -69,7 +70,7 @@ typedef struct ctx {
  * are; before, those floe_agg_drop_closed will drop (windows of records without a start time,
  * window 0, stay to the end). */
 static bool drawn_now(const ctx *x, int64_t start, int64_t len) {
-    return x->final || (start > 0 && len > 0 && start <= x->horizon - len);
+    return x->final || floe_agg_window_closed(start, len, x->horizon);
 }
 
 static bool internal(const ctx *x, const floe_addr *a) {
@@ -448,22 +449,9 @@ void floe_volume_state_free(floe_volume_state *v) {
     if (!v) return;
     free(v->hosts.hosts);
     free(v->hosts.slots);
-    free(v->groups);
-    free(v->samples);
+    floe_mem_free(v->groups, v->groups_cap * sizeof *v->groups);
+    floe_mem_free(v->samples, v->samples_cap * sizeof *v->samples);
     free(v);
-}
-
-/* Room for `more` items after n in *items (cap of them), doubling. */
-static bool reserve(void **items, size_t *cap, size_t n, size_t more, size_t size) {
-    if (n + more <= *cap) return true;
-    size_t cap2 = *cap ? *cap : 64;
-    while (cap2 < n + more)
-        cap2 *= 2;
-    void *grown = realloc(*items, cap2 * size);
-    if (!grown) return false;
-    *items = grown;
-    *cap = cap2;
-    return true;
 }
 
 /* TrafficVolumeUnusual for a sample of `bytes` of host h: a z-score against the host's other
@@ -570,8 +558,10 @@ static floe_status find_volume(ctx *x, floe_detect *det) {
     if (st == FLOE_OK) st = open_table(x, det->tables[T_DNS], &d);
     for (size_t i = 0; i < r.n && st == FLOE_OK;) {
         const size_t j = run_end(&r, i, 2);
-        if (!reserve((void **)&v->groups, &v->groups_cap, v->ngroups, j - i, sizeof *v->groups))
-            return FLOE_ERR_NOMEM;
+        volume_group *groups =
+            floe_mem_reserve(v->groups, &v->groups_cap, v->ngroups + (j - i), sizeof *groups, 64);
+        if (!groups) return FLOE_ERR_NOMEM;
+        v->groups = groups;
         volume_group *g = &v->groups[v->ngroups];
         uint64_t bytes = 0;
         for (size_t k = i; k < j; k++) {
@@ -585,8 +575,10 @@ static floe_status find_volume(ctx *x, floe_detect *det) {
         v->hosts.hosts[h].sum += b;
         v->hosts.hosts[h].sumsq += b * b;
         if (bytes >= x->c->volume_bytes) {
-            if (!reserve((void **)&v->samples, &v->samples_cap, v->nsamples, 1, sizeof *v->samples))
-                return FLOE_ERR_NOMEM;
+            volume_sample *samples =
+                floe_mem_reserve(v->samples, &v->samples_cap, v->nsamples + 1, sizeof *samples, 64);
+            if (!samples) return FLOE_ERR_NOMEM;
+            v->samples = samples;
             v->samples[v->nsamples++] = (volume_sample){bytes, (uint32_t)h, v->ngroups, j - i};
             v->ngroups += j - i;
         } else {
@@ -900,7 +892,7 @@ unsigned floe_detect_part_count(void) {
 
 /* Draws part `part`'s findings of the windows ended by horizon (INT64_MAX: the end of the run,
  * every window and the window-less detectors); before the end, also frees the evidence of the
- * windows drawn, and folds Beaconing's entries before the horizon (floe_detect_close).
+ * windows drawn, and folds Beaconing's entries before the horizon (floe_detect_close_begin).
  * Parts share only read-only state: each has its own list, tables, and (the probe log, the
  * beacon sets, the volume state) the rest. They are numbered by cost on the benchmark set,
  * largest first, for callers that hand them out in order: scans and sweeps (sorting the probe
