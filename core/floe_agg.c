@@ -159,6 +159,7 @@ struct floe_agg {
     uint64_t gen[FLOE_AGG_PARTITIONS];
     floe_agg_sort_item *items[FLOE_AGG_PARTITIONS];
     size_t nitems[FLOE_AGG_PARTITIONS];
+    size_t items_cap[FLOE_AGG_PARTITIONS]; /* allocated: a sort of closed windows fills less */
     uint64_t items_gen[FLOE_AGG_PARTITIONS];
     floe_agg_group *sorted;
     size_t sorted_size;  /* bytes (a floe_mem block) */
@@ -185,9 +186,9 @@ static unsigned partition_of(uint64_t hash) {
 }
 
 static void drop_items(floe_agg *agg, unsigned p) {
-    floe_mem_free(agg->items[p], agg->nitems[p] * sizeof(floe_agg_sort_item));
+    floe_mem_free(agg->items[p], agg->items_cap[p] * sizeof(floe_agg_sort_item));
     agg->items[p] = NULL;
-    agg->nitems[p] = 0;
+    agg->nitems[p] = agg->items_cap[p] = 0;
 }
 
 static void drop_sorted(floe_agg *agg) {
@@ -648,7 +649,7 @@ static floe_status sort_records(floe_agg *agg, unsigned partition, int64_t close
     const floe_agg_table *t = &agg->tables[partition];
     if (t->count == 0) return FLOE_OK;
     /* Large arrays: floe_mem (huge pages) rather than malloc's 4 KiB faults. */
-    floe_agg_sort_item *items = floe_mem_alloc(t->count * sizeof(*items));
+    floe_agg_sort_item *items = floe_mem_scratch(t->count * sizeof(*items));
     if (items == NULL) return FLOE_ERR_NOMEM;
     size_t n = 0;
     uint64_t cursor = 0;
@@ -662,6 +663,7 @@ static floe_status sort_records(floe_agg *agg, unsigned partition, int64_t close
     floe_agg_sort_items(items, n);
     agg->items[partition] = items;
     agg->nitems[partition] = n;
+    agg->items_cap[partition] = t->count;
     return FLOE_OK;
 }
 
@@ -732,7 +734,7 @@ static floe_status plan_slices(floe_agg *agg, unsigned slices) {
     agg->slices = slices;
     if (total == 0) return FLOE_OK;
     agg->sorted_size = total * sizeof(floe_agg_group);
-    agg->sorted = floe_mem_alloc(agg->sorted_size);
+    agg->sorted = floe_mem_scratch(agg->sorted_size);
     if (agg->sorted == NULL) {
         agg->sorted_size = 0;
         return FLOE_ERR_NOMEM;

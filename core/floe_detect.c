@@ -134,17 +134,36 @@ floe_detect *floe_detect_new(const floe_detect_config *config) {
     return d;
 }
 
-void floe_detect_free(floe_detect *d) {
-    if (!d) return;
-    for (int t = 0; t < T_COUNT; t++)
+static void free_evidence(floe_detect *d) {
+    for (int t = 0; t < T_COUNT; t++) {
         floe_agg_free(d->tables[t]);
+        d->tables[t] = NULL;
+    }
     for (size_t i = 0; i < d->nbeacon_sets; i++)
         floe_beacon_set_free(d->beacon_sets[i]);
     free(d->beacon_sets);
+    d->beacon_sets = NULL;
+    d->nbeacon_sets = 0;
     free(d->closing_sets);
+    d->closing_sets = NULL;
+    d->nclosing_sets = 0;
     floe_beacon_set_free(d->beacon_history);
+    d->beacon_history = NULL;
     floe_probe_log_free(&d->probes);
     floe_volume_state_free(d->volume);
+    d->volume = NULL;
+}
+
+floe_status floe_detect_drop_evidence(floe_detect *d) {
+    for (int part = 0; part < FLOE_DETECT_PARTS; part++)
+        if (!d->found[part].done) return FLOE_ERR_INVALID;
+    free_evidence(d);
+    return FLOE_OK;
+}
+
+void floe_detect_free(floe_detect *d) {
+    if (!d) return;
+    free_evidence(d);
     for (int part = 0; part < FLOE_DETECT_PARTS; part++)
         free(d->found[part].items);
     free(d);

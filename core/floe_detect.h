@@ -221,6 +221,12 @@ floe_status floe_detect_close_part(floe_detect *detect, unsigned part);
 unsigned floe_detect_part_count(void);
 floe_status floe_detect_find_part(floe_detect *detect, unsigned part);
 
+/* Frees the evidence (tables, probe log, Beaconing's sets, the volume state), keeping the
+ * findings, once every part's are drawn: for a caller that needs the memory next. Nothing but
+ * floe_detect_findings and floe_detect_free may follow. FLOE_ERR_INVALID (nothing freed) when
+ * some part has not run. */
+floe_status floe_detect_drop_evidence(floe_detect *detect);
+
 /* The findings, in a fixed order: window start, type, actor, first target, port. *out is a new
  * array the caller frees. Call once, after floe_detect_writer_finish for every writer (it
  * folds the probe log in place). */

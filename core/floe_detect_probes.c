@@ -104,7 +104,7 @@ static bool keyed(const floe_probe *p) {
  * second array of probes would be tens of MB more to fault in. */
 static floe_status sort_log(floe_probe_log *log) {
     if (log->n >= UINT32_MAX) return FLOE_ERR_NOMEM; /* the keys' index */
-    probe_key *keys = floe_mem_alloc((log->n ? log->n : 1) * sizeof *keys);
+    probe_key *keys = floe_mem_scratch((log->n ? log->n : 1) * sizeof *keys);
     if (!keys) return FLOE_ERR_NOMEM;
     floe_probe *p = log->items;
     /* IPv4 probes first (keyed), in their order; the rest after, sorted whole. */

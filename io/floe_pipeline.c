@@ -44,9 +44,9 @@
  * (the workers are then idle between files, so nothing adds to the detectors), closes the
  * windows the new horizon ends (floe_detect_close_begin, then the parts on the reducer's
  * threads: close_windows), and goes on. A drain costs at most one file's tail on the other
- * lanes, once an hour of data. What closed is
- * decided by the files' names, never by timing; records too old for their file's hour are
- * left out by the detectors' writers and counted as late in the totals.
+ * lanes, once an hour of data; within an hour the inputs go largest first, so that tail is
+ * a small file's. What closed is decided by the files' names, never by timing; records too old for
+ * their file's hour are left out by the detectors' writers and counted as late in the totals.
  *
  * Errors and shutdown. A problem with one file (open, read, decode, bad lines) is recorded in
  * the totals of whoever met it and the run goes on. A fatal error in a worker (out of memory)
@@ -56,6 +56,7 @@
  * run's result. */
 #include "floe_pipeline.h"
 
+#include "floe_mem.h"
 #include "floe_s3key.h"
 #include "floe_sort.h"
 
@@ -877,6 +878,8 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         }
         /* And the findings' independent parts, on all threads (floe_detect_findings joins). */
         status = run_reduce_phase(NULL, p->options.detect, REDUCE_FIND, nthreads);
+        /* The evidence's pages go to the main table's sort next (floe_mem keeps them). */
+        if (status == FLOE_OK) status = floe_detect_drop_evidence(p->options.detect);
         if (status != FLOE_OK) return status;
     }
     if (p->options.nkeys == 0) return FLOE_OK;
@@ -884,17 +887,25 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         out->aggs[k] = p->aggs[k];
         p->aggs[k] = NULL;
     }
-    return p->options.sort_result ? sort_table(out->aggs[0], nthreads) : FLOE_OK;
+    status = p->options.sort_result ? sort_table(out->aggs[0], nthreads) : FLOE_OK;
+    /* Writing the result takes no large blocks: pages kept for them would only add to the
+     * resident memory from here on. */
+    floe_mem_trim();
+    return status;
 }
 
 typedef struct timed_input {
     floe_input input;
+    int64_t horizon; /* floe_detect_horizon of its key time */
     int64_t time;
     size_t index;
 } timed_input;
 
+/* By horizon (the drains come between horizons), then largest first (the lanes' last files
+ * before a drain are then the small ones: less idle tail), then the given order. */
 static inline bool timed_less(const timed_input *a, const timed_input *b) {
-    if (a->time != b->time) return a->time < b->time;
+    if (a->horizon != b->horizon) return a->horizon < b->horizon;
+    if (a->input.size_hint != b->input.size_hint) return a->input.size_hint > b->input.size_hint;
     return a->index < b->index;
 }
 
@@ -917,7 +928,8 @@ static floe_status order_by_time(floe_pipeline *p) {
             free(t);
             return FLOE_OK;
         }
-        t[i] = (timed_input){p->inputs[i], key.time, i};
+        t[i] = (timed_input){p->inputs[i], floe_detect_horizon(p->options.detect, key.time),
+                             key.time, i};
     }
     sort_timed(t, p->ninputs);
     p->by_time = malloc(p->ninputs * sizeof(*p->by_time));

@@ -630,6 +630,41 @@ static void test_drop_closed_keeps_open_windows_and_writers(void **state) {
     free(flows);
 }
 
+/* A sort of closed windows fills only part of the items array it allocates (the open groups
+ * are skipped): freeing it must give back what was allocated. With over 65,536 groups a
+ * partition the array is a large block, and the closed ones fit a small one; freeing by the
+ * count sorted once handed such a block to free(). */
+static void test_sorting_a_few_closed_groups_of_many_frees_what_it_took(void **state) {
+    (void)state;
+    const uint32_t n = 1200000; /* ~75,000 groups a partition */
+    floe_batch batch;
+    assert_int_equal(floe_batch_init(&batch, n), FLOE_OK);
+    assert_int_equal(
+        floe_batch_reserve(&batch, UINT64_C(1) << FLOE_F_SRCADDR | UINT64_C(1) << FLOE_F_START),
+        FLOE_OK);
+    floe_addr *src = batch.values[FLOE_F_SRCADDR];
+    int64_t *start = batch.values[FLOE_F_START];
+    for (uint32_t r = 0; r < n; r++) {
+        floe_addr_from_v4(0x0a000000u + r, &src[r]);
+        start[r] = r < 100 ? 1700000000 : 1700003600; /* 100 in a window the horizon closes */
+        batch.nulls[r] = 0;
+        batch.line_no[r] = r + 1;
+    }
+    batch.count = n;
+    floe_agg *agg = agg_of("srcaddr", 600, &batch);
+    assert_int_equal(floe_agg_count(agg), n);
+    const floe_agg_group *closed;
+    size_t n_closed;
+    assert_int_equal(floe_agg_sorted_closed(agg, 1700001200, &closed, &n_closed), FLOE_OK);
+    assert_int_equal(n_closed, 100);
+    for (size_t i = 0; i < n_closed; i++)
+        assert_int_equal(closed[i].window_start, 1699999800);
+    assert_int_equal(floe_agg_drop_closed(agg, 1700001200), FLOE_OK);
+    assert_int_equal(floe_agg_count(agg), n - 100);
+    floe_agg_free(agg);
+    floe_batch_free(&batch);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_by_window_and_key_with_every_measure),
@@ -644,6 +679,7 @@ int main(void) {
         cmocka_unit_test(test_writers_on_several_threads_build_the_same_table),
         cmocka_unit_test(test_sorted_order_follows_later_changes),
         cmocka_unit_test(test_drop_closed_keeps_open_windows_and_writers),
+        cmocka_unit_test(test_sorting_a_few_closed_groups_of_many_frees_what_it_took),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,4 +175,28 @@ set -e
 [ $usage = 2 ] && grep -q "portscan.ports: 'many' is not a whole number" "$work/err.txt" ||
     fail "a bad setting: exit $usage, $(cat "$work/err.txt")"
 pass "a bad threat-list line is named and skipped (--strict: exit 1); a bad setting is exit 2"
+
+# A list bigger than the 1 MiB the reader takes at a time: bad lines past the first chunk and a
+# line longer than a chunk are named by their line numbers, and the real entries at the end (the
+# last line without its newline) still match.
+awk 'BEGIN {
+    for (i = 1; i <= 150000; i++) {
+        if (i == 90001 || i == 149999) print "bad-line-" i
+        else if (i == 120000) { s = "x"; while (length(s) < 1500000) s = s s; print s }
+        else printf "10.%d.%d.%d\n", int(i / 65536) + 100, int(i / 256) % 256, i % 256
+    } }' >"$work/big.txt"
+grep -v '^#' "$dir/intel.txt" | sed '/^$/d' >>"$work/big.txt"
+truncate -s -1 "$work/big.txt" # no newline after the last entry
+"$floe" analyze -q --detect --intel "$work/big.txt" --findings "$work/big.jsonl" "$tree" >/dev/null 2>"$work/err.txt" ||
+    fail "a big threat list stopped the run"
+for n in 90001 120000 149999; do
+    grep -q "big.txt:$n: not an IP or CIDR, skipped" "$work/err.txt" || fail "line $n is not named: $(cut -c1-200 "$work/err.txt")"
+done
+[ "$(grep -c "not an IP or CIDR" "$work/err.txt")" = 3 ] || fail "other lines were called bad: $(cut -c1-200 "$work/err.txt")"
+[ "$(jq -c 'select(.finding_type | test("MaliciousIPCaller"))' "$work/s11.jsonl" | wc -l)" -gt 0 ] ||
+    fail "intel.txt raises no MaliciousIPCaller finding to compare with"
+cmp -s <(jq -c 'select(.finding_type | test("MaliciousIPCaller"))' "$work/big.jsonl") \
+    <(jq -c 'select(.finding_type | test("MaliciousIPCaller"))' "$work/s11.jsonl") ||
+    fail "the big list's entries found other MaliciousIPCaller findings than intel.txt alone"
+pass "a list of many chunks: bad lines named by number across chunks, its entries all matched"
 echo "test_detect: $checks checks passed ($run seeds)"

@@ -1,8 +1,12 @@
 /* Large-table memory (core/floe_mem): every block comes zeroed, and growing keeps the bytes
  * already there and zeroes the rest, whether the block stays small, turns large, or moves its
- * pages to a bigger mapping; arrays reserved by doubling keep their items. */
+ * pages to a bigger mapping; arrays reserved by doubling keep their items. Freed large blocks'
+ * pages are kept and reused: a scratch block may get them as they were, a zeroed block or a
+ * grown tail never shows their old bytes, blocks pieced together from several kept ones work
+ * like any other, and trimming gives them back. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -66,10 +70,115 @@ static void test_reserve_doubles_and_keeps_items(void **state) {
     floe_mem_free(items, cap * sizeof *items);
 }
 
+#define MIB ((size_t)1 << 20)
+
+/* The newest kept block big enough is reused in place, bytes and all, for scratch. */
+static void test_scratch_reuses_a_freed_block_as_it_was(void **state) {
+    (void)state;
+    floe_mem_trim();
+    uint8_t *p = floe_mem_alloc(6 * MIB);
+    assert_non_null(p);
+    fill(p, 6 * MIB, 11);
+    floe_mem_free(p, 6 * MIB);
+    uint8_t *q = floe_mem_scratch(6 * MIB);
+    assert_ptr_equal(q, p);
+    assert_filled(q, 6 * MIB, 11);
+    floe_mem_free(q, 6 * MIB);
+    floe_mem_trim();
+}
+
+/* Kept pages go to scratch blocks only, moved as they are; zeroed blocks and grown tails are
+ * zero whatever is kept. */
+static void test_kept_pages_come_back_zeroed_where_zeros_are_due(void **state) {
+    (void)state;
+    floe_mem_trim();
+    uint8_t *a = floe_mem_alloc(4 * MIB), *b = floe_mem_alloc(4 * MIB);
+    assert_non_null(a);
+    assert_non_null(b);
+    fill(a, 4 * MIB, 1);
+    fill(b, 4 * MIB, 2);
+    floe_mem_free(a, 4 * MIB);
+    floe_mem_free(b, 4 * MIB);
+    /* A zeroed block never takes kept pages. */
+    uint8_t *c = floe_mem_alloc(8 * MIB);
+    assert_non_null(c);
+    assert_zero(c, 8 * MIB);
+    fill(c, 8 * MIB, 3);
+    floe_mem_free(c, 8 * MIB);
+    /* Neither kept 4 MiB block holds 8 MiB of scratch: both move into a new one, as they were
+     * (c, freed last, is used first, in place). */
+    uint8_t *again = floe_mem_scratch(8 * MIB);
+    assert_ptr_equal(again, c);
+    uint8_t *pieced = floe_mem_scratch(8 * MIB);
+    assert_non_null(pieced);
+    const bool b_first = pieced[0] == (uint8_t)2;
+    assert_filled(pieced, 4 * MIB, b_first ? 2 : 1);
+    assert_filled(pieced + 4 * MIB, 4 * MIB, b_first ? 1 : 2);
+    floe_mem_free(pieced, 8 * MIB);
+    floe_mem_free(again, 8 * MIB);
+    /* Grown while pages are kept: the old bytes stay, the tail is zero. */
+    uint8_t *d = floe_mem_alloc(2 * MIB);
+    assert_non_null(d);
+    fill(d, 2 * MIB, 4);
+    uint8_t *e = floe_mem_grow(d, 2 * MIB, 10 * MIB);
+    assert_non_null(e);
+    assert_filled(e, 2 * MIB, 4);
+    assert_zero(e + 2 * MIB, 8 * MIB);
+    /* Small to large, with kept pages about. */
+    floe_mem_free(e, 10 * MIB);
+    uint8_t *f = floe_mem_alloc(1000);
+    assert_non_null(f);
+    fill(f, 1000, 5);
+    uint8_t *g = floe_mem_grow(f, 1000, 7 * MIB);
+    assert_non_null(g);
+    assert_filled(g, 1000, 5);
+    assert_zero(g + 1000, 7 * MIB - 1000);
+    floe_mem_free(g, 7 * MIB);
+    floe_mem_trim();
+}
+
+/* A block pieced together from kept blocks (several mappings) is freed, kept, reused and
+ * grown like any other: its pages move 2 MiB at a time. */
+static void test_pieced_blocks_grow_and_free_like_others(void **state) {
+    (void)state;
+    floe_mem_trim();
+    uint8_t *parts[3];
+    for (int i = 0; i < 3; i++) {
+        parts[i] = floe_mem_alloc(2 * MIB);
+        assert_non_null(parts[i]);
+        fill(parts[i], 2 * MIB, (uint8_t)(20 + i));
+    }
+    for (int i = 0; i < 3; i++)
+        floe_mem_free(parts[i], 2 * MIB);
+    uint8_t *pieced = floe_mem_scratch(6 * MIB);
+    assert_non_null(pieced);
+    fill(pieced, 6 * MIB, 30);
+    uint8_t *grown = floe_mem_grow(pieced, 6 * MIB, 12 * MIB);
+    assert_non_null(grown);
+    assert_filled(grown, 6 * MIB, 30);
+    assert_zero(grown + 6 * MIB, 6 * MIB);
+    fill(grown, 12 * MIB, 31);
+    floe_mem_free(grown, 12 * MIB);
+    uint8_t *again = floe_mem_scratch(12 * MIB);
+    assert_ptr_equal(again, grown);
+    assert_filled(again, 12 * MIB, 31);
+    floe_mem_free(again, 12 * MIB);
+    floe_mem_trim();
+    /* Nothing kept after a trim: a new block is a fresh mapping, zero. */
+    uint8_t *fresh = floe_mem_scratch(12 * MIB);
+    assert_non_null(fresh);
+    assert_zero(fresh, 12 * MIB);
+    floe_mem_free(fresh, 12 * MIB);
+    floe_mem_trim();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_keeps_bytes_and_zeroes_the_rest),
         cmocka_unit_test(test_reserve_doubles_and_keeps_items),
+        cmocka_unit_test(test_scratch_reuses_a_freed_block_as_it_was),
+        cmocka_unit_test(test_kept_pages_come_back_zeroed_where_zeros_are_due),
+        cmocka_unit_test(test_pieced_blocks_grow_and_free_like_others),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

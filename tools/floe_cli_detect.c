@@ -38,20 +38,14 @@ static char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-/* A threat list: every good line added; a bad one is named on stderr (also under -q: it is a
- * skip, not progress) and skipped, so a feed with one odd line does not stop a nightly job, and
- * counted in *skipped. Spamhaus's ';' comments are comments too. */
-static bool load_list(const char *command, const char *option, const char *path,
-                      floe_cidr_set *set, uint64_t *skipped) {
-    size_t len = 0;
-    char *text = read_file(path, &len);
-    if (!text) {
-        fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, strerror(errno));
-        return false;
-    }
+/* Adds the lines of text[0..len) (whole lines, the first numbered line_base + 1) to the set:
+ * every good line added, a bad one named on stderr (also under -q: it is a skip, not progress)
+ * and skipped, and counted in *skipped. Spamhaus's ';' comments are comments too. False on a
+ * failure other than a bad line (out of memory). */
+static bool add_lines(const char *command, const char *option, const char *path, char *text,
+                      size_t len, uint64_t line_base, floe_cidr_set *set, uint64_t *skipped) {
     for (char *semi = text; (semi = memchr(semi, ';', len - (size_t)(semi - text))); semi++)
         *semi = '#';
-    uint64_t line_base = 0;
     size_t pos = 0;
     while (pos <= len) {
         uint64_t bad = 0;
@@ -59,7 +53,6 @@ static bool load_list(const char *command, const char *option, const char *path,
         if (st == FLOE_OK) break;
         if (st != FLOE_ERR_FORMAT) {
             fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, floe_status_str(st));
-            free(text);
             return false;
         }
         /* Skip to the line after the bad one. */
@@ -69,19 +62,65 @@ static bool load_list(const char *command, const char *option, const char *path,
         char *nl = memchr(text + at, '\n', len - at);
         size_t end = nl ? (size_t)(nl - text) : len;
         (*skipped)++;
-        fprintf(stderr, "floe %s: %s %s:%" PRIu64 ": not an IP or CIDR, skipped: '%.*s'\n",
-                    command, option, path, line_base + bad, (int)(end - at > 60 ? 60 : end - at),
-                    text + at);
+        fprintf(stderr, "floe %s: %s %s:%" PRIu64 ": not an IP or CIDR, skipped: '%.*s'\n", command,
+                option, path, line_base + bad, (int)(end - at > 60 ? 60 : end - at), text + at);
         line_base += bad;
         if (!nl) break;
         pos = end + 1;
     }
-    free(text);
     return true;
 }
 
-int floe_cli_detect_setup(const floe_cli_detect_args *a, floe_detect_config *config,
-                          bool strict) {
+/* A threat list, read a chunk of whole lines at a time (add_lines): a million-entry list is
+ * not held whole, only what it adds to the set. */
+static bool load_list(const char *command, const char *option, const char *path, floe_cidr_set *set,
+                      uint64_t *skipped) {
+    FILE *f = fopen(path, "rb");
+    size_t cap = (size_t)1 << 20, have = 0;
+    char *buf = f ? malloc(cap) : NULL;
+    if (!buf) {
+        fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, strerror(errno));
+        if (f) fclose(f);
+        return false;
+    }
+    uint64_t line_base = 0;
+    bool ok = true, eof = false;
+    while (ok && !eof) {
+        have += fread(buf + have, 1, cap - have, f);
+        if (have < cap) {
+            if (ferror(f)) {
+                fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, strerror(EIO));
+                ok = false;
+                break;
+            }
+            eof = true;
+        }
+        /* Whole lines only, unless the file ended: a line cut by the chunk waits for its rest. */
+        char *last_nl = eof ? NULL : memrchr(buf, '\n', have);
+        size_t whole = eof ? have : last_nl ? (size_t)(last_nl - buf) + 1 : 0;
+        if (whole == 0 && !eof) { /* one line longer than the buffer: a bigger buffer */
+            char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!grown) {
+                fprintf(stderr, "floe %s: %s %s: %s\n", command, option, path, strerror(ENOMEM));
+                ok = false;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+            continue;
+        }
+        ok = add_lines(command, option, path, buf, whole, line_base, set, skipped);
+        for (const char *c = buf; (c = memchr(c, '\n', whole - (size_t)(c - buf))); c++)
+            line_base++;
+        memmove(buf, buf + whole, have - whole);
+        have -= whole;
+    }
+    free(buf);
+    fclose(f);
+    return ok;
+}
+
+int floe_cli_detect_setup(const floe_cli_detect_args *a, floe_detect_config *config, bool strict) {
     floe_detect_config_init(config);
     char err[256];
     if (a->config_path) {
@@ -102,7 +141,8 @@ int floe_cli_detect_setup(const floe_cli_detect_args *a, floe_detect_config *con
         }
     }
     for (unsigned i = 0; i < a->nsets; i++) {
-        floe_status st = floe_detect_config_set(config, a->sets[i], strlen(a->sets[i]), err, sizeof err);
+        floe_status st =
+            floe_detect_config_set(config, a->sets[i], strlen(a->sets[i]), err, sizeof err);
         if (st != FLOE_OK) {
             fprintf(stderr, "floe analyze: --set %s: %s\n", a->sets[i],
                     st == FLOE_ERR_FORMAT ? err : floe_status_str(st));
@@ -116,7 +156,8 @@ int floe_cli_detect_setup(const floe_cli_detect_args *a, floe_detect_config *con
             return FLOE_EXIT_USAGE;
     }
     if (skipped > 0 && strict) {
-        fprintf(stderr, "floe analyze: --strict: %" PRIu64 " threat-list lines were not addresses\n",
+        fprintf(stderr,
+                "floe analyze: --strict: %" PRIu64 " threat-list lines were not addresses\n",
                 skipped);
         return FLOE_EXIT_SKIPPED;
     }
