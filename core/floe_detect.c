@@ -146,6 +146,8 @@ static void free_evidence(floe_detect *d) {
     d->nbeacon_sets = 0;
     free(d->closing_sets);
     d->closing_sets = NULL;
+    free(d->closing_logs);
+    d->closing_logs = NULL;
     d->nclosing_sets = 0;
     floe_beacon_set_free(d->beacon_history);
     d->beacon_history = NULL;
@@ -246,13 +248,17 @@ floe_status floe_detect_close_begin(floe_detect *d, floe_detect_writer *const *w
     d->closing_horizon = horizon;
     d->nclosing_sets = 0;
     if (horizon == INT64_MIN || horizon == INT64_MAX) return FLOE_ERR_INVALID;
-    floe_beacon_set **sets = realloc(d->closing_sets, (nwriters ? nwriters : 1) * sizeof *sets);
-    if (!sets) return FLOE_ERR_NOMEM;
-    d->closing_sets = sets;
+    const size_t n = nwriters ? nwriters : 1;
+    floe_beacon_set **sets = realloc(d->closing_sets, n * sizeof *sets);
+    if (sets) d->closing_sets = sets;
+    floe_probe_log **logs = realloc(d->closing_logs, n * sizeof *logs);
+    if (logs) d->closing_logs = logs;
+    if (!sets || !logs) return FLOE_ERR_NOMEM;
+    /* Only pointers here: the part that needs the logs takes them (a copy of tens of MB, on
+     * a reducer's thread rather than the caller's alone). */
     for (size_t i = 0; i < nwriters; i++) {
-        floe_status st = floe_probe_log_take(&d->probes, &writers[i]->probes);
-        if (st != FLOE_OK) return st;
         sets[i] = writers[i]->beacons;
+        logs[i] = &writers[i]->probes;
     }
     d->nclosing_sets = nwriters;
     return FLOE_OK;

@@ -907,7 +907,9 @@ static floe_status draw_part(floe_detect *d, unsigned part, int64_t horizon) {
     int drop[4] = {NO_TABLE, NO_TABLE, NO_TABLE, NO_TABLE}; /* the part's windowed tables */
     switch (part) {
     case 0:
-        st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
+        for (size_t i = 0; !x.final && i < d->nclosing_sets && st == FLOE_OK; i++)
+            st = floe_probe_log_take(&d->probes, d->closing_logs[i]);
+        if (st == FLOE_OK) st = find_scans_and_sweeps(&x, &d->probes, d->tables[T_ANSWER]);
         drop[0] = T_ANSWER;
         break;
     case 1:

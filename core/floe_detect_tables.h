@@ -88,8 +88,9 @@ struct floe_detect {
     /* The close under way (floe_detect_close_begin): its horizon and the writers' sets. */
     int64_t closing_horizon;
     floe_beacon_set **closing_sets;
-    size_t nclosing_sets;
-    floe_probe_log probes; /* the writers' logs, appended by floe_detect_writer_finish */
+    floe_probe_log **closing_logs; /* the writers' probe logs, taken by the part that folds */
+    size_t nclosing_sets;          /* writers, so sets and logs */
+    floe_probe_log probes;         /* the writers' logs, appended by floe_detect_writer_finish */
     floe_finding_list found[FLOE_DETECT_PARTS];
     floe_volume_state *volume; /* NULL until the volume part first runs */
 };
