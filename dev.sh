@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dev.sh: one entry point for a fresh Debian 12 machine.
 #   ./dev.sh sample   install what is missing, build, generate a sample tree, analyze it
-#   ./dev.sh test     install what is missing, build, run every test (release, ASan+UBSan, TSan)
+#   ./dev.sh test     install what is missing, build, run every test (release, ASan+UBSan, TSan,
+#                     and a minute of fuzzing)
 #   ./dev.sh bench    install, build, run the parser benchmark on generated data
 #   ./dev.sh setup    only install what is missing
 set -euo pipefail
@@ -61,6 +62,8 @@ run_tests() {
     build tsan
     log "tests of the threaded parts (TSan): the generator's workers, writers sharing a table, the analyze pipeline, Parquet row groups built on several threads, the report's tables"
     ctest --preset tsan -R '^(test_gen|test_agg|test_analyze|test_parquet|test_report|test_detect)$'
+    log "fuzzing smoke (libFuzzer, ASan + UBSan): every harness of tests/fuzz for 7 s from its seeds"
+    tests/fuzz/run.sh 7
 }
 
 bench() {

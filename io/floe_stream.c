@@ -5,6 +5,14 @@
 
 #define MIB ((size_t)1 << 20)
 
+/* The decoder is handed a file's compressed bytes in pieces that start at multiples of
+ * IN_PIECE, however the caller read them: what it salvages before an error in corrupt data
+ * depends on where its input ended (ISA-L and zstd emit what they decoded up to the end of the
+ * input they were given), so with the reads' own boundaries the records counted from a damaged
+ * file changed with --read-size. Reads of a multiple of IN_PIECE are handed on in place; a
+ * piece that spans reads is put together in `stage` first. */
+#define IN_PIECE ((size_t)256 << 10)
+
 void floe_stream_options_default(floe_stream_options *options) {
     memset(options, 0, sizeof(*options));
     options->mode = FLOE_LINES_S3;
@@ -25,6 +33,10 @@ struct floe_stream {
     size_t text_cap; /* grows up to max_line + decode_size */
     size_t text_len;
     bool skipping; /* inside a too-long line: drop text up to the next '\n' */
+
+    uint8_t *stage;  /* IN_PIECE bytes: the start of a piece that spans reads */
+    size_t staged;   /* bytes in it */
+    uint64_t in_pos; /* the file's bytes taken so far (handed on, or staged) */
 
     /* The file being read. */
     bool active;
@@ -68,8 +80,9 @@ floe_status floe_stream_new(const floe_stream_options *options, floe_stream **ou
     size_t carry_start = s->options.max_line < 64 * 1024 ? s->options.max_line : 64 * 1024;
     s->text_cap = s->options.decode_size + carry_start;
     s->text = malloc(s->text_cap);
+    s->stage = malloc(IN_PIECE);
     floe_status status = floe_batch_init(&s->batch, s->options.batch_rows);
-    if (s->decoder == NULL || s->text == NULL || status != FLOE_OK) {
+    if (s->decoder == NULL || s->text == NULL || s->stage == NULL || status != FLOE_OK) {
         floe_stream_free(s);
         return FLOE_ERR_NOMEM;
     }
@@ -82,6 +95,7 @@ void floe_stream_free(floe_stream *stream) {
     floe_decoder_free(stream->decoder);
     floe_batch_free(&stream->batch);
     free(stream->text);
+    free(stream->stage);
     free(stream);
 }
 
@@ -100,6 +114,8 @@ floe_status floe_stream_begin(floe_stream *s, const char *path, uint32_t file_in
     s->failed = false;
     s->text_len = 0;
     s->skipping = false;
+    s->staged = 0;
+    s->in_pos = 0;
     s->callback_status = FLOE_OK;
     totals->files++;
     totals->files_by_codec[floe_decoder_codec(s->decoder)]++;
@@ -209,14 +225,13 @@ static void finish(floe_stream *s) {
     s->totals = NULL;
 }
 
-floe_status floe_stream_feed(floe_stream *s, const uint8_t *in, size_t in_len, bool last) {
-    if (!s->active) return FLOE_ERR_INVALID;
+/* Decodes one piece of the file, in[0..in_len) (the file's last when `last`), and parses what
+ * it gives. Stops early after a decode error (s->failed). */
+static floe_status decode_piece(floe_stream *s, const uint8_t *in, size_t in_len, bool last) {
     floe_totals *totals = s->totals;
-    totals->compressed_bytes += in_len;
-    floe_status status = FLOE_OK;
     size_t in_off = 0;
     while (!s->failed) {
-        status = reserve_text(s);
+        floe_status status = reserve_text(s);
         if (status != FLOE_OK) return status;
         size_t fresh = s->text_len;
         size_t out_cap = s->text_cap - fresh;
@@ -248,14 +263,52 @@ floe_status floe_stream_feed(floe_stream *s, const uint8_t *in, size_t in_len, b
         /* The decoder stops on a finished stream, a full output step, or used-up input. */
         if (finished || (in_off == in_len && out_written < out_cap)) break;
     }
+    return FLOE_OK;
+}
+
+floe_status floe_stream_feed(floe_stream *s, const uint8_t *in, size_t in_len, bool last) {
+    if (!s->active) return FLOE_ERR_INVALID;
+    s->totals->compressed_bytes += in_len;
+    size_t at = 0;
+    while (at < in_len && !s->failed) {
+        /* Bytes up to the end of the current piece. */
+        const size_t room = IN_PIECE - (size_t)(s->in_pos % IN_PIECE);
+        const size_t take = in_len - at < room ? in_len - at : room;
+        const bool completes = take == room, ends = last && at + take == in_len;
+        floe_status status = FLOE_OK;
+        if (s->staged == 0 && (completes || ends)) {
+            status = decode_piece(s, in + at, take, ends); /* a whole piece, in place */
+        } else {
+            memcpy(s->stage + s->staged, in + at, take);
+            s->staged += take;
+            if (completes || ends) {
+                status = decode_piece(s, s->stage, s->staged, ends);
+                s->staged = 0;
+            }
+        }
+        if (status != FLOE_OK) return status;
+        s->in_pos += take;
+        at += take;
+    }
+    /* The end of the file announced without bytes: what is staged (maybe nothing) is the last
+     * piece, and the decoder still hears that nothing follows. */
+    if (last && in_len == 0 && !s->failed) {
+        floe_status status = decode_piece(s, s->stage, s->staged, true);
+        s->staged = 0;
+        if (status != FLOE_OK) return status;
+    }
     if (last) finish(s);
     return FLOE_OK;
 }
 
 floe_status floe_stream_cut(floe_stream *s, int err) {
     if (!s->active) return FLOE_ERR_INVALID;
+    /* What was read is decoded (not the end of the file: a cut member is not an error of its
+     * own); the line the failure cut off is dropped. */
     floe_status status = FLOE_OK;
-    if (!s->failed) status = consume_text(s, s->text_len, true, true);
+    if (!s->failed && s->staged > 0) status = decode_piece(s, s->stage, s->staged, false);
+    s->staged = 0;
+    if (status == FLOE_OK && !s->failed) status = consume_text(s, s->text_len, true, true);
     if (status == FLOE_OK)
         status = floe_totals_note_file_failure(s->totals, s->path, s->file_index, err, true);
     finish(s);

@@ -13,7 +13,10 @@
  * decode or read error count; the unfinished line the error cut off is dropped (not parsed, not
  * counted as bad), because a cut line can still look like a valid but wrong record.
  *
- * Memory: decode_size + at most max_line + the batch, whatever the file size. A stream is used
+ * The decoder gets the compressed bytes in 256 KiB pieces at fixed offsets of the file, whatever
+ * the chunks pushed, so what it salvages from a damaged file does not depend on them either.
+ *
+ * Memory: decode_size + at most max_line + the batch + 256 KiB, whatever the file size. A stream is used
  * by one thread at a time and handles one file at a time; reuse it for the next file. */
 #ifndef FLOE_STREAM_H
 #define FLOE_STREAM_H
