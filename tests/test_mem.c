@@ -72,18 +72,33 @@ static void test_reserve_doubles_and_keeps_items(void **state) {
 
 #define MIB ((size_t)1 << 20)
 
-/* The newest kept block big enough is reused in place, bytes and all, for scratch. */
+/* Fills a block's old_size bytes and grows it: they must stay, and the rest be zero. */
+static uint8_t *grow_checked(uint8_t *block, size_t old_size, size_t new_size, uint8_t seed) {
+    fill(block, old_size, seed);
+    uint8_t *grown = floe_mem_grow(block, old_size, new_size);
+    assert_non_null(grown);
+    assert_filled(grown, old_size, seed);
+    assert_zero(grown + old_size, new_size - old_size);
+    return grown;
+}
+
+/* Fills a block, frees it, and checks that the next scratch block of its size is that block,
+ * bytes and all (the newest kept block big enough is reused in place); frees that too. */
+static void assert_reused_as_scratch(uint8_t *block, size_t size, uint8_t seed) {
+    fill(block, size, seed);
+    floe_mem_free(block, size);
+    uint8_t *again = floe_mem_scratch(size);
+    assert_ptr_equal(again, block);
+    assert_filled(again, size, seed);
+    floe_mem_free(again, size);
+}
+
 static void test_scratch_reuses_a_freed_block_as_it_was(void **state) {
     (void)state;
     floe_mem_trim();
     uint8_t *p = floe_mem_alloc(6 * MIB);
     assert_non_null(p);
-    fill(p, 6 * MIB, 11);
-    floe_mem_free(p, 6 * MIB);
-    uint8_t *q = floe_mem_scratch(6 * MIB);
-    assert_ptr_equal(q, p);
-    assert_filled(q, 6 * MIB, 11);
-    floe_mem_free(q, 6 * MIB);
+    assert_reused_as_scratch(p, 6 * MIB, 11);
     floe_mem_trim();
 }
 
@@ -119,21 +134,11 @@ static void test_kept_pages_come_back_zeroed_where_zeros_are_due(void **state) {
     /* Grown while pages are kept: the old bytes stay, the tail is zero. */
     uint8_t *d = floe_mem_alloc(2 * MIB);
     assert_non_null(d);
-    fill(d, 2 * MIB, 4);
-    uint8_t *e = floe_mem_grow(d, 2 * MIB, 10 * MIB);
-    assert_non_null(e);
-    assert_filled(e, 2 * MIB, 4);
-    assert_zero(e + 2 * MIB, 8 * MIB);
+    floe_mem_free(grow_checked(d, 2 * MIB, 10 * MIB, 4), 10 * MIB);
     /* Small to large, with kept pages about. */
-    floe_mem_free(e, 10 * MIB);
     uint8_t *f = floe_mem_alloc(1000);
     assert_non_null(f);
-    fill(f, 1000, 5);
-    uint8_t *g = floe_mem_grow(f, 1000, 7 * MIB);
-    assert_non_null(g);
-    assert_filled(g, 1000, 5);
-    assert_zero(g + 1000, 7 * MIB - 1000);
-    floe_mem_free(g, 7 * MIB);
+    floe_mem_free(grow_checked(f, 1000, 7 * MIB, 5), 7 * MIB);
     floe_mem_trim();
 }
 
@@ -152,17 +157,8 @@ static void test_pieced_blocks_grow_and_free_like_others(void **state) {
         floe_mem_free(parts[i], 2 * MIB);
     uint8_t *pieced = floe_mem_scratch(6 * MIB);
     assert_non_null(pieced);
-    fill(pieced, 6 * MIB, 30);
-    uint8_t *grown = floe_mem_grow(pieced, 6 * MIB, 12 * MIB);
-    assert_non_null(grown);
-    assert_filled(grown, 6 * MIB, 30);
-    assert_zero(grown + 6 * MIB, 6 * MIB);
-    fill(grown, 12 * MIB, 31);
-    floe_mem_free(grown, 12 * MIB);
-    uint8_t *again = floe_mem_scratch(12 * MIB);
-    assert_ptr_equal(again, grown);
-    assert_filled(again, 12 * MIB, 31);
-    floe_mem_free(again, 12 * MIB);
+    uint8_t *grown = grow_checked(pieced, 6 * MIB, 12 * MIB, 30);
+    assert_reused_as_scratch(grown, 12 * MIB, 31);
     floe_mem_trim();
     /* Nothing kept after a trim: a new block is a fresh mapping, zero. */
     uint8_t *fresh = floe_mem_scratch(12 * MIB);
