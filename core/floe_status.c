@@ -18,6 +18,8 @@ const char *floe_status_str(floe_status status) {
         return "truncated compressed data";
     case FLOE_ERR_UNSUPPORTED:
         return "unsupported";
+    case FLOE_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown status";
 }

@@ -53,7 +53,9 @@
  * sets `failed`; the reader then starts no new file, lets the reads in flight land, and every
  * lane gets the DONE sentinel after its last chunk; a failed worker keeps draining its ring
  * and handing buffers back, so the reader can always finish. The first fatal status is the
- * run's result. */
+ * run's result. A stop the caller asks for (options.stop, set by its signal handler) is such a
+ * fatal status on the reader's side, FLOE_ERR_INTERRUPTED, and the reducer then does not start;
+ * the workers block SIGINT and SIGTERM, so those signals interrupt the reader's waits. */
 #include "floe_pipeline.h"
 
 #include "floe_mem.h"
@@ -66,6 +68,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -698,6 +701,11 @@ static floe_status close_windows(floe_pipeline *p) {
     return status;
 }
 
+/* The caller asked the run to stop (floe_pipeline_options.stop). */
+static bool stop_asked(const floe_pipeline *p) {
+    return p->options.stop != NULL && atomic_load(p->options.stop);
+}
+
 static floe_status run_reader(floe_pipeline *p) {
     floe_status fatal = FLOE_OK;
     floe_read_done done[64];
@@ -705,6 +713,7 @@ static floe_status run_reader(floe_pipeline *p) {
     /* The first line at once: a person sees the run has started and how much it will read. */
     double last_progress = p->start - p->options.progress_ms / 1000.0;
     for (;;) {
+        if (fatal == FLOE_OK && stop_asked(p)) fatal = FLOE_ERR_INTERRUPTED; /* as a failure */
         unsigned epoch = atomic_load(&p->back_epoch);
         bool progressed = reclaim(p) > 0;
         for (unsigned i = 0; i < p->nlanes && fatal == FLOE_OK; i++) {
@@ -865,6 +874,7 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         out->records_kept += l->records_kept;
     }
     if (!run_ok || status != FLOE_OK) return status; /* failed */
+    if (stop_asked(p)) return FLOE_ERR_INTERRUPTED;
     unsigned nthreads = p->nlanes < FLOE_AGG_PARTITIONS ? p->nlanes : FLOE_AGG_PARTITIONS;
     if (p->options.detect != NULL) {
         for (unsigned i = 0; i < p->nlanes; i++) {
@@ -883,6 +893,7 @@ static floe_status reduce(floe_pipeline *p, floe_pipeline_result *out, bool run_
         if (status != FLOE_OK) return status;
     }
     if (p->options.nkeys == 0) return FLOE_OK;
+    if (stop_asked(p)) return FLOE_ERR_INTERRUPTED;
     for (unsigned k = 0; k < p->options.nkeys; k++) {
         out->aggs[k] = p->aggs[k];
         p->aggs[k] = NULL;
@@ -1006,6 +1017,13 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
         out->fixed_buffers = floe_reader_fixed_buffers(p->reader);
     }
 
+    /* With a stop flag the workers block SIGINT and SIGTERM (a thread inherits the mask of its
+     * creator): those signals then reach this thread, whose waits they cut short. */
+    sigset_t stop_signals, mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (options->stop != NULL) pthread_sigmask(SIG_BLOCK, &stop_signals, &mask);
     unsigned started = 0;
     for (; status == FLOE_OK && started < p->nlanes; started++) {
         lane *l = &p->lanes[started];
@@ -1015,6 +1033,7 @@ floe_status floe_pipeline_run(const floe_input *inputs, size_t ninputs,
         }
         l->started = true;
     }
+    if (options->stop != NULL) pthread_sigmask(SIG_SETMASK, &mask, NULL);
     if (status == FLOE_OK) {
         status = run_reader(p);
     } else {

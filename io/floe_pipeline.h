@@ -9,6 +9,7 @@
 #ifndef FLOE_PIPELINE_H
 #define FLOE_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,12 @@ typedef struct floe_pipeline_options {
     bool sort_result;        /* sort keys[0]'s table on the reducer's threads (the others are
                                 left to floe_agg_sorted or floe_agg_top) */
     uint32_t keep_bad_lines; /* bad lines kept with their place */
+    /* When set (by a signal handler, say), the run ends early with FLOE_ERR_INTERRUPTED: no new
+     * read is queued, the reads in flight land, the workers finish what they hold, and the
+     * reducer does not start. Checked at least every progress_ms (1 s when 0). With a flag, the
+     * run's own threads block SIGINT and SIGTERM, so those reach the calling thread and cut
+     * its waits short. NULL: runs to the end. */
+    const atomic_bool *stop;
     /* Called on the calling thread about every progress_ms while the run goes on. */
     void (*on_progress)(void *ctx, const floe_progress *progress);
     void *progress_ctx;

@@ -3,11 +3,14 @@
 #ifndef FLOE_CLI_H
 #define FLOE_CLI_H
 
+#include <stdatomic.h>
+
 /* Exit codes shared by every subcommand. */
 enum {
     FLOE_EXIT_OK = 0,
     FLOE_EXIT_SKIPPED = 1, /* --strict and something was skipped, or the run could not go on */
-    FLOE_EXIT_USAGE = 2
+    FLOE_EXIT_USAGE = 2,
+    FLOE_EXIT_SIGNAL = 128 /* + the signal that stopped the run: 130 for Ctrl-C, 143 for SIGTERM */
 };
 
 #ifndef FLOE_VERSION
@@ -22,6 +25,15 @@ int floe_cli_files(int argc, char **argv);
 
 /* Seconds on the monotonic clock, for timing a run. */
 double floe_cli_now(void);
+
+/* Ctrl-C (SIGINT) and SIGTERM: the first sets floe_cli_stop, which a run checks to end early
+ * and write nothing more; a second one ends the process at once (the signal's default
+ * action). Files are written under a temporary name and renamed whole, so neither way leaves
+ * a partial file under an output's name. */
+extern atomic_bool floe_cli_stop;
+void floe_cli_catch_stop_signals(void);
+/* FLOE_EXIT_SIGNAL + the signal caught, once floe_cli_stop is set. */
+int floe_cli_stop_exit_code(void);
 
 /* Argument errors; both return FLOE_EXIT_USAGE. */
 
@@ -94,7 +106,7 @@ typedef struct floe_cli_report_input {
     const char *main_key;
     floe_agg *sources, *ports, *windows;
     const floe_totals *totals;
-    size_t top; /* rows of each top-N table */
+    size_t top;  /* rows of each top-N table */
     bool detect; /* detectors ran: print the findings (or say there were none) */
     const floe_finding *findings;
     size_t nfindings;
@@ -119,10 +131,10 @@ typedef struct floe_cli_detect_args {
 int floe_cli_detect_setup(const floe_cli_detect_args *args, floe_detect_config *config,
                           bool strict);
 
-/* Prints the report: a line of totals, the findings when detectors ran, then the top sources by bytes, the top rejected
- * sources, the top destination ports, the top groups of the user's key, and the totals per
- * window, with human units (decimal: KB, MB, GB; K, M flows). Shares are of the records the
- * filters kept. */
+/* Prints the report: a line of totals, the findings when detectors ran, then the top sources by
+ * bytes, the top rejected sources, the top destination ports, the top groups of the user's key, and
+ * the totals per window, with human units (decimal: KB, MB, GB; K, M flows). Shares are of the
+ * records the filters kept. */
 floe_status floe_cli_report_print(FILE *out, const floe_cli_report_input *in);
 
 #endif

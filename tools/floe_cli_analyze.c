@@ -646,12 +646,19 @@ static int write_output(const char *path, floe_status (*write)(FILE *out, void *
     if (status == FLOE_OK) {
         status = write(out.fp, ctx);
         if (status == FLOE_ERR_IO) err = errno;
+        /* Stopped meanwhile (Ctrl-C): the file does not appear. */
+        if (status == FLOE_OK && atomic_load(&floe_cli_stop)) status = FLOE_ERR_INTERRUPTED;
         if (status == FLOE_OK)
             status = floe_outfile_commit(&out, &err);
         else
             floe_outfile_abort(&out);
     }
     if (status == FLOE_OK) return FLOE_EXIT_OK;
+    if (status == FLOE_ERR_INTERRUPTED) {
+        fprintf(stderr, "floe analyze: interrupted: %s not written\n",
+                strcmp(path, "-") == 0 ? "output" : path);
+        return floe_cli_stop_exit_code();
+    }
     const char *why = err != 0 ? strerror(err) : floe_status_str(status);
     if (status == FLOE_ERR_INVALID && invalid_why != NULL) why = invalid_why;
     fprintf(stderr, "floe analyze: writing %s: %s\n", strcmp(path, "-") == 0 ? "output" : path,
@@ -957,6 +964,9 @@ int floe_cli_analyze(int argc, char **argv) {
     }
     floe_pipeline_result result;
     memset(&result, 0, sizeof(result));
+    /* Ctrl-C from here on ends the run early, with nothing written. */
+    floe_cli_catch_stop_signals();
+    options.stop = &floe_cli_stop;
     if (status == FLOE_OK) status = floe_pipeline_run(inputs, ninputs, &options, &result);
     if (show) fputs("\r\033[K", stderr);
 
@@ -964,7 +974,10 @@ int floe_cli_analyze(int argc, char **argv) {
     floe_finding *findings = NULL;
     size_t nfindings = 0;
     exit_code = -1;
-    if (status != FLOE_OK) {
+    if (status == FLOE_ERR_INTERRUPTED) {
+        fputs("floe analyze: interrupted: nothing written\n", stderr);
+        exit_code = floe_cli_stop_exit_code();
+    } else if (status != FLOE_OK) {
         if (status == FLOE_ERR_UNSUPPORTED)
             fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
         else
@@ -1031,6 +1044,8 @@ int floe_cli_analyze(int argc, char **argv) {
         if (exit_code == FLOE_EXIT_OK && args.strict &&
             floe_cli_skipped_count(&result.totals, &walk) > 0)
             exit_code = FLOE_EXIT_SKIPPED;
+        /* A stop while the outputs were written: whatever was committed before it is whole. */
+        if (atomic_load(&floe_cli_stop)) exit_code = floe_cli_stop_exit_code();
     }
     floe_pipeline_result_free(&result);
     free(findings);

@@ -1,4 +1,6 @@
-/* What every subcommand shares: its messages about wrong arguments, and the clock. */
+/* What every subcommand shares: its messages about wrong arguments, the clock, and stopping on
+ * a signal. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,4 +38,32 @@ double floe_cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+atomic_bool floe_cli_stop;
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (atomic_load(&floe_cli_stop)) {
+        /* The second one: no more waiting. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+    atomic_store(&floe_cli_stop, true);
+}
+
+void floe_cli_catch_stop_signals(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    /* No SA_RESTART: a wait the signal interrupts returns, and the run sees the flag. */
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+int floe_cli_stop_exit_code(void) {
+    return FLOE_EXIT_SIGNAL + (stop_signal ? stop_signal : SIGINT);
 }
