@@ -9,7 +9,8 @@
  * depend on buffer or read sizes.
  *
  * Problems with the file never stop the run: a decode error or bad lines are recorded in the
- * file's floe_totals and the stream just ignores the rest of the file. Records decoded before a
+ * file's floe_totals and the stream just ignores the rest of the file. A file of no bytes at
+ * all is recorded as a file failure (FLOE_FILE_EMPTY). Records decoded before a
  * decode or read error count; the unfinished line the error cut off is dropped (not parsed, not
  * counted as bad), because a cut line can still look like a valid but wrong record.
  *

@@ -81,11 +81,17 @@ typedef struct floe_decode_failure {
  * end counted, the line the end cut off did not. */
 #define FLOE_FILE_SHRANK ENODATA
 
+/* The err recorded for a file of no bytes at all (no errno has that meaning). AWS never
+ * delivers one, gzip or not: an empty object is an interrupted copy or a placeholder, and it
+ * holds no header to say even that the flow log was empty. Counted as unreadable, so --strict
+ * fails on it. (A file with only its header is a well-formed file without records.) */
+#define FLOE_FILE_EMPTY (-1)
+
 /* A file that could not be opened or read to its end. */
 typedef struct floe_file_failure {
     char *file; /* owned */
     uint32_t file_index;
-    int err;     /* errno */
+    int err;     /* errno, FLOE_FILE_SHRANK or FLOE_FILE_EMPTY */
     bool opened; /* false: open() failed; true: a read() failed part way */
 } floe_file_failure;
 

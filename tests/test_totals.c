@@ -419,6 +419,10 @@ static void test_empty_file_and_bad_options(void **state) {
     assert_int_equal(t.files_by_codec[FLOE_CODEC_PLAIN], 1);
     assert_int_equal(t.lines, 0);
     assert_int_equal(t.records, 0);
+    /* Named as a file failure: no flow log file is empty. */
+    assert_int_equal(t.nfile_failures, 1);
+    assert_int_equal(t.file_failures[0].err, FLOE_FILE_EMPTY);
+    assert_string_equal(t.file_failures[0].file, path);
     floe_totals_free(&t);
 
     floe_totals_options options;

@@ -41,6 +41,7 @@ static const char *walk_error_text(const floe_walk_error *error) {
 }
 
 static const char *file_failure_text(const floe_file_failure *f) {
+    if (f->err == FLOE_FILE_EMPTY) return "empty file (0 bytes)";
     return f->err == FLOE_FILE_SHRANK ? "the file shrank while being read" : strerror(f->err);
 }
 
