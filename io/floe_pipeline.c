@@ -562,7 +562,9 @@ static floe_status pass_on(floe_pipeline *p, lane *l, bool *progressed) {
             c->err = FLOE_FILE_SHRANK;
         }
         if (c->err != 0) f->dead = true; /* nothing after this chunk counts */
-        if (c->err != 0 && !f->pushed) {
+        /* A file that fails before any of its bytes: the reader counts it. (A first chunk cut
+         * short by a shrinking file still carries bytes: the worker takes them.) */
+        if (c->err != 0 && !f->pushed && (c->err != FLOE_FILE_SHRANK || c->len == 0)) {
             floe_status status = fail_unstarted(p, c->file, c->err, true);
             give_back(p, l, c);
             if (status != FLOE_OK) return status;
