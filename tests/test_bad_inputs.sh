@@ -31,11 +31,11 @@ check() {
         in=$work/$name.stdin
     fi
     set +e
-    # shellcheck disable=SC2086 # $PRELOAD: VAR=VALUE words, or nothing
-    env ${PRELOAD:-} "$floe" analyze -o "$work/$name.csv" --stats "$work/$name.json" "$input" <"$in" >/dev/null 2>"$work/$name.err"
+    # shellcheck disable=SC2086 # $PREFIX: a command prefix (VAR=VALUE words, setpriv ...), or nothing
+    env ${PREFIX:-} "$floe" analyze -o "$work/$name.csv" --stats "$work/$name.json" "$input" <"$in" >/dev/null 2>"$work/$name.err"
     local rc=$?
     # shellcheck disable=SC2086
-    env ${PRELOAD:-} "$floe" analyze -q --strict -o "$work/$name.strict.csv" "$input" <"$in" >/dev/null 2>&1
+    env ${PREFIX:-} "$floe" analyze -q --strict -o "$work/$name.strict.csv" "$input" <"$in" >/dev/null 2>&1
     local src=$?
     set -e
     [ "$rc" = 0 ] || fail "$name: exit $rc, not 0: $(head -c 600 "$work/$name.err")"
@@ -152,14 +152,22 @@ ln -s .. "$work/symlink-loop/a/loop"
 good >"$work/symlink-loop/a/good.log"
 check symlink-loop 3 1 1 'loop: symlink loop'
 
-# Unreadable: a file without read permission (where the test is not root, who reads anyway);
-# and standard input that is a directory (read fails with EISDIR, root or not).
+# Unreadable: a file without read permission. Root reads it anyway, so as root floe runs as
+# nobody (setpriv) over a tree nobody may read but for that file.
+mkdir "$work/unreadable"
+good >"$work/unreadable/good.log"
+good >"$work/unreadable/closed.log"
+chmod 000 "$work/unreadable/closed.log"
 if [ "$(id -u)" != 0 ]; then
-    mkdir "$work/unreadable"
-    good >"$work/unreadable/good.log"
-    good >"$work/unreadable/closed.log"
-    chmod 000 "$work/unreadable/closed.log"
     check unreadable 3 1 1 'closed\.log: open: Permission denied'
+elif command -v setpriv >/dev/null; then
+    chmod 777 "$work"
+    chmod 755 "$work/unreadable"
+    chmod 644 "$work/unreadable/good.log"
+    PREFIX="setpriv --reuid=65534 --regid=65534 --clear-groups" check unreadable 3 1 1 \
+        'closed\.log: open: Permission denied'
+else
+    echo "unreadable: not checked (root, and no setpriv to drop root)"
 fi
 mkdir "$work/stdin-is-a-directory.stdin"
 check stdin-is-a-directory 0 1 1 '-: read: Is a directory'
@@ -173,7 +181,7 @@ if [ -n "${2:-}" ]; then
         good
         printf '2 123456789012 eni-1 10.0.0.1'
     } >"$work/shrinks-while-read/shrinks.log"
-    PRELOAD="LD_PRELOAD=$2 FLOE_TEST_SHRINK=shrinks.log" check shrinks-while-read 6 1 1 \
+    PREFIX="LD_PREFIX=$2 FLOE_TEST_SHRINK=shrinks.log" check shrinks-while-read 6 1 1 \
         'shrinks\.log: read: the file shrank while being read'
 fi
 
