@@ -181,7 +181,7 @@ if [ -n "${2:-}" ]; then
         good
         printf '2 123456789012 eni-1 10.0.0.1'
     } >"$work/shrinks-while-read/shrinks.log"
-    PREFIX="LD_PREFIX=$2 FLOE_TEST_SHRINK=shrinks.log" check shrinks-while-read 6 1 1 \
+    PREFIX="LD_PRELOAD=$2 FLOE_TEST_SHRINK=shrinks.log" check shrinks-while-read 6 1 1 \
         'shrinks\.log: read: the file shrank while being read'
 fi
 
