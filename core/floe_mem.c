@@ -1,6 +1,7 @@
 #include "floe_mem.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,13 +18,74 @@ static size_t round_up(size_t size) {
     return (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 }
 
-/* Maps round_up(size) bytes at a 2 MiB boundary: over-map by 2 MiB, unmap the ends. */
+/* ---- the ceiling ------------------------------------------------------------------------------
+ *
+ * `mapped` counts the bytes of every large mapping: blocks in use and kept pages alike (a block's
+ * untouched pages too, so it is an upper bound of what they make resident). A mapping that would
+ * take it past `limit` first gives the kept pages back, then fails. */
+
+static atomic_size_t mapped, mapped_peak, limit;
+static atomic_bool limit_hit;
+
+/* Counts len more bytes mapped, if the limit lets them; false (and limit_hit) if not. */
+static bool account(size_t len) {
+    for (bool trimmed = false;;) {
+        size_t now = atomic_load(&mapped);
+        const size_t cap = atomic_load(&limit);
+        if (cap != 0 && (now > cap || len > cap - now)) {
+            if (trimmed) {
+                atomic_store(&limit_hit, true);
+                return false;
+            }
+            floe_mem_trim();
+            trimmed = true;
+            continue;
+        }
+        if (atomic_compare_exchange_weak(&mapped, &now, now + len)) {
+            for (size_t peak = atomic_load(&mapped_peak);
+                 peak < now + len && !atomic_compare_exchange_weak(&mapped_peak, &peak, now + len);)
+                ;
+            return true;
+        }
+    }
+}
+
+static void unaccount(size_t len) {
+    atomic_fetch_sub(&mapped, len);
+}
+
+void floe_mem_set_limit(size_t bytes) {
+    atomic_store(&limit, bytes);
+}
+
+size_t floe_mem_limit(void) {
+    return atomic_load(&limit);
+}
+
+size_t floe_mem_mapped(void) {
+    return atomic_load(&mapped);
+}
+
+size_t floe_mem_mapped_peak(void) {
+    return atomic_load(&mapped_peak);
+}
+
+bool floe_mem_limit_reached(void) {
+    return atomic_load(&limit_hit);
+}
+
+/* Maps round_up(size) bytes at a 2 MiB boundary: over-map by 2 MiB, unmap the ends. NULL when
+ * out of memory or past the limit. */
 static uint8_t *map_large(size_t size) {
     size_t len = round_up(size);
     if (len < size) return NULL; /* overflow */
+    if (!account(len)) return NULL;
     uint8_t *raw =
         mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) return NULL;
+    if (raw == MAP_FAILED) {
+        unaccount(len);
+        return NULL;
+    }
     uintptr_t aligned = ((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
     size_t head = aligned - (uintptr_t)raw;
     if (head > 0) munmap(raw, head);
@@ -31,6 +93,12 @@ static uint8_t *map_large(size_t size) {
     /* Advice only: without THP the mapping simply stays in 4 KiB pages. */
     (void)madvise((void *)aligned, len, MADV_HUGEPAGE);
     return (uint8_t *)aligned;
+}
+
+/* Unmaps len bytes of large mappings (a multiple of 2 MiB) and stops counting them. */
+static void unmap_large(uint8_t *block, size_t len) {
+    munmap(block, len);
+    unaccount(len);
 }
 
 /* Moves len bytes of pages (len a multiple of 2 MiB, both ends 2 MiB-aligned) from src to dst,
@@ -86,7 +154,7 @@ static size_t touched_prefix(uint8_t *block, size_t len) {
  * full; the untouched tail is unmapped either way. */
 static void keep_or_unmap(uint8_t *block, size_t len) {
     const size_t touched = touched_prefix(block, len);
-    if (touched < len) munmap(block + touched, len - touched);
+    if (touched < len) unmap_large(block + touched, len - touched);
     if (touched == 0) return;
     pthread_mutex_lock(&keep_lock);
     const bool room = nkept < KEEP_SLOTS && kept_bytes + touched <= KEEP_LIMIT;
@@ -95,7 +163,7 @@ static void keep_or_unmap(uint8_t *block, size_t len) {
         kept_bytes += touched;
     }
     pthread_mutex_unlock(&keep_lock);
-    if (!room) munmap(block, touched);
+    if (!room) unmap_large(block, touched);
 }
 
 /* Moves kept pages into the start of [dst, dst + len), an untouched mapping (2 MiB-aligned, len
@@ -108,6 +176,7 @@ static size_t move_kept_into(uint8_t *dst, size_t len) {
         kept_block *k = &kept[nkept - 1];
         const size_t want = k->len < len - done ? k->len : len - done;
         const size_t moved = move_pages(k->addr, dst + done, want);
+        unaccount(moved); /* they replace pages of dst, which is counted whole */
         done += moved;
         kept_bytes -= moved;
         k->addr += moved;
@@ -173,6 +242,7 @@ void *floe_mem_grow(void *block, size_t old_size, size_t new_size) {
         free(block);
     else if (moved < old_len)
         munmap((uint8_t *)block + moved, old_len - moved);
+    unaccount(old_len); /* moved or unmapped: the old mapping is gone */
     return grown;
 }
 
@@ -187,7 +257,7 @@ void floe_mem_free(void *block, size_t size) {
 void floe_mem_trim(void) {
     pthread_mutex_lock(&keep_lock);
     for (size_t i = 0; i < nkept; i++)
-        munmap(kept[i].addr, kept[i].len);
+        unmap_large(kept[i].addr, kept[i].len);
     nkept = kept_bytes = 0;
     pthread_mutex_unlock(&keep_lock);
 }

@@ -17,6 +17,7 @@
 #ifndef FLOE_MEM_H
 #define FLOE_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A zeroed block of `size` bytes (> 0), or NULL. */
@@ -32,6 +33,18 @@ void floe_mem_free(void *block, size_t size);
 /* Unmaps every kept page: for a caller done with large blocks for a while (what comes next
  * would not reuse them, and they count in its resident memory). */
 void floe_mem_trim(void);
+
+/* A ceiling on the bytes of large blocks mapped at once (those of 2 MiB and more, kept pages
+ * included: the tables, their sort arrays, the detectors' logs), process-wide; 0, the start:
+ * none. A large allocation that would pass it gives the kept pages back first, then fails
+ * as out of memory (NULL), so a run stops with FLOE_ERR_NOMEM and a message rather than being
+ * killed by the kernel. floe_mem_limit_reached says whether that happened. */
+void floe_mem_set_limit(size_t bytes);
+size_t floe_mem_limit(void);
+bool floe_mem_limit_reached(void);
+/* Bytes of large blocks mapped now, and the most at once so far. */
+size_t floe_mem_mapped(void);
+size_t floe_mem_mapped_peak(void);
 
 /* Room for `need` items of item_size bytes in an array that is a floe_mem block of *cap items
  * (NULL with *cap 0 at first): grown by doubling, from first_cap, when it is short. Returns the

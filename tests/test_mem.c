@@ -168,6 +168,43 @@ static void test_pieced_blocks_grow_and_free_like_others(void **state) {
     floe_mem_trim();
 }
 
+/* Large blocks are counted while mapped (kept pages too); past the limit an allocation gives
+ * the kept pages back, then fails, and says so. */
+static void test_the_limit_refuses_large_blocks_past_it(void **state) {
+    (void)state;
+    floe_mem_trim();
+    const size_t base = floe_mem_mapped();
+    uint8_t *a = floe_mem_alloc(3 * MIB); /* 4 MiB mapped */
+    assert_non_null(a);
+    assert_int_equal(floe_mem_mapped(), base + 4 * MIB);
+    assert_true(floe_mem_mapped_peak() >= base + 4 * MIB);
+    fill(a, 4 * MIB, 7);
+    floe_mem_free(a, 3 * MIB); /* kept: still mapped */
+    assert_int_equal(floe_mem_mapped(), base + 4 * MIB);
+    floe_mem_set_limit(base + 6 * MIB);
+    assert_int_equal(floe_mem_limit(), base + 6 * MIB);
+    assert_false(floe_mem_limit_reached());
+    /* 6 MiB fits only once the kept 4 MiB are given back. */
+    uint8_t *b = floe_mem_alloc(6 * MIB);
+    assert_non_null(b);
+    assert_int_equal(floe_mem_mapped(), base + 6 * MIB);
+    assert_false(floe_mem_limit_reached());
+    assert_null(floe_mem_alloc(2 * MIB)); /* nothing kept to give back: refused */
+    assert_true(floe_mem_limit_reached());
+    assert_null(floe_mem_grow(b, 6 * MIB, 8 * MIB)); /* b stays as it was */
+    assert_int_equal(floe_mem_mapped(), base + 6 * MIB);
+    uint8_t *small = floe_mem_alloc(4096); /* small blocks are not counted */
+    assert_non_null(small);
+    floe_mem_free(small, 4096);
+    floe_mem_set_limit(0);
+    uint8_t *c = floe_mem_grow(b, 6 * MIB, 8 * MIB);
+    assert_non_null(c);
+    assert_int_equal(floe_mem_mapped(), base + 8 * MIB);
+    floe_mem_free(c, 8 * MIB);
+    floe_mem_trim();
+    assert_int_equal(floe_mem_mapped(), base);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_keeps_bytes_and_zeroes_the_rest),
@@ -175,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_scratch_reuses_a_freed_block_as_it_was),
         cmocka_unit_test(test_kept_pages_come_back_zeroed_where_zeros_are_due),
         cmocka_unit_test(test_pieced_blocks_grow_and_free_like_others),
+        cmocka_unit_test(test_the_limit_refuses_large_blocks_past_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "floe_cli.h"
 #include "floe_findings_out.h"
+#include "floe_mem.h"
 #include "floe_outfile.h"
 #include "floe_pipeline.h"
 #include "floe_run_table.h"
@@ -43,8 +44,9 @@ typedef struct analyze_args {
     long parquet_row_group; /* 0: the default */
     long top;               /* 0: all groups */
     long threads;
-    long read_size; /* 0: the default */
-    bool report;    /* the terminal report, also when -o is given */
+    long read_size;         /* 0: the default */
+    long long memory_limit; /* bytes; 0: none; -1: the default (floe_cli_default_memory_limit) */
+    bool report;            /* the terminal report, also when -o is given */
     bool cloudwatch;
     bool strict;
     bool include_hidden;
@@ -121,11 +123,14 @@ static void print_usage(FILE *out) {
         "  --io uring|pread    how files are read (default: io_uring, or pread where the\n"
         "                      kernel refuses io_uring)\n"
         "  --read-size BYTES   bytes per read, a power of two (default 1048576)\n"
+        "  --memory-limit SIZE stop, with nothing written, rather than map more than SIZE\n"
+        "                      of tables (512M, 8G; 'none'); default: 3/4 of the memory\n"
         "  -h, --help          this help\n"
         "\n"
         "exit status: 0 done (skipped lines and files are reported, not fatal); 1 with\n"
         "--strict when anything was skipped, when no input file was found, or when the run\n"
-        "could not go on; 2 usage error.\n",
+        "could not go on (out of memory, --memory-limit reached); 2 usage error; 130 / 143\n"
+        "stopped by Ctrl-C / SIGTERM (nothing written).\n",
         floe_detect_config_keys());
 }
 
@@ -163,6 +168,56 @@ static bool parse_count(const char *text, long max, long *out) {
     return true;
 }
 
+/* "512M", "8G", "1.5G" (binary units; a bare number is bytes), or "none": no limit (0). At
+ * least 64 MiB: below that no table gets going. */
+static bool parse_memory_size(const char *text, long long *bytes) {
+    if (strcmp(text, "none") == 0) {
+        *bytes = 0;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    const double n = strtod(text, &end);
+    if (errno != 0 || end == text || !(n > 0)) return false;
+    double scale = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        scale = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        scale = 1024.0 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        scale = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        scale = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end != 0 || n * scale < 64.0 * 1024 * 1024 || n * scale > 9.0e18) return false;
+    *bytes = (long long)(n * scale);
+    return true;
+}
+
+/* Three quarters of the machine's memory: room for what the limit does not count (buffers,
+ * small allocations, the page cache's share) and for the rest of the machine. */
+static long long default_memory_limit(void) {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    return (long long)pages / 4 * 3 * page;
+}
+
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -191,6 +246,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         OPT_IO,
         OPT_TIME_FORMAT,
         OPT_READ_SIZE,
+        OPT_MEMORY_LIMIT,
         OPT_DISTINCT,
         OPT_PARQUET_COMPRESSION,
         OPT_PARQUET_ROW_GROUP,
@@ -224,6 +280,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
         {"io", required_argument, NULL, OPT_IO},
         {"time-format", required_argument, NULL, OPT_TIME_FORMAT},
         {"read-size", required_argument, NULL, OPT_READ_SIZE},
+        {"memory-limit", required_argument, NULL, OPT_MEMORY_LIMIT},
         {"parquet-compression", required_argument, NULL, OPT_PARQUET_COMPRESSION},
         {"parquet-row-group", required_argument, NULL, OPT_PARQUET_ROW_GROUP},
         {"report", no_argument, NULL, OPT_REPORT},
@@ -238,6 +295,7 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
     };
     memset(args, 0, sizeof(*args));
     args->window = DEFAULT_WINDOW;
+    args->memory_limit = -1;
     args->by = DEFAULT_KEY;
     args->progress = -1;
     optind = 1;
@@ -314,6 +372,12 @@ static int parse_args(int argc, char **argv, analyze_args *args) {
             if (!parse_count(optarg, 256L << 20, &args->read_size) || args->read_size < 4096 ||
                 (args->read_size & (args->read_size - 1)) != 0)
                 return usage_error("--read-size: a power of two from 4096 to 268435456, not '%s'",
+                                   optarg);
+            break;
+        case OPT_MEMORY_LIMIT:
+            if (!parse_memory_size(optarg, &args->memory_limit))
+                return usage_error("--memory-limit: a size like 512M or 8G (at least 64M), or "
+                                   "'none', not '%s'",
                                    optarg);
             break;
         case OPT_REPORT:
@@ -964,6 +1028,9 @@ int floe_cli_analyze(int argc, char **argv) {
     }
     floe_pipeline_result result;
     memset(&result, 0, sizeof(result));
+    const long long memory_limit =
+        args.memory_limit >= 0 ? args.memory_limit : default_memory_limit();
+    floe_mem_set_limit((size_t)memory_limit);
     /* Ctrl-C from here on ends the run early, with nothing written. */
     floe_cli_catch_stop_signals();
     options.stop = &floe_cli_stop;
@@ -977,6 +1044,13 @@ int floe_cli_analyze(int argc, char **argv) {
     if (status == FLOE_ERR_INTERRUPTED) {
         fputs("floe analyze: interrupted: nothing written\n", stderr);
         exit_code = floe_cli_stop_exit_code();
+    } else if (status == FLOE_ERR_NOMEM && floe_mem_limit_reached()) {
+        fprintf(stderr,
+                "floe analyze: stopped at the memory limit (--memory-limit %.0f MB: the tables "
+                "would pass it): nothing written; raise the limit, or group by fewer or coarser "
+                "fields, or a longer --window\n",
+                (double)memory_limit / (1024 * 1024));
+        exit_code = FLOE_EXIT_SKIPPED;
     } else if (status != FLOE_OK) {
         if (status == FLOE_ERR_UNSUPPORTED)
             fputs("floe analyze: --io uring: the kernel refuses io_uring here\n", stderr);
