@@ -46,7 +46,9 @@ static const char *file_failure_text(const floe_file_failure *f) {
 }
 
 uint64_t floe_cli_skipped_count(const floe_totals *t, const floe_walk_result *walk) {
-    return t->bad_lines + t->ndecode_failures + t->nfile_failures + walk->nerrors + t->late_records;
+    /* An unknown field's values are dropped from every record of its files: a skip too. */
+    return t->bad_lines + t->ndecode_failures + t->nfile_failures + walk->nerrors +
+           t->late_records + t->nunknown;
 }
 
 /* ---- text ----------------------------------------------------------------------------------- */
