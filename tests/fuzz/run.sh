@@ -5,8 +5,8 @@
 # Prints a line a harness: seconds run, executions, coverage (libFuzzer's "cov", edges of our
 # code reached, and "ft", features), the corpus it grew to, and the verdict. A crash, leak,
 # timeout or broken property leaves its input under the work directory (FUZZ_WORK, default a
-# new temporary one, kept) and makes the script exit 1: copy it into tests/fuzz/regress/NAME,
-# where ctest replays it in every build from then on, and fix the bug.
+# new temporary one, removed after a clean run) and makes the script exit 1: copy it into
+# tests/fuzz/regress/NAME, where ctest replays it in every build from then on, and fix the bug.
 #   tests/fuzz/run.sh 600 fuzz_parse fuzz_gzip      # ten minutes each, two harnesses
 #   tests/fuzz/run.sh 7                              # CI's smoke: about a minute in all
 set -euo pipefail
@@ -49,4 +49,6 @@ for h in "${harnesses[@]}"; do
     fi
     printf '%-20s %7s %10s %7s %7s %7s  %s\n' "$h" "$took" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
 done
+# A clean run keeps nothing, unless the caller named the work directory (to grow a corpus).
+if [ $failed = 0 ] && [ -z "${FUZZ_WORK:-}" ]; then rm -rf "$work"; fi
 exit $failed
