@@ -8,9 +8,8 @@ set -euo pipefail
 . "$(dirname "$0")/floe_test_lib.sh"
 gen=$1
 floe=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$gen" -o "$work/tree" --seed 9 --size 100M --codec gzip >/dev/null 2>&1
+work_dir
+gen_tree 9 100M
 mkdir "$work/out"
 # About 800 k groups of five-tuples a minute: some 200 MB of tables and sort arrays.
 key=(--by srcaddr,dstaddr,srcport,dstport,protocol --window 1m)

@@ -9,9 +9,8 @@ set -euo pipefail
 . "$(dirname "$0")/floe_test_lib.sh"
 gen=$1
 floe=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$gen" -o "$work/tree" --seed 5 --size 150M --codec gzip >/dev/null 2>&1
+work_dir
+gen_tree 5 150M
 
 # SIGNAL DELAY: starts a run, sends SIGNAL after DELAY s; sets rc, took (s from signal to exit).
 interrupt() {
