@@ -1,5 +1,7 @@
 #include "floe_text.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t floe_utf8_sequence_len(const unsigned char *p, size_t n) {
@@ -82,4 +84,23 @@ floe_status floe_text_each_line(const char *text, size_t len,
         }
     }
     return FLOE_OK;
+}
+
+bool floe_text_parse_size(const char *text, double unit, double *bytes) {
+    char *end;
+    errno = 0;
+    const double n = strtod(text, &end);
+    if (errno != 0 || end == text || !(n > 0)) return false;
+    static const char units[] = "kmgt";
+    double scale = 1;
+    const char *u = *end ? strchr(units, *end | 0x20) : NULL;
+    if (u) {
+        for (const char *k = units; k <= u; k++)
+            scale *= unit;
+        end++;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end != 0) return false;
+    *bytes = n * scale;
+    return true;
 }

@@ -1,6 +1,6 @@
 /* floe_text.h: checks on text from outside (paths, excerpts of bad lines, string values) before
  * it goes into JSON or another format that must stay valid, and the line reader of floe's own
- * small text formats (threat lists, detector settings). */
+ * small text formats (threat lists, detector settings), and sizes given on command lines. */
 #ifndef FLOE_TEXT_H
 #define FLOE_TEXT_H
 
@@ -32,5 +32,10 @@ bool floe_text_next_line(const char *text, size_t len, size_t *pos, const char *
 floe_status floe_text_each_line(const char *text, size_t len,
                                 floe_status (*fn)(void *ctx, const char *line, size_t line_len),
                                 void *ctx, uint64_t *bad_line);
+
+/* A size like "200M", "1.5G" or "4096": a positive number, optionally with a fraction, then
+ * optionally K, M, G or T (either case) as that many `unit`s (1000 for decimal sizes, 1024
+ * for binary ones), then optionally B. False when the text is anything else. */
+bool floe_text_parse_size(const char *text, double unit, double *bytes);
 
 #endif

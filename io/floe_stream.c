@@ -34,10 +34,9 @@ struct floe_stream {
     size_t text_len;
     bool skipping; /* inside a too-long line: drop text up to the next '\n' */
 
-    uint8_t *stage;      /* IN_PIECE bytes: the start of a piece that spans reads */
-    size_t staged;       /* bytes in it */
-    uint64_t in_pos;     /* the file's bytes taken so far (handed on, or staged) */
-    uint64_t file_bytes; /* the file's bytes pushed, decoded or not */
+    uint8_t *stage;  /* IN_PIECE bytes: the start of a piece that spans reads */
+    size_t staged;   /* bytes in it */
+    uint64_t in_pos; /* the file's bytes taken so far (handed on, or staged); 0: none pushed */
 
     /* The file being read. */
     bool active;
@@ -117,7 +116,6 @@ floe_status floe_stream_begin(floe_stream *s, const char *path, uint32_t file_in
     s->skipping = false;
     s->staged = 0;
     s->in_pos = 0;
-    s->file_bytes = 0;
     s->callback_status = FLOE_OK;
     totals->files++;
     totals->files_by_codec[floe_decoder_codec(s->decoder)]++;
@@ -271,7 +269,6 @@ static floe_status decode_piece(floe_stream *s, const uint8_t *in, size_t in_len
 floe_status floe_stream_feed(floe_stream *s, const uint8_t *in, size_t in_len, bool last) {
     if (!s->active) return FLOE_ERR_INVALID;
     s->totals->compressed_bytes += in_len;
-    s->file_bytes += in_len;
     size_t at = 0;
     while (at < in_len && !s->failed) {
         /* Bytes up to the end of the current piece. */
@@ -300,7 +297,7 @@ floe_status floe_stream_feed(floe_stream *s, const uint8_t *in, size_t in_len, b
         s->staged = 0;
         if (status != FLOE_OK) return status;
     }
-    if (last && s->file_bytes == 0) {
+    if (last && s->in_pos == 0) { /* no byte at all (a failure comes after some) */
         floe_status status =
             floe_totals_note_file_failure(s->totals, s->path, s->file_index, FLOE_FILE_EMPTY, true);
         if (status != FLOE_OK) return status;

@@ -18,6 +18,7 @@
 #include "floe_pipeline.h"
 #include "floe_run_table.h"
 #include "floe_table_out.h"
+#include "floe_text.h"
 #include "floe_walk.h"
 
 #define DEFAULT_KEY    "srcaddr,dstaddr,dstport,protocol,action"
@@ -45,7 +46,7 @@ typedef struct analyze_args {
     long top;               /* 0: all groups */
     long threads;
     long read_size;         /* 0: the default */
-    long long memory_limit; /* bytes; 0: none; -1: the default (floe_cli_default_memory_limit) */
+    long long memory_limit; /* bytes; 0: none; -1: the default (default_memory_limit) */
     bool report;            /* the terminal report, also when -o is given */
     bool cloudwatch;
     bool strict;
@@ -176,38 +177,9 @@ static bool parse_memory_size(const char *text, long long *bytes) {
         *bytes = 0;
         return true;
     }
-    char *end = NULL;
-    errno = 0;
-    const double n = strtod(text, &end);
-    if (errno != 0 || end == text || !(n > 0)) return false;
-    double scale = 1;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        scale = 1024.0;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        scale = 1024.0 * 1024;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        scale = 1024.0 * 1024 * 1024;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        scale = 1024.0 * 1024 * 1024 * 1024;
-        end++;
-        break;
-    default:
-        break;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end != 0 || n * scale < 64.0 * 1024 * 1024 || n * scale > 9.0e18) return false;
-    *bytes = (long long)(n * scale);
+    double n;
+    if (!floe_text_parse_size(text, 1024, &n) || n < 64.0 * 1024 * 1024 || n > 9.0e18) return false;
+    *bytes = (long long)n;
     return true;
 }
 

@@ -26,6 +26,7 @@
  *   notes:    [strings]
  */
 #include "floe_gen_internal.h"
+#include "floe_text.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -114,38 +115,10 @@ static uint64_t parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t 
 }
 
 static uint64_t parse_size(const char *opt, const char *s) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    double mult = 1;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        mult = 1e3;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1e6;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1e9;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        mult = 1e12;
-        end++;
-        break;
-    default:
-        break;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    if (errno || end == s || *end || !(v > 0) || v * mult > 1e15)
+    double v;
+    if (!floe_text_parse_size(s, 1000, &v) || v > 1e15)
         die("%s: expected a size like 200M or 1.5G, got '%s'", opt, s);
-    return (uint64_t)(v * mult);
+    return (uint64_t)v;
 }
 
 static int64_t days_from_civil(int y, int m, int d) {
